@@ -1,0 +1,122 @@
+"""Stored data: record lists, sources, imports and deletes."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import IO, Annotated
+
+from fastapi import APIRouter, Path, Query, Request, UploadFile
+
+from netlookup.api.deps import ReadAuth, ServicesDep, WriteAuth
+from netlookup.api.responses import JSONBytesResponse
+from netlookup.api.schemas import (
+    AUTH_RESPONSES,
+    ERROR_RESPONSES,
+    DeleteResponse,
+    ErrorResponse,
+    ImportResponse,
+    RecordPage,
+    SourceInfo,
+)
+from netlookup.errors import BadInput, NetlookupError, PayloadTooLarge
+from netlookup.imports.formats import FORMATS
+from netlookup.lookup.params import DEFAULT_LIMIT, MAX_LIMIT
+from netlookup.records import Category
+
+read_router = APIRouter(prefix="/api/v1", tags=["data"], dependencies=[ReadAuth], responses=ERROR_RESPONSES)
+write_router = APIRouter(prefix="/api/v1", tags=["data"], dependencies=[WriteAuth],
+                         responses={**ERROR_RESPONSES, **AUTH_RESPONSES})
+
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+
+
+@read_router.get("/sources", response_model=list[SourceInfo], summary="Every imported source")
+async def list_sources(services: ServicesDep) -> JSONBytesResponse:
+    """Each (category, source) with its record count, import time (UTC) and content checksum."""
+    return JSONBytesResponse(await services.records.list_sources())
+
+
+@read_router.get("/{category}", response_model=RecordPage, summary="List records (keyset-paginated)")
+async def list_records(
+    services: ServicesDep,
+    category: Category,
+    source: Annotated[str | None, Query(max_length=255, description="Only this source.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=64, description="next_cursor of the previous page.")] = None,
+) -> JSONBytesResponse:
+    """Records ordered by id. Follow ``next_cursor`` until it is null."""
+    return JSONBytesResponse(await services.records.list_records(category, source, limit, cursor))
+
+
+async def _spool_body(request: Request, max_bytes: int) -> IO[bytes]:
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by the caller
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            spool.close()
+            raise PayloadTooLarge(f"request body is larger than {max_bytes // (1024 * 1024)} MB")
+        spool.write(chunk)
+    spool.seek(0)
+    return spool  # type: ignore[return-value]
+
+
+async def _upload_stream(request: Request, max_bytes: int) -> IO[bytes]:
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        raise NetlookupError("send the file as the raw body or as multipart/form-data with a 'file' field",
+                             status_code=415)
+    if not content_type.startswith("multipart/form-data"):
+        return await _spool_body(request, max_bytes)
+    form = await request.form(max_files=1, max_fields=16)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise BadInput("multipart body has no 'file' field holding the file to import")
+    if upload.size is not None and upload.size > max_bytes:
+        raise PayloadTooLarge(f"uploaded file is larger than {max_bytes // (1024 * 1024)} MB")
+    upload.file.seek(0)
+    return upload.file
+
+
+@write_router.post(
+    "/import/{category}",
+    response_model=ImportResponse,
+    summary="Replace one source's records",
+    responses={409: {"model": ErrorResponse, "description": "Another import of this source is running."},
+               413: {"model": ErrorResponse, "description": "Body over NETLOOKUP_MAX_UPLOAD_MB."}},
+    openapi_extra={"requestBody": {"content": {
+        "application/x-ndjson": {"schema": {"type": "string", "format": "binary"}},
+        "text/csv": {"schema": {"type": "string", "format": "binary"}},
+        "application/json": {"schema": {"type": "string", "format": "binary"}},
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "file": {"type": "string", "format": "binary"}}, "required": ["file"]}},
+    }, "required": True}},
+)
+async def import_source(
+    services: ServicesDep,
+    request: Request,
+    category: Category,
+    source: Annotated[str, Query(min_length=1, max_length=255, description="Name of what the data came from.",
+                                 examples=["configs/core-fw1.cfg"])],
+    format: Annotated[str | None, Query(description=f"One of {', '.join(FORMATS)}; guessed when omitted.")] = None,
+) -> JSONBytesResponse:
+    """Replace every record of (category, source) with the file's, atomically: readers see the old set or the
+    new one, never a mix. Any bad row rejects the whole file (422 listing line, field and reason of the first
+    100 errors) and the old data stays. Answers once the new data is committed and visible."""
+    if format is not None and format.lower() not in FORMATS:
+        raise BadInput(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
+    stream = await _upload_stream(request, services.settings.max_upload_bytes)
+    try:
+        result = await services.imports.replace_source(category, source, stream, format)
+    finally:
+        stream.close()
+    return JSONBytesResponse(result.as_dict())
+
+
+@write_router.delete("/sources/{category}/{source:path}", response_model=DeleteResponse,
+                     summary="Delete a source", responses={404: {"model": ErrorResponse}})
+async def delete_source(services: ServicesDep, category: Category,
+                        source: Annotated[str, Path(description="The source name; may contain slashes.")]) -> (
+        JSONBytesResponse):
+    """Remove every record of (category, source) in one transaction."""
+    return JSONBytesResponse(await services.imports.delete_source(category, source))

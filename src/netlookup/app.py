@@ -1,0 +1,63 @@
+"""The app factory and its lifespan (engine and services made on start, disposed on stop)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import Response
+
+from netlookup import __version__
+from netlookup.api import data, health, lookup
+from netlookup.api.responses import error_response, install_error_handlers
+from netlookup.config import Settings, get_settings
+from netlookup.services import open_services
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+**What touches this address?** Given an IPv4/IPv6 address or CIDR, netlookup finds the router/firewall ACL
+entries (`acl`), cloud security-group rules (`sg`), load balancers (`lb`) and F5 BIG-IP virtual servers (`f5`)
+that refer to it, most specific first.
+
+Reads are open unless `NETLOOKUP_READ_AUTH=true`; imports and deletes need `Authorization: Bearer <key>`.
+Errors are JSON `{"detail": ...}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI app; nothing connects until the lifespan starts."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_services(settings) as services:
+            app.state.services = services
+            log.info("netlookup started database=%s", services.engine.url.render_as_string(hide_password=True))
+            yield
+
+    app = FastAPI(title="netlookup", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return error_response(400, "Content-Length is not a number")
+            if int(length) > settings.max_upload_bytes:
+                return error_response(413, f"request body is larger than {settings.max_upload_mb} MB")
+        response: Response = await call_next(request)
+        return response
+
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=True,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+    app.include_router(health.router)
+    app.include_router(lookup.router)
+    app.include_router(data.read_router)
+    app.include_router(data.write_router)
+    return app

@@ -1,0 +1,217 @@
+"""The ``netlookup`` command: serve, migrate, import, generate demo data, look up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import IO, Annotated, Any, TypeVar
+
+import orjson
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from netlookup.config import Settings
+from netlookup.errors import ImportRejected, NetlookupError
+from netlookup.lookup.params import DEFAULT_LIMIT, LookupOptions, Mode, parse_categories, parse_query
+from netlookup.records import CATEGORIES, Category
+from netlookup.services import open_services
+
+app = typer.Typer(help="What touches this address? ACL, security-group, LB and F5 lookups.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+err_console = Console(stderr=True)
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err_console.print(f"[red]bad configuration:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except NetlookupError as exc:
+        if isinstance(exc, ImportRejected):
+            err_console.print(f"[red]{exc.detail['message']}[/red]")
+            for error in exc.errors:
+                err_console.print(f"  line {error['line']}: {error['field'] or '-'}: {error['reason']}")
+        else:
+            err_console.print(f"[red]error:[/red] {exc.detail}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (one per port behind nginx is preferred).")] = 1,
+) -> None:
+    """Run the HTTP API with uvicorn."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run("netlookup.asgi:app", host=host, port=port, workers=workers, log_level=settings.log_level.lower(),
+                proxy_headers=True, timeout_keep_alive=75)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply the Alembic migrations up to REVISION (default: head)."""
+    from netlookup.migrations import upgrade
+
+    upgrade(_settings().database_url, revision)
+    console.print(f"database at revision {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]) -> None:
+    """Revert the Alembic migrations down to REVISION (``base`` empties the database)."""
+    from netlookup.migrations import downgrade
+
+    downgrade(_settings().database_url, revision)
+    console.print(f"database at revision {revision}")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=not sys.stderr.isatty())
+
+
+async def _import_file(settings: Settings, category: Category, path: Path, source: str, fmt: str | None) -> (
+        dict[str, Any]):
+    async with open_services(settings) as services:
+        with _progress() as progress, path.open("rb") as stream:
+            task = progress.add_task(f"{category} ← {path.name}", total=None)
+
+            async def on_progress(rows: int) -> None:
+                progress.update(task, completed=rows)
+
+            result = await services.imports.replace_source(category, source, stream, fmt, on_progress)
+    return result.as_dict()
+
+
+@app.command("import")
+def import_command(
+    category: Annotated[str, typer.Argument(help=f"One of {', '.join(CATEGORIES)}.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    source: Annotated[str, typer.Option("--source", help="Name of what the data came from.")],
+    fmt: Annotated[str | None, typer.Option("--format", help="ndjson, json or csv; guessed when omitted.")] = None,
+) -> None:
+    """Replace SOURCE's records of CATEGORY with FILE's, atomically. Exit 2 with the row errors on bad input."""
+    if category not in CATEGORIES:
+        err_console.print(f"[red]unknown category {category!r}[/red]: use one of {', '.join(CATEGORIES)}")
+        raise typer.Exit(2)
+    result = _run(_import_file(_settings(), category, file, source, fmt))  # type: ignore[arg-type]
+    console.print_json(data=result)
+
+
+async def _load_demo(settings: Settings, scale: float, seed: int, categories: tuple[Category, ...]) -> (
+        list[dict[str, Any]]):
+    from netlookup.demo import demo_records
+
+    results = []
+    async with open_services(settings) as services:
+        for category in categories:
+            files: dict[str, IO[bytes]] = {}
+            try:
+                for source, record in demo_records(category, scale, seed):
+                    if source not in files:
+                        files[source] = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
+                    files[source].write(orjson.dumps(record) + b"\n")
+                with _progress() as progress:
+                    task = progress.add_task(f"demo {category}", total=len(files))
+                    for source, stream in sorted(files.items()):
+                        stream.seek(0)
+                        result = await services.imports.replace_source(category, source, stream, "ndjson")
+                        results.append(result.as_dict())
+                        progress.advance(task)
+            finally:
+                for stream in files.values():
+                    stream.close()
+    return results
+
+
+@app.command("demo-data")
+def demo_data(
+    scale: Annotated[float, typer.Option(min=0.001, max=20, help="1 = 150,000 SG rules, 12,000 ACL entries.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Same seed and scale, same data.")] = 1,
+    categories: Annotated[str, typer.Option(help="Comma-separated categories to load.")] = "acl,sg,lb,f5",
+) -> None:
+    """Load a deterministic synthetic dataset (replaces the demo sources it writes)."""
+    try:
+        wanted = parse_categories(categories)
+    except NetlookupError as exc:
+        err_console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from None
+    results = _run(_load_demo(_settings(), scale, seed, wanted))
+    table = Table("category", "sources", "records", title=f"demo data, scale {scale}, seed {seed}")
+    for category in wanted:
+        mine = [r for r in results if r["category"] == category]
+        table.add_row(category, str(len(mine)), f"{sum(r['count'] for r in mine):,}")
+    console.print(table)
+
+
+async def _lookup(settings: Settings, q: str, options: LookupOptions) -> dict[str, Any]:
+    prefix = parse_query(q)
+    async with open_services(settings) as services:
+        return await services.lookups.lookup(prefix, options)
+
+
+def _summary(category: str, match: dict[str, Any]) -> str:
+    keys = {
+        "acl": ("name", "action", "direction", "protocol", "port"),
+        "sg": ("group_id", "direction", "protocol", "from_port", "to_port"),
+        "lb": ("name", "vip", "port", "matched_on"),
+        "f5": ("partition", "name", "destination", "port", "matched_on"),
+    }[category]
+    return " ".join(f"{k}={match[k]}" for k in keys if match.get(k) is not None)
+
+
+@app.command("lookup")
+def lookup_command(
+    q: Annotated[str, typer.Argument(help="Address or CIDR.")],
+    categories: Annotated[str, typer.Option(help="Comma-separated subset of acl,sg,lb,f5.")] = "acl,sg,lb,f5",
+    mode: Annotated[Mode, typer.Option(help="covering, within or overlap.")] = Mode.covering,
+    best: Annotated[bool, typer.Option(help="Only the longest matches per group.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = DEFAULT_LIMIT,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead of a table.")] = False,
+) -> None:
+    """What touches Q? A table per category, most specific first."""
+    try:
+        options = LookupOptions(categories=parse_categories(categories), mode=mode, best=best, limit=limit)
+    except NetlookupError as exc:
+        err_console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from None
+    response = _run(_lookup(_settings(), q, options))
+    if as_json:
+        sys.stdout.write(orjson.dumps(response, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    for category, result in response["results"].items():
+        table = Table("prefix", "source", "where", "match", title=(
+            f"{category}: {result['total']} match(es) for {response['query']}"
+            + (" (truncated)" if result["truncated"] else "")))
+        for match in result["matches"]:
+            where = match.get("cidr") or match.get("vip") or match.get("destination") or ""
+            line = f":{match['line']}" if match.get("line") is not None else ""
+            table.add_row(f"/{match['prefix_len']}", f"{match['source']}{line}", str(where),
+                          _summary(category, match))
+        console.print(table)
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("NETLOOKUP_LOG_LEVEL", "WARNING").upper())
+    app()

@@ -1,0 +1,163 @@
+"""Streaming parsers of the canonical formats: each yields (position, raw record dict) or a RowError.
+
+Positions are 1-based: the line for ``ndjson`` and ``csv``, the element index for ``json`` arrays.
+Nothing here holds the whole file in memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import ijson
+import orjson
+
+FORMATS = ("ndjson", "json", "csv")
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """Why one row (or the file at that position) was rejected."""
+
+    line: int
+    field: str | None
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "field": self.field, "reason": self.reason}
+
+
+ParsedRow = tuple[int, dict[str, Any]] | RowError
+
+
+def iter_ndjson(stream: IO[bytes]) -> Iterator[ParsedRow]:
+    """One JSON object per line; blank lines are skipped."""
+    for number, raw in enumerate(stream, start=1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        if not raw.strip():
+            continue
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            yield RowError(number, None, f"not valid JSON: {exc}")
+            continue
+        if not isinstance(value, dict):
+            yield RowError(number, None, f"expected a JSON object, got {type(value).__name__}")
+            continue
+        yield number, value
+
+
+def _first_significant_byte(stream: IO[bytes]) -> bytes:
+    while True:
+        byte = stream.read(1)
+        if not byte or not byte.isspace():
+            return byte
+
+
+def iter_json_array(stream: IO[bytes]) -> Iterator[ParsedRow]:
+    """A JSON array of objects, parsed incrementally (ijson); a syntax error stops at the element it hit."""
+    start = stream.tell()
+    head = _first_significant_byte(stream)
+    stream.seek(start)
+    if head == b"\xef":  # UTF-8 byte order mark
+        stream.read(3)
+        head = _first_significant_byte(stream)
+        stream.seek(start + 3)
+    if head != b"[":
+        yield RowError(1, None, "expected a JSON array of records")
+        return
+    number = 0
+    try:
+        for number, value in enumerate(ijson.items(stream, "item", use_float=True), start=1):
+            if not isinstance(value, dict):
+                yield RowError(number, None, f"expected a JSON object, got {type(value).__name__}")
+                continue
+            yield number, value
+    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
+        yield RowError(number + 1, None, f"not valid JSON after element {number}: {exc}")
+
+
+def _split_members(text: str) -> list[dict[str, Any]]:
+    """``ip:port;ip:port`` (IPv6 as ``[addr]:port``; a bare address has no port)."""
+    members: list[dict[str, Any]] = []
+    for item in (part.strip() for part in text.split(";")):
+        if not item:
+            continue
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else ""
+            if rest and not rest.startswith(":"):
+                raise ValueError(f"member {item!r} is not [address]:port")
+        elif item.count(":") == 1:
+            host, _, port = item.partition(":")
+        else:
+            host, port = item, ""
+        if port and not port.isdigit():
+            raise ValueError(f"member {item!r} has a port that is not a number")
+        members.append({"ip": host, "port": int(port) if port else None})
+    return members
+
+
+def iter_csv(stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[ParsedRow]:
+    """CSV with a header row; empty cells are null; ``members`` is ``ip:port;ip:port``."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    reader = csv.DictReader(text)
+    try:
+        header = reader.fieldnames
+    except (UnicodeDecodeError, csv.Error) as exc:
+        yield RowError(1, None, f"unreadable CSV header: {exc}")
+        return
+    if not header:
+        yield RowError(1, None, "CSV file has no header row")
+        return
+    unknown = [name for name in header if name not in allowed_columns]
+    if unknown:
+        yield RowError(1, ",".join(unknown), f"unknown columns; allowed: {', '.join(allowed_columns)}")
+        return
+    try:
+        for row in reader:
+            number = reader.line_num
+            if None in row:
+                yield RowError(number, None, "more cells than header columns")
+                continue
+            record: dict[str, Any] = {key: value for key, value in row.items() if value not in (None, "")}
+            if "members" in record:
+                try:
+                    record["members"] = _split_members(record["members"])
+                except ValueError as exc:
+                    yield RowError(number, "members", str(exc))
+                    continue
+            yield number, record
+    except (UnicodeDecodeError, csv.Error) as exc:
+        yield RowError(reader.line_num + 1, None, f"unreadable CSV: {exc}")
+    finally:
+        text.detach()
+
+
+def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[ParsedRow]:
+    """Dispatch on the format name; the caller has checked it is one of FORMATS."""
+    if fmt == "ndjson":
+        return iter_ndjson(stream)
+    if fmt == "json":
+        return iter_json_array(stream)
+    if fmt == "csv":
+        return iter_csv(stream, allowed_columns)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def guess_format(stream: IO[bytes]) -> str:
+    """ndjson when the first significant byte opens an object, json for an array, otherwise csv."""
+    start = stream.tell()
+    sample = stream.read(4096)
+    stream.seek(start)
+    text = codecs.decode(sample.lstrip(codecs.BOM_UTF8), "utf-8", errors="replace").lstrip()
+    if text.startswith("["):
+        return "json"
+    if text.startswith("{"):
+        return "ndjson"
+    return "csv"

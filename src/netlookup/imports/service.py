@@ -1,0 +1,250 @@
+"""The atomic replace of one (category, source): stream, validate, bulk insert, commit once.
+
+Readers see the old set or the new set, never a mix: the delete of the old rows and the insert of the new ones
+happen in one transaction (InnoDB MVCC on MariaDB, WAL snapshots on SQLite). A bad row rolls everything back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from netlookup import schema
+from netlookup.db import is_mysql
+from netlookup.errors import BadInput, Conflict, ImportRejected, NotFound
+from netlookup.imports.formats import FORMATS, ParsedRow, RowError, guess_format, iter_records
+from netlookup.imports.validate import IGNORED_FIELDS, IMPORT_FIELDS, next_batch
+from netlookup.lookup.statements import ADDRESS_TABLES, TABLES
+from netlookup.records import NETWORK_CATEGORIES, Category
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 2000
+MAX_REPORTED_ERRORS = 100
+MAX_SOURCE_LENGTH = 255
+
+ProgressCallback = Callable[[int], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    job_id: str
+    category: Category
+    source: str
+    count: int
+    added: int
+    removed: int
+    checksum: str
+    took_ms: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id, "category": self.category, "source": self.source, "count": self.count,
+            "added": self.added, "removed": self.removed, "checksum": self.checksum, "took_ms": self.took_ms,
+        }
+
+
+def content_checksum(fingerprints: list[int]) -> str:
+    """SHA-256 over the sorted record fingerprints: the same records give the same checksum in any order."""
+    digest = hashlib.sha256()
+    for value in sorted(fingerprints):
+        digest.update(value.to_bytes(8, "big", signed=True))
+    return digest.hexdigest()
+
+
+def check_source_name(source: str) -> str:
+    name = source.strip() if isinstance(source, str) else ""
+    if not name:
+        raise BadInput("source must be a non-empty name such as configs/core-fw1.cfg")
+    if len(name) > MAX_SOURCE_LENGTH:
+        raise BadInput(f"source is {len(name)} characters long; at most {MAX_SOURCE_LENGTH} are allowed")
+    if any(ord(ch) < 32 for ch in name):
+        raise BadInput("source must not contain control characters")
+    return name
+
+
+def _lock_name(category: str, source: str) -> str:
+    return "netlookup:" + hashlib.sha1(f"{category}\0{source}".encode()).hexdigest()
+
+
+class ImportService:
+    """Imports and deletes sources. One instance per process; it serialises imports of the same source."""
+
+    def __init__(self, engine: AsyncEngine, *, lock_timeout: float = 30.0):
+        self._engine = engine
+        self._lock_timeout = lock_timeout
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    @contextlib.asynccontextmanager
+    async def _local_lock(self, category: str, source: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault((category, source), asyncio.Lock())
+        try:
+            await asyncio.wait_for(lock.acquire(), timeout=self._lock_timeout)
+        except TimeoutError:
+            raise Conflict(f"another import of {category}/{source} is still running; try again later") from None
+        try:
+            yield
+        finally:
+            lock.release()
+            if not lock.locked() and self._locks.get((category, source)) is lock:
+                del self._locks[(category, source)]
+
+    @contextlib.asynccontextmanager
+    async def _write_connection(self, category: str, source: str) -> AsyncIterator[AsyncConnection]:
+        """A connection holding the cross-process lock for this source (MariaDB GET_LOCK; SQLite's writer lock)."""
+        async with self._local_lock(category, source), self._engine.connect() as conn:
+            if is_mysql(self._engine):
+                name = _lock_name(category, source)
+                got = (await conn.execute(text("SELECT GET_LOCK(:n, :t)"), {"n": name, "t": self._lock_timeout}))
+                await conn.commit()
+                if got.scalar() != 1:
+                    raise Conflict(f"another import of {category}/{source} is still running; try again later")
+                try:
+                    yield conn
+                finally:
+                    with contextlib.suppress(Exception):
+                        await conn.rollback()
+                        await conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+                        await conn.commit()
+            else:
+                try:
+                    yield conn
+                except OperationalError as exc:
+                    if "locked" in str(exc.orig):
+                        raise Conflict(f"the database is busy with another import; retry {category}/{source}") \
+                            from None
+                    raise
+
+    async def _old_fingerprints(self, conn: AsyncConnection, category: Category, source: str) -> Counter[int]:
+        t = TABLES[category]
+        rows = await conn.execute(select(t.c.fingerprint).where(t.c.source == source))
+        return Counter(value for (value,) in rows)
+
+    async def _delete_rows(self, conn: AsyncConnection, category: Category, source: str) -> None:
+        if category in ADDRESS_TABLES:
+            a = ADDRESS_TABLES[category]
+            await conn.execute(delete(a).where(a.c.source == source))
+        t = TABLES[category]
+        await conn.execute(delete(t).where(t.c.source == source))
+        await conn.execute(delete(schema.prefix_lengths).where(
+            schema.prefix_lengths.c.category == category, schema.prefix_lengths.c.source == source))
+        await conn.execute(delete(schema.sources).where(
+            schema.sources.c.category == category, schema.sources.c.name == source))
+
+    async def _insert_batch(self, conn: AsyncConnection, category: Category, source: str,
+                            rows: list[dict[str, Any]], points: list[list[tuple[int, bytes, int]]]) -> None:
+        for row in rows:
+            row["source"] = source
+        t = TABLES[category]
+        if category in NETWORK_CATEGORIES:
+            await conn.execute(insert(t), rows)
+            return
+        result = await conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows)
+        ids = [row_id for (row_id,) in result.all()]
+        addresses = [
+            {"record_id": record_id, "source": source, "family": family, "addr": addr, "role": role}
+            for record_id, record_points in zip(ids, points, strict=True)
+            for family, addr, role in record_points
+        ]
+        if addresses:
+            await conn.execute(insert(ADDRESS_TABLES[category]), addresses)
+
+    async def replace_source(self, category: Category, source: str, stream: IO[bytes], fmt: str | None = None,
+                             on_progress: ProgressCallback | None = None) -> ImportResult:
+        """Replace every record of (category, source) with the file's records, atomically.
+
+        Raises ImportRejected (nothing written) listing the first bad rows, BadInput for an unknown format
+        or an empty file, Conflict when another import of the same source holds the lock too long.
+        """
+        source = check_source_name(source)
+        fmt = (fmt or guess_format(stream)).lower()
+        if fmt not in FORMATS:
+            raise BadInput(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+        started = time.perf_counter()
+        job_id = uuid.uuid4().hex
+        columns = IMPORT_FIELDS[category] + IGNORED_FIELDS
+        parsed: Iterator[ParsedRow] = iter_records(fmt, stream, columns)
+        async with self._write_connection(category, source) as conn, conn.begin():
+            # Deleting first takes the write lock on SQLite before any read, so the snapshot is never stale.
+            await conn.execute(delete(schema.prefix_lengths).where(
+                schema.prefix_lengths.c.category == category, schema.prefix_lengths.c.source == source))
+            old = await self._old_fingerprints(conn, category, source)
+            await self._delete_rows(conn, category, source)
+            new_fingerprints, errors, error_count, rows_done = await self._stream_rows(
+                conn, category, source, parsed, on_progress)
+            if error_count:
+                raise ImportRejected(
+                    f"{error_count} bad rows in {category}/{source}; nothing was imported", errors, error_count)
+            if not new_fingerprints:
+                raise BadInput(f"the file holds no {category} records; to remove a source, DELETE it instead")
+            checksum = content_checksum(new_fingerprints)
+            await self._write_summary(conn, category, source, len(new_fingerprints), checksum)
+            fresh = Counter(new_fingerprints)
+            added = sum((fresh - old).values())
+            removed = sum((old - fresh).values())
+        took_ms = round((time.perf_counter() - started) * 1000, 1)
+        log.info("import committed job_id=%s category=%s source=%s count=%d added=%d removed=%d took_ms=%s",
+                 job_id, category, source, rows_done, added, removed, took_ms)
+        return ImportResult(job_id, category, source, len(new_fingerprints), added, removed, checksum, took_ms)
+
+    async def _stream_rows(self, conn: AsyncConnection, category: Category, source: str,
+                           parsed: Iterator[ParsedRow], on_progress: ProgressCallback | None) -> (
+            tuple[list[int], list[dict[str, Any]], int, int]):
+        fingerprints: list[int] = []
+        errors: list[RowError] = []
+        error_count = 0
+        rows_done = 0
+        while True:
+            # Parsing and validation are CPU work: a worker thread keeps the event loop answering lookups.
+            batch = await asyncio.to_thread(next_batch, category, parsed, BATCH_ROWS, error_count == 0)
+            error_count += len(batch.errors)
+            errors.extend(batch.errors[: MAX_REPORTED_ERRORS - len(errors)])
+            if not error_count and batch.rows:
+                fingerprints.extend(row["fingerprint"] for row in batch.rows)
+                await self._insert_batch(conn, category, source, batch.rows, batch.points)
+            rows_done += batch.seen
+            if on_progress is not None:
+                await on_progress(rows_done)
+            if batch.finished:
+                return fingerprints, [e.as_dict() for e in errors], error_count, rows_done
+
+    async def _write_summary(self, conn: AsyncConnection, category: Category, source: str, count: int,
+                             checksum: str) -> None:
+        if category in NETWORK_CATEGORIES:
+            t = TABLES[category]
+            lengths = await conn.execute(
+                select(t.c.family, t.c.prefix_len, func.count()).where(t.c.source == source)
+                .group_by(t.c.family, t.c.prefix_len))
+            values = [{"category": category, "source": source, "family": family, "prefix_len": length,
+                       "count": n} for family, length, n in lengths]
+            if values:
+                await conn.execute(insert(schema.prefix_lengths), values)
+        await conn.execute(insert(schema.sources).values(
+            category=category, name=source, count=count, checksum=checksum,
+            imported_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0)))
+
+    async def delete_source(self, category: Category, source: str) -> dict[str, Any]:
+        """Remove every record of (category, source); NotFound when there is no such source."""
+        async with self._write_connection(category, source) as conn, conn.begin():
+            await conn.execute(delete(schema.prefix_lengths).where(
+                schema.prefix_lengths.c.category == category, schema.prefix_lengths.c.source == source))
+            s = schema.sources
+            count = (await conn.execute(select(s.c.count).where(s.c.category == category, s.c.name == source)
+                                        )).scalar()
+            if count is None:
+                raise NotFound(f"no {category} source named {source!r}")
+            await self._delete_rows(conn, category, source)
+        return {"category": category, "source": source, "removed": count}

@@ -1,0 +1,115 @@
+"""Run lookups: the categories concurrently, each on its own short session, many queries per statement."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from netlookup.lookup.params import LookupOptions
+from netlookup.lookup.statements import Arm, batched_lookup, bind_count, prefix_lengths_present
+from netlookup.networks import MAX_PREFIX, Prefix
+from netlookup.records import ADDRESS_FIELD, PUBLIC_FIELDS, Category
+
+# SQLite allows 32,766 bind parameters per statement; stay well below on every backend.
+MAX_BINDS_PER_STATEMENT = 4000
+
+CategoryResult = dict[str, Any]
+
+
+def _empty_result() -> CategoryResult:
+    return {"total": 0, "truncated": False, "matches": []}
+
+
+def _network_match(category: Category, row: Any) -> dict[str, Any]:
+    match = {name: getattr(row, name) for name in PUBLIC_FIELDS[category]}
+    match["prefix_len"] = row.prefix_len
+    return match
+
+
+def _address_match(category: Category, row: Any, prefix_len: int) -> dict[str, Any]:
+    match: dict[str, Any] = {name: getattr(row, name) for name in PUBLIC_FIELDS[category]}
+    # Members are stored as JSON text: pass them through without decoding and re-encoding.
+    match["members"] = orjson.Fragment(row.members or "[]")
+    match["prefix_len"] = prefix_len
+    match["matched_on"] = ADDRESS_FIELD[category] if row.role == 0 else "member"
+    return match
+
+
+def _chunks(category: Category, arms: list[Arm], lengths: dict[int, list[int]]) -> list[list[Arm]]:
+    chunks: list[list[Arm]] = [[]]
+    used = 0
+    for arm in arms:
+        cost = bind_count(category, arm, lengths)
+        if chunks[-1] and used + cost > MAX_BINDS_PER_STATEMENT:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(arm)
+        used += cost
+    return chunks
+
+
+class LookupService:
+    """Answers lookups from the database. Thread-safe in the asyncio sense: no shared session."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, row_values: bool):
+        self._sessionmaker = sessionmaker
+        self._row_values = row_values
+
+    async def _lengths(self, session: AsyncSession, category: Category) -> dict[int, list[int]]:
+        lengths: dict[int, list[int]] = defaultdict(list)
+        for family, prefix_len in (await session.execute(prefix_lengths_present(category))).all():
+            lengths[family].append(prefix_len)
+        return {family: sorted(values) for family, values in lengths.items()}
+
+    async def category_results(self, category: Category, prefixes: Sequence[Prefix],
+                               options: LookupOptions) -> list[CategoryResult]:
+        """The result of every prefix for one category, in order, read in one transaction (one snapshot)."""
+        results = [_empty_result() for _ in prefixes]
+        arms = [Arm(index, prefix) for index, prefix in enumerate(prefixes)]
+        async with self._sessionmaker() as session, session.begin():
+            lengths = await self._lengths(session, category) if category in ("acl", "sg") else {}
+            for chunk in _chunks(category, arms, lengths):
+                stmt = batched_lookup(category, chunk, lengths, options, self._row_values)
+                if stmt is None:
+                    continue
+                for row in (await session.execute(stmt)).all():
+                    result = results[row.qi]
+                    result["total"] = row.total
+                    if category in ("acl", "sg"):
+                        result["matches"].append(_network_match(category, row))
+                    else:
+                        width = MAX_PREFIX[prefixes[row.qi].family]
+                        result["matches"].append(_address_match(category, row, width))
+        for result in results:
+            result["truncated"] = result["total"] > len(result["matches"])
+        return results
+
+    async def lookup_many(self, prefixes: Sequence[Prefix], options: LookupOptions) -> list[dict[str, Any]]:
+        """One response per prefix: ``{query, results: {category: result}, took_ms}``.
+
+        The categories run concurrently, each on its own session; each answers all prefixes at once.
+        """
+        started = time.perf_counter()
+        per_category = await asyncio.gather(
+            *(self.category_results(category, prefixes, options) for category in options.categories)
+        )
+        took_ms = round((time.perf_counter() - started) * 1000, 3)
+        return [
+            {
+                "query": prefix.text,
+                "results": {
+                    category: per_category[c][index] for c, category in enumerate(options.categories)
+                },
+                "took_ms": took_ms,
+            }
+            for index, prefix in enumerate(prefixes)
+        ]
+
+    async def lookup(self, prefix: Prefix, options: LookupOptions) -> dict[str, Any]:
+        return (await self.lookup_many([prefix], options))[0]

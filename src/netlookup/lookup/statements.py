@@ -1,0 +1,168 @@
+"""SQL for lookups: one statement answers many queries of one category (a UNION ALL arm per query).
+
+Each arm computes its own ``total`` and row number with window functions, so the database counts every match
+but only the first ``limit`` rows per query travel back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Table,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
+
+from netlookup import schema
+from netlookup.lookup.params import LookupOptions, Mode
+from netlookup.networks import Prefix, covering_keys, within_lengths
+from netlookup.records import PUBLIC_FIELDS, Category
+
+TABLES: dict[Category, Table] = {"acl": schema.acl, "sg": schema.sg, "lb": schema.lb, "f5": schema.f5}
+ADDRESS_TABLES: dict[Category, Table] = {"lb": schema.lb_address, "f5": schema.f5_address}
+# best=true keeps the longest prefixes of each of these groups.
+BEST_PARTITION: dict[Category, tuple[str, ...]] = {"acl": ("source", "direction"), "sg": ("group_id", "direction")}
+# After prefix length (longest first) and source, the tie-breakers of each category.
+TIE_BREAK: dict[Category, tuple[str, ...]] = {"acl": ("line", "id"), "sg": ("id",), "lb": ("id",), "f5": ("id",)}
+PROTOCOLS_ADMITTING_ALL = ("all", "ip")
+
+
+@dataclass(frozen=True, slots=True)
+class Arm:
+    """One query's part of a batched statement: its position in the batch and its normalised prefix."""
+
+    index: int
+    prefix: Prefix
+
+
+def prefix_lengths_present(category: Category) -> Select[tuple[int, int]]:
+    """The (family, prefix_len) pairs stored for a category; lookups only probe these lengths."""
+    t = schema.prefix_lengths
+    return select(t.c.family, t.c.prefix_len).where(t.c.category == category).distinct()
+
+
+def _network_match(t: Table, prefix: Prefix, lengths: Sequence[int], mode: Mode, row_values: bool) -> (
+        ColumnElement[bool] | None):
+    parts: list[ColumnElement[bool]] = []
+    if mode in (Mode.covering, Mode.overlap):
+        keys = covering_keys(prefix, list(lengths))
+        if keys and row_values:
+            # MariaDB turns a row-value IN list into one range scan of (family, prefix_len, net_start).
+            parts.append(tuple_(t.c.prefix_len, t.c.net_start).in_(keys))
+        elif keys:
+            # SQLite does not optimise row-value IN; an OR of equalities probes the index once per length.
+            parts.extend(and_(t.c.prefix_len == length, t.c.net_start == start) for length, start in keys)
+    if mode in (Mode.within, Mode.overlap):
+        parts.extend(
+            and_(t.c.prefix_len == length, t.c.net_start.between(prefix.start, prefix.end))
+            for length in within_lengths(prefix, list(lengths))
+        )
+    if not parts:
+        return None
+    return and_(t.c.family == prefix.family, or_(*parts))
+
+
+def _flow_filters(category: Category, t: Table, options: LookupOptions) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = []
+    if category in ("acl", "sg"):
+        if options.port is not None:
+            filters.append(or_(t.c.port_lo.is_(None), and_(t.c.port_lo <= options.port, t.c.port_hi >= options.port)))
+        if options.protocol is not None:
+            wanted = options.protocol.strip().lower()
+            filters.append(
+                or_(t.c.protocol.is_(None), func.lower(t.c.protocol).in_([*PROTOCOLS_ADMITTING_ALL, wanted]))
+            )
+    elif options.port is not None:
+        filters.append(or_(t.c.port.is_(None), t.c.port == options.port))
+    return filters
+
+
+def _network_arm(category: Category, arm: Arm, lengths: Sequence[int], options: LookupOptions,
+                 row_values: bool) -> Select[tuple[object, ...]] | None:
+    t = TABLES[category]
+    match = _network_match(t, arm.prefix, lengths, options.mode, row_values)
+    if match is None:
+        return None
+    columns = [t.c[name] for name in PUBLIC_FIELDS[category]] + [t.c.prefix_len]
+    base = select(*columns).where(match, *_flow_filters(category, t, options))
+    if options.best:
+        partition = [t.c[name] for name in BEST_PARTITION[category]]
+        ranked = select(*columns, func.rank().over(partition_by=partition, order_by=t.c.prefix_len.desc())
+                        .label("best_rank")).where(match, *_flow_filters(category, t, options)).subquery()
+        source = ranked
+        base_columns = [ranked.c[c.name] for c in columns]
+        where: list[ColumnElement[bool]] = [ranked.c.best_rank == 1]
+    else:
+        sub = base.subquery()
+        source = sub
+        base_columns = [sub.c[c.name] for c in columns]
+        where = []
+    order = [source.c.prefix_len.desc(), source.c.source, *(source.c[n] for n in TIE_BREAK[category])]
+    return select(
+        literal(arm.index, Integer).label("qi"),
+        *base_columns,
+        func.count().over().label("total"),
+        func.row_number().over(order_by=order).label("rn"),
+    ).select_from(source).where(*where)
+
+
+def _address_arm(category: Category, arm: Arm, options: LookupOptions) -> Select[tuple[object, ...]]:
+    t = TABLES[category]
+    a = ADDRESS_TABLES[category]
+    hits = (
+        select(a.c.record_id, func.min(a.c.role).label("role"))
+        .where(a.c.family == arm.prefix.family, a.c.addr.between(arm.prefix.start, arm.prefix.end))
+        .group_by(a.c.record_id)
+        .subquery()
+    )
+    columns = [t.c[name] for name in PUBLIC_FIELDS[category]]
+    matched = (
+        select(*columns, hits.c.role)
+        .join(hits, t.c.id == hits.c.record_id)
+        .where(*_flow_filters(category, t, options))
+        .subquery()
+    )
+    return select(
+        literal(arm.index, Integer).label("qi"),
+        *(matched.c[c.name] for c in columns),
+        matched.c.role,
+        func.count().over().label("total"),
+        func.row_number().over(order_by=[matched.c.source, matched.c.id]).label("rn"),
+    ).select_from(matched)
+
+
+def batched_lookup(category: Category, arms: Sequence[Arm], lengths: dict[int, list[int]],
+                   options: LookupOptions, row_values: bool) -> Select[tuple[object, ...]] | None:
+    """One statement answering every arm: rows (qi, fields..., total, rn) with rn <= limit, ordered by qi, rn.
+
+    ``lengths`` maps family → prefix lengths present (acl/sg only). Returns None when no arm can match.
+    """
+    selects: list[Select[tuple[object, ...]]] = []
+    for arm in arms:
+        if category in ("acl", "sg"):
+            stmt = _network_arm(category, arm, lengths.get(arm.prefix.family, []), options, row_values)
+            if stmt is not None:
+                selects.append(stmt)
+        else:
+            selects.append(_address_arm(category, arm, options))
+    if not selects:
+        return None
+    union = (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("arms")
+    return select(union).where(union.c.rn <= options.limit).order_by(union.c.qi, union.c.rn)
+
+
+def bind_count(category: Category, arm: Arm, lengths: dict[int, list[int]]) -> int:
+    """Roughly how many bind parameters an arm uses, to keep statements under SQLite's variable limit."""
+    if category in ("lb", "f5"):
+        return 8
+    return 8 + 3 * len(lengths.get(arm.prefix.family, []))

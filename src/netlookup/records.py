@@ -157,6 +157,8 @@ class SgRecord(_Record):
     def _protocol(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        if value == "-1":  # AWS writes "all protocols" as -1
+            return "all"
         if value.lower() in _SG_PROTOCOLS or (value.isdigit() and int(value) <= 255):
             return value
         raise ValueError(f"protocol {value!r} is not tcp, udp, icmp, icmpv6, all, -1 or a number 0-255")

@@ -48,8 +48,9 @@ class RecordService:
         async with self._sessionmaker() as session:
             rows = (await session.execute(stmt)).all()
         items = []
+        names = PUBLIC_FIELDS[category]
         for row in rows[:limit]:
-            item = row._asdict()
+            item = dict(zip(names, row, strict=True))
             if "members" in item:
                 item["members"] = orjson.Fragment(item["members"] or "[]")
             items.append(item)

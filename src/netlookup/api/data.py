@@ -5,7 +5,8 @@ from __future__ import annotations
 import tempfile
 from typing import IO, Annotated
 
-from fastapi import APIRouter, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Path, Query, Request
+from starlette.datastructures import UploadFile
 
 from netlookup.api.deps import ReadAuth, ServicesDep, WriteAuth
 from netlookup.api.responses import JSONBytesResponse

@@ -36,10 +36,14 @@ async def _netlookup_error(_request: Request, exc: Exception) -> Response:
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors()
-    ]
+    errors = []
+    for e in exc.errors():
+        error: dict[str, Any] = {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        value = e.get("input")
+        # Echo short scalar inputs so the message names what was wrong; never echo whole bodies.
+        if isinstance(value, str | int | float | bool) and len(str(value)) <= 200:
+            error["input"] = value
+        errors.append(error)
     return error_response(422, errors)
 
 

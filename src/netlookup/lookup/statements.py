@@ -53,23 +53,25 @@ def prefix_lengths_present(category: Category) -> Select[tuple[int, int]]:
 
 def _network_match(t: Table, prefix: Prefix, lengths: Sequence[int], mode: Mode, row_values: bool) -> (
         ColumnElement[bool] | None):
+    family = t.c.family == prefix.family
     parts: list[ColumnElement[bool]] = []
     if mode in (Mode.covering, Mode.overlap):
         keys = covering_keys(prefix, list(lengths))
         if keys and row_values:
             # MariaDB turns a row-value IN list into one range scan of (family, prefix_len, net_start).
-            parts.append(tuple_(t.c.prefix_len, t.c.net_start).in_(keys))
+            parts.append(and_(family, tuple_(t.c.prefix_len, t.c.net_start).in_(keys)))
         elif keys:
-            # SQLite does not optimise row-value IN; an OR of equalities probes the index once per length.
-            parts.extend(and_(t.c.prefix_len == length, t.c.net_start == start) for length, start in keys)
+            # SQLite does not optimise row-value IN; an OR of full-key equalities probes the index per length
+            # (the family must sit inside each term, or SQLite scans the whole family).
+            parts.extend(and_(family, t.c.prefix_len == length, t.c.net_start == start) for length, start in keys)
     if mode in (Mode.within, Mode.overlap):
         parts.extend(
-            and_(t.c.prefix_len == length, t.c.net_start.between(prefix.start, prefix.end))
+            and_(family, t.c.prefix_len == length, t.c.net_start.between(prefix.start, prefix.end))
             for length in within_lengths(prefix, list(lengths))
         )
     if not parts:
         return None
-    return and_(t.c.family == prefix.family, or_(*parts))
+    return parts[0] if len(parts) == 1 else or_(*parts)
 
 
 def _flow_filters(category: Category, t: Table, options: LookupOptions) -> list[ColumnElement[bool]]:

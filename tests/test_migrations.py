@@ -1,0 +1,104 @@
+"""Alembic is the schema: upgrade from empty to head and back on both databases, models and migrations agree,
+and the covering lookup uses the network index (query plans on MariaDB and SQLite)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from netlookup import schema
+from netlookup.config import Settings
+from netlookup.lookup.params import LookupOptions, Mode, parse_query
+from netlookup.lookup.statements import Arm, batched_lookup
+from netlookup.migrations import downgrade, upgrade
+from netlookup.services import open_services
+from tests.conftest import create_mariadb_database, drop_mariadb_database
+
+TABLES = {"acl", "sg", "lb", "f5", "lb_address", "f5_address", "sources", "prefix_lengths"}
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def empty_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('mig') / 'm.db'}"
+        return
+    url = create_mariadb_database("netlookup_mig")
+    try:
+        yield url
+    finally:
+        drop_mariadb_database(url)
+
+
+async def _inspect(url: str) -> tuple[set[str], list[Any]]:
+    engine = create_async_engine(url)
+
+    def read(sync_conn: Connection) -> tuple[set[str], list[Any]]:
+        tables = set(inspect(sync_conn).get_table_names())
+        diffs = compare_metadata(MigrationContext.configure(sync_conn, opts={"compare_type": True}),
+                                 schema.metadata) if tables >= TABLES else []
+        return tables, diffs
+
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(read)
+    finally:
+        await engine.dispose()
+
+
+def test_upgrade_to_head_and_downgrade_to_base(empty_database: str) -> None:
+    upgrade(empty_database)
+    tables, diffs = asyncio.run(_inspect(empty_database))
+    assert tables >= TABLES
+    assert diffs == [], f"models and migrations disagree: {diffs}"
+    downgrade(empty_database, "base")
+    tables, _ = asyncio.run(_inspect(empty_database))
+    assert tables & TABLES == set()
+    upgrade(empty_database)
+    assert asyncio.run(_inspect(empty_database))[0] >= TABLES
+
+
+async def _plan(conn: AsyncConnection, stmt: Any, prefix: str) -> list[Any]:
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    positional = tuple(params[name] for name in compiled.positiontup)
+    return list((await conn.exec_driver_sql(f"{prefix} {compiled}", positional)).all())
+
+
+async def test_covering_lookup_uses_the_network_index(settings: Settings) -> None:
+    from tests.conftest import reset_database
+
+    await reset_database(settings.database_url)
+    rows = [{"cidr": f"10.{i % 250}.{i // 250 % 250}.0/24", "group_id": f"sg-{i % 50}"} for i in range(20_000)]
+    rows += [{"cidr": "10.0.0.0/8"}, {"cidr": "0.0.0.0/0"}, {"cidr": "10.1.0.0/16"}]
+    async with open_services(settings) as services:
+        body = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+        await services.imports.replace_source("sg", "plan", io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
+        lengths = {4: [0, 8, 16, 24]}
+        mysql = services.engine.dialect.name in ("mysql", "mariadb")
+        stmt = batched_lookup("sg", [Arm(0, parse_query("10.1.2.3"))], lengths,
+                              LookupOptions(categories=("sg",), mode=Mode.covering), row_values=mysql)
+        async with services.engine.connect() as conn:
+            if mysql:
+                await conn.exec_driver_sql("ANALYZE TABLE sg")
+                plan = await _plan(conn, stmt, "EXPLAIN")
+                sg_rows = [dict(row._mapping) for row in plan if row._mapping["table"] == "sg"]
+                assert sg_rows, plan
+                assert all(r["key"] == "ix_sg_network" and r["type"] == "range" for r in sg_rows), sg_rows
+                assert all(int(r["rows"]) < 100 for r in sg_rows), sg_rows
+            else:
+                plan = await _plan(conn, stmt, "EXPLAIN QUERY PLAN")
+                details = [row[-1] for row in plan]
+                searches = [d for d in details if d.startswith("SEARCH sg")]
+                assert searches, details
+                assert all("ix_sg_network (family=? AND prefix_len=? AND net_start=?)" in d for d in searches), details
+                assert not any(d.startswith("SCAN sg") for d in details), details

@@ -1,0 +1,59 @@
+"""Prefix maths, without a database."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from hypothesis import given, strategies as st
+
+from netlookup.networks import AddressError, covering_keys, mask_start, parse_address, parse_network, within_lengths
+
+
+def test_address_is_its_host_prefix() -> None:
+    assert parse_network("10.1.2.3").text == "10.1.2.3/32"
+    assert parse_network(" 2001:DB8::1 ").text == "2001:db8::1/128"
+
+
+def test_host_bits_are_cleared() -> None:
+    prefix = parse_network("10.1.2.3/8")
+    assert (prefix.text, prefix.prefix_len, prefix.start, prefix.end) == (
+        "10.0.0.0/8", 8, bytes([10, 0, 0, 0]), bytes([10, 255, 255, 255]))
+
+
+def test_ipv4_mapped_ipv6_is_unmapped_only_when_asked() -> None:
+    assert parse_network("::ffff:10.1.2.3", unmap=True).text == "10.1.2.3/32"
+    assert parse_network("::ffff:10.1.0.0/112", unmap=True).text == "10.1.0.0/16"
+    assert parse_network("::ffff:10.1.2.3").family == 6
+    assert parse_network("::ffff:0:0/95", unmap=True).family == 6
+
+
+@pytest.mark.parametrize("text", ["", "  ", "10.0.0.256", "10.0.0.0/33", "::/129", "10.0.0.0/-1", "10.0.0.0/",
+                                  "fe80::1%eth0", "10.0.0", "hello", "10.0.0.0/255.0.0.0x", "1.2.3.4/8/8"])
+def test_bad_text_names_itself(text: str) -> None:
+    with pytest.raises(AddressError) as info:
+        parse_network(text)
+    assert text.strip() in str(info.value) or "empty" in str(info.value)
+
+
+def test_address_fields_refuse_prefixes() -> None:
+    with pytest.raises(AddressError):
+        parse_address("10.0.0.0/8")
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(0, 32))
+def test_mask_start_matches_ipaddress(value: int, length: int) -> None:
+    packed = value.to_bytes(4, "big")
+    net = ipaddress.IPv4Network((value, length), strict=False)
+    assert mask_start(packed, length) == net.network_address.packed
+
+
+@given(st.integers(0, 2**128 - 1), st.integers(0, 128), st.lists(st.integers(0, 128), max_size=10))
+def test_covering_keys_are_exactly_the_supernets(value: int, length: int, lengths: list[int]) -> None:
+    query = parse_network(f"{ipaddress.IPv6Address(value)}/{length}")
+    keys = covering_keys(query, sorted(set(lengths)))
+    assert [k for k, _ in keys] == sorted({n for n in lengths if n <= length})
+    for key_len, start in keys:
+        supernet = ipaddress.IPv6Network((int.from_bytes(start, "big"), key_len))
+        assert ipaddress.ip_network(query.text).subnet_of(supernet)
+    assert within_lengths(query, sorted(set(lengths))) == sorted({n for n in lengths if n >= length})

@@ -32,26 +32,47 @@ def address(rng: random.Random) -> str:
 
 def acl_row(rng: random.Random, line: int) -> dict[str, Any]:
     port = rng.choice((None, "443", "80", "8000-8080", "0-1023"))
-    return {"line": rng.choice((line, line, None)), "name": rng.choice(("A", "B")), "kind": "acl",
-            "action": rng.choice(("permit", "deny")), "direction": rng.choice(("in", "out", None)),
-            "protocol": rng.choice((None, "tcp", "udp", "ip", "TCP", "6")), "cidr": network(rng), "port": port,
-            "description": None}
+    return {
+        "line": rng.choice((line, line, None)),
+        "name": rng.choice(("A", "B")),
+        "kind": "acl",
+        "action": rng.choice(("permit", "deny")),
+        "direction": rng.choice(("in", "out", None)),
+        "protocol": rng.choice((None, "tcp", "udp", "ip", "TCP", "6")),
+        "cidr": network(rng),
+        "port": port,
+        "description": None,
+    }
 
 
 def sg_row(rng: random.Random) -> dict[str, Any]:
     low = rng.choice((None, -1, 22, 80, 443, 8000))
     high = None if low is None else (low if low < 0 else rng.choice((low, low + 100, None)))
-    return {"group_id": rng.choice(("sg-1", "sg-2", "sg-3", None)), "group_name": None, "vpc_id": None,
-            "account": None, "region": None, "direction": rng.choice(("ingress", "egress")),
-            "protocol": rng.choice((None, "tcp", "udp", "all", "-1", "6", "icmp")), "from_port": low,
-            "to_port": high, "cidr": network(rng), "description": None}
+    return {
+        "group_id": rng.choice(("sg-1", "sg-2", "sg-3", None)),
+        "group_name": None,
+        "vpc_id": None,
+        "account": None,
+        "region": None,
+        "direction": rng.choice(("ingress", "egress")),
+        "protocol": rng.choice((None, "tcp", "udp", "all", "-1", "6", "icmp")),
+        "from_port": low,
+        "to_port": high,
+        "cidr": network(rng),
+        "description": None,
+    }
 
 
 def lb_row(rng: random.Random, category: str) -> dict[str, Any]:
     members = [{"ip": address(rng), "port": rng.choice((None, 80))} for _ in range(rng.randrange(0, 4))]
     main = None if rng.random() < 0.2 else address(rng)
-    row: dict[str, Any] = {"name": f"x{rng.randrange(1000)}", "port": rng.choice((None, 80, 443)),
-                           "protocol": "tcp", "members": members, "description": None}
+    row: dict[str, Any] = {
+        "name": f"x{rng.randrange(1000)}",
+        "port": rng.choice((None, 80, 443)),
+        "protocol": "tcp",
+        "members": members,
+        "description": None,
+    }
     if category == "lb":
         row.update(vip=main, type="alb")
     else:

@@ -41,9 +41,17 @@ def _none_first(value: Any) -> tuple[int, Any]:
     return (0, 0) if value is None else (1, value)
 
 
-def expected(category: str, records: list[dict[str, Any]], q: str, *, mode: str = "covering",
-             best: bool = False, limit: int = 100, port: int | None = None,
-             protocol: str | None = None) -> dict[str, Any]:
+def expected(
+    category: str,
+    records: list[dict[str, Any]],
+    q: str,
+    *,
+    mode: str = "covering",
+    best: bool = False,
+    limit: int = 100,
+    port: int | None = None,
+    protocol: str | None = None,
+) -> dict[str, Any]:
     """What the SPEC says ``lookup`` must answer for one category over ``records`` (each with its id)."""
     query = query_network(q)
     matches: list[dict[str, Any]] = []
@@ -75,8 +83,13 @@ def expected(category: str, records: list[dict[str, Any]], q: str, *, mode: str 
             main_hit = main is not None and _in(main, query)
             member_hit = any(_in(member["ip"], query) for member in record["members"])
             if main_hit or member_hit:
-                matches.append({**record, "prefix_len": query.max_prefixlen,
-                                "matched_on": main_field if main_hit else "member"})
+                matches.append(
+                    {
+                        **record,
+                        "prefix_len": query.max_prefixlen,
+                        "matched_on": main_field if main_hit else "member",
+                    }
+                )
         matches.sort(key=lambda m: (m["source"], m["id"]))
     return {"total": len(matches), "truncated": len(matches) > limit, "matches": matches[:limit]}
 

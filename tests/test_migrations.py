@@ -44,8 +44,11 @@ async def _inspect(url: str) -> tuple[set[str], list[Any]]:
 
     def read(sync_conn: Connection) -> tuple[set[str], list[Any]]:
         tables = set(inspect(sync_conn).get_table_names())
-        diffs = compare_metadata(MigrationContext.configure(sync_conn, opts={"compare_type": True}),
-                                 schema.metadata) if tables >= TABLES else []
+        diffs = (
+            compare_metadata(MigrationContext.configure(sync_conn, opts={"compare_type": True}), schema.metadata)
+            if tables >= TABLES
+            else []
+        )
         return tables, diffs
 
     try:
@@ -85,8 +88,13 @@ async def test_covering_lookup_uses_the_network_index(settings: Settings) -> Non
         await services.imports.replace_source("sg", "plan", io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
         lengths = {4: [0, 8, 16, 24]}
         mysql = services.engine.dialect.name in ("mysql", "mariadb")
-        stmt = batched_lookup("sg", [Arm(0, parse_query("10.1.2.3"))], lengths,
-                              LookupOptions(categories=("sg",), mode=Mode.covering), row_values=mysql)
+        stmt = batched_lookup(
+            "sg",
+            [Arm(0, parse_query("10.1.2.3"))],
+            lengths,
+            LookupOptions(categories=("sg",), mode=Mode.covering),
+            row_values=mysql,
+        )
         async with services.engine.connect() as conn:
             if mysql:
                 await conn.exec_driver_sql("ANALYZE TABLE sg")

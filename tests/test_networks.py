@@ -5,9 +5,17 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from netlookup.networks import AddressError, covering_keys, mask_start, parse_address, parse_network, within_lengths
+from netlookup.networks import (
+    AddressError,
+    covering_keys,
+    mask_start,
+    parse_address,
+    parse_network,
+    within_lengths,
+)
 
 
 def test_address_is_its_host_prefix() -> None:
@@ -18,7 +26,11 @@ def test_address_is_its_host_prefix() -> None:
 def test_host_bits_are_cleared() -> None:
     prefix = parse_network("10.1.2.3/8")
     assert (prefix.text, prefix.prefix_len, prefix.start, prefix.end) == (
-        "10.0.0.0/8", 8, bytes([10, 0, 0, 0]), bytes([10, 255, 255, 255]))
+        "10.0.0.0/8",
+        8,
+        bytes([10, 0, 0, 0]),
+        bytes([10, 255, 255, 255]),
+    )
 
 
 def test_ipv4_mapped_ipv6_is_unmapped_only_when_asked() -> None:
@@ -28,8 +40,23 @@ def test_ipv4_mapped_ipv6_is_unmapped_only_when_asked() -> None:
     assert parse_network("::ffff:0:0/95", unmap=True).family == 6
 
 
-@pytest.mark.parametrize("text", ["", "  ", "10.0.0.256", "10.0.0.0/33", "::/129", "10.0.0.0/-1", "10.0.0.0/",
-                                  "fe80::1%eth0", "10.0.0", "hello", "10.0.0.0/255.0.0.0x", "1.2.3.4/8/8"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "  ",
+        "10.0.0.256",
+        "10.0.0.0/33",
+        "::/129",
+        "10.0.0.0/-1",
+        "10.0.0.0/",
+        "fe80::1%eth0",
+        "10.0.0",
+        "hello",
+        "10.0.0.0/255.0.0.0x",
+        "1.2.3.4/8/8",
+    ],
+)
 def test_bad_text_names_itself(text: str) -> None:
     with pytest.raises(AddressError) as info:
         parse_network(text)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from netlookup.records import AclRecord, F5Record, LbRecord, SgRecord, network_row, parse_port_range, sg_port_range
+from netlookup.records import (
+    AclRecord,
+    F5Record,
+    LbRecord,
+    SgRecord,
+    network_row,
+    parse_port_range,
+    sg_port_range,
+)
 
 
 def test_acl_record_is_normalised() -> None:
@@ -15,8 +23,10 @@ def test_acl_record_is_normalised() -> None:
     assert (row["family"], row["prefix_len"], row["port_lo"], row["port_hi"]) == (4, 8, 443, 443)
 
 
-@pytest.mark.parametrize(("value", "expected"), [("443", (443, 443)), ("8000-8080", (8000, 8080)),
-                                                  (" 1 - 2 ", (1, 2)), (None, None)])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("443", (443, 443)), ("8000-8080", (8000, 8080)), (" 1 - 2 ", (1, 2)), (None, None)],
+)
 def test_port_ranges(value: str | None, expected: tuple[int, int] | None) -> None:
     assert parse_port_range(value) == expected
 

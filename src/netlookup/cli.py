@@ -64,8 +64,15 @@ def serve(
     import uvicorn
 
     settings = _settings()
-    uvicorn.run("netlookup.asgi:app", host=host, port=port, workers=workers, log_level=settings.log_level.lower(),
-                proxy_headers=True, timeout_keep_alive=75)
+    uvicorn.run(
+        "netlookup.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        timeout_keep_alive=75,
+    )
 
 
 @db_app.command("upgrade")
@@ -87,12 +94,19 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision."
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=err_console, transient=not sys.stderr.isatty())
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=not sys.stderr.isatty(),
+    )
 
 
-async def _import_file(settings: Settings, category: Category, path: Path, source: str, fmt: str | None) -> (
-        dict[str, Any]):
+async def _import_file(
+    settings: Settings, category: Category, path: Path, source: str, fmt: str | None
+) -> dict[str, Any]:
     async with open_services(settings) as services:
         with _progress() as progress, path.open("rb") as stream:
             task = progress.add_task(f"{category} ← {path.name}", total=None)
@@ -119,8 +133,9 @@ def import_command(
     console.print_json(data=result)
 
 
-async def _load_demo(settings: Settings, scale: float, seed: int, categories: tuple[Category, ...]) -> (
-        list[dict[str, Any]]):
+async def _load_demo(
+    settings: Settings, scale: float, seed: int, categories: tuple[Category, ...]
+) -> list[dict[str, Any]]:
     from netlookup.demo import demo_records
 
     results = []
@@ -201,15 +216,41 @@ def lookup_command(
         sys.stdout.write(orjson.dumps(response, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     for category, result in response["results"].items():
-        table = Table("prefix", "source", "where", "match", title=(
-            f"{category}: {result['total']} match(es) for {response['query']}"
-            + (" (truncated)" if result["truncated"] else "")))
+        table = Table(
+            "prefix",
+            "source",
+            "where",
+            "match",
+            title=(
+                f"{category}: {result['total']} match(es) for {response['query']}"
+                + (" (truncated)" if result["truncated"] else "")
+            ),
+        )
         for match in result["matches"]:
             where = match.get("cidr") or match.get("vip") or match.get("destination") or ""
             line = f":{match['line']}" if match.get("line") is not None else ""
-            table.add_row(f"/{match['prefix_len']}", f"{match['source']}{line}", str(where),
-                          _summary(category, match))
+            table.add_row(f"/{match['prefix_len']}", f"{match['source']}{line}", str(where), _summary(category, match))
         console.print(table)
+
+
+async def _sources(settings: Settings) -> list[dict[str, Any]]:
+    async with open_services(settings) as services:
+        return await services.records.list_sources()
+
+
+@app.command("sources")
+def sources_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Every imported (category, source) with its record count, import time and checksum."""
+    rows = _run(_sources(_settings()))
+    if as_json:
+        sys.stdout.write(orjson.dumps(rows).decode() + "\n")
+        return
+    table = Table("category", "source", "records", "imported (UTC)", "checksum")
+    for row in rows:
+        table.add_row(row["category"], row["source"], f"{row['count']:,}", row["imported_at"], row["checksum"][:12])
+    console.print(table)
 
 
 def main() -> None:

@@ -46,8 +46,11 @@ def make_engine(settings: Settings) -> AsyncEngine:
         if url.database in (None, "", ":memory:"):
             kwargs["poolclass"] = StaticPool
         else:
-            kwargs.update(pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow,
-                          pool_timeout=settings.db_pool_timeout)
+            kwargs.update(
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
+                pool_timeout=settings.db_pool_timeout,
+            )
     else:
         if "charset" not in url.query:
             url = url.update_query_dict({"charset": "utf8mb4"})

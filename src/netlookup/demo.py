@@ -47,8 +47,7 @@ class DemoAddresses:
             length = r.choice((0, 32, 48, 56, 64, 64, 64, 128, 128))
             base = ipaddress.ip_address(self.host_v6())
             return str(ipaddress.ip_network(f"{base}/{length}", strict=False))
-        length = r.choices((0, 8, 12, 16, 20, 22, 24, 26, 28, 30, 32),
-                           weights=(1, 2, 2, 6, 3, 4, 20, 4, 4, 3, 25))[0]
+        length = r.choices((0, 8, 12, 16, 20, 22, 24, 26, 28, 30, 32), weights=(1, 2, 2, 6, 3, 4, 20, 4, 4, 3, 25))[0]
         if length == 8 and r.random() < 0.5:
             return r.choice(("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
         base = ipaddress.ip_address(self.host_v4())
@@ -73,17 +72,20 @@ def acl_records(rng: random.Random, count: int) -> Iterator[tuple[str, dict[str,
         source = files[index % ACL_FILES]
         kind = rng.choices(("acl", "prefix-list", "object-group"), weights=(80, 10, 10))[0]
         acl_name = rng.choice(("OUTSIDE_IN", "INSIDE_OUT", "DMZ_IN", "MGMT", "VPN_FILTER", "PL_DEFAULT"))
-        yield source, {
-            "line": 100 + index // ACL_FILES * 2,
-            "name": acl_name,
-            "kind": kind,
-            "action": rng.choices(("permit", "deny"), weights=(85, 15))[0],
-            "direction": rng.choice(("in", "out")),
-            "protocol": None if kind == "prefix-list" else rng.choice(("tcp", "tcp", "udp", "ip", "icmp")),
-            "cidr": addr.network(),
-            "port": None if kind == "prefix-list" else _port_text(rng),
-            "description": f"{acl_name.lower()} rule {index}",
-        }
+        yield (
+            source,
+            {
+                "line": 100 + index // ACL_FILES * 2,
+                "name": acl_name,
+                "kind": kind,
+                "action": rng.choices(("permit", "deny"), weights=(85, 15))[0],
+                "direction": rng.choice(("in", "out")),
+                "protocol": None if kind == "prefix-list" else rng.choice(("tcp", "tcp", "udp", "ip", "icmp")),
+                "cidr": addr.network(),
+                "port": None if kind == "prefix-list" else _port_text(rng),
+                "description": f"{acl_name.lower()} rule {index}",
+            },
+        )
 
 
 def sg_records(rng: random.Random, count: int) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -108,12 +110,22 @@ def sg_records(rng: random.Random, count: int) -> Iterator[tuple[str, dict[str, 
                 low, high = -1, -1
             else:
                 low = high = None  # type: ignore[assignment]
-            yield source, {
-                "group_id": group_id, "group_name": group_name, "vpc_id": vpc_id, "account": account,
-                "region": region, "direction": rng.choices(("ingress", "egress"), weights=(75, 25))[0],
-                "protocol": protocol, "from_port": low, "to_port": high, "cidr": addr.network(),
-                "description": rng.choice((None, "office", "vpn", "partner", "monitoring")),
-            }
+            yield (
+                source,
+                {
+                    "group_id": group_id,
+                    "group_name": group_name,
+                    "vpc_id": vpc_id,
+                    "account": account,
+                    "region": region,
+                    "direction": rng.choices(("ingress", "egress"), weights=(75, 25))[0],
+                    "protocol": protocol,
+                    "from_port": low,
+                    "to_port": high,
+                    "cidr": addr.network(),
+                    "description": rng.choice((None, "office", "vpn", "partner", "monitoring")),
+                },
+            )
             produced += 1
         group += 1
 
@@ -127,11 +139,18 @@ def lb_records(rng: random.Random, count: int) -> Iterator[tuple[str, dict[str, 
     for index in range(count):
         kind = rng.choice(("alb", "nlb", "haproxy"))
         port = rng.choice((80, 443, 8080, 8443, 5432))
-        yield f"lb-{kind}-{rng.choice(REGIONS)}", {
-            "name": f"{kind}-app{index}", "type": kind, "vip": None if rng.random() < 0.05 else addr.host(),
-            "port": port, "protocol": "tcp" if kind == "nlb" else "http",
-            "members": _members(addr, rng.choice((80, 8080, 8443))), "description": None,
-        }
+        yield (
+            f"lb-{kind}-{rng.choice(REGIONS)}",
+            {
+                "name": f"{kind}-app{index}",
+                "type": kind,
+                "vip": None if rng.random() < 0.05 else addr.host(),
+                "port": port,
+                "protocol": "tcp" if kind == "nlb" else "http",
+                "members": _members(addr, rng.choice((80, 8080, 8443))),
+                "description": None,
+            },
+        )
 
 
 def f5_records(rng: random.Random, count: int) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -139,12 +158,21 @@ def f5_records(rng: random.Random, count: int) -> Iterator[tuple[str, dict[str, 
     for index in range(count):
         partition = rng.choice(("Common", "Common", "DMZ", "Apps"))
         port = rng.choice((80, 443, 8443))
-        yield f"f5/{rng.choice(('bigip-dc1', 'bigip-dc2', 'bigip-dmz'))}.conf", {
-            "partition": partition, "name": f"vs_app{index}_{port}", "destination": addr.host(), "port": port,
-            "protocol": "tcp", "route_domain": rng.choice((None, None, 0, 6)), "pool": f"pool_app{index}",
-            "members": _members(addr, rng.choice((80, 8080))), "snat": rng.choice(("automap", None, "snat_pool1")),
-            "description": None,
-        }
+        yield (
+            f"f5/{rng.choice(('bigip-dc1', 'bigip-dc2', 'bigip-dmz'))}.conf",
+            {
+                "partition": partition,
+                "name": f"vs_app{index}_{port}",
+                "destination": addr.host(),
+                "port": port,
+                "protocol": "tcp",
+                "route_domain": rng.choice((None, None, 0, 6)),
+                "pool": f"pool_app{index}",
+                "members": _members(addr, rng.choice((80, 8080))),
+                "snat": rng.choice(("automap", None, "snat_pool1")),
+                "description": None,
+            },
+        )
 
 
 def demo_records(category: Category, scale: float, seed: int) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -10,7 +10,15 @@ import re
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from netlookup.networks import AddressError, Prefix, parse_address, parse_network
 
@@ -165,9 +173,9 @@ class SgRecord(_Record):
 
     @model_validator(mode="after")
     def _port_order(self) -> SgRecord:
-        if self.from_port is not None and self.to_port is not None and self.from_port >= 0 <= self.to_port:
-            if self.to_port < self.from_port:
-                raise ValueError(f"to_port {self.to_port} is below from_port {self.from_port}")
+        ports_set = self.from_port is not None and self.to_port is not None and self.from_port >= 0 <= self.to_port
+        if ports_set and self.to_port < self.from_port:  # type: ignore[operator]
+            raise ValueError(f"to_port {self.to_port} is below from_port {self.from_port}")
         return self
 
 
@@ -196,16 +204,57 @@ class F5Record(_Record):
     snat: OptStr = None
 
 
-RECORD_MODELS: dict[Category, type[_Record]] = {"acl": AclRecord, "sg": SgRecord, "lb": LbRecord, "f5": F5Record}
+RECORD_MODELS: dict[Category, type[_Record]] = {
+    "acl": AclRecord,
+    "sg": SgRecord,
+    "lb": LbRecord,
+    "f5": F5Record,
+}
 
 PUBLIC_FIELDS: dict[Category, tuple[str, ...]] = {
-    "acl": ("id", "source", "line", "name", "kind", "action", "direction", "protocol", "cidr", "port",
-            "description"),
-    "sg": ("id", "source", "group_id", "group_name", "vpc_id", "account", "region", "direction", "protocol",
-           "from_port", "to_port", "cidr", "description"),
+    "acl": (
+        "id",
+        "source",
+        "line",
+        "name",
+        "kind",
+        "action",
+        "direction",
+        "protocol",
+        "cidr",
+        "port",
+        "description",
+    ),
+    "sg": (
+        "id",
+        "source",
+        "group_id",
+        "group_name",
+        "vpc_id",
+        "account",
+        "region",
+        "direction",
+        "protocol",
+        "from_port",
+        "to_port",
+        "cidr",
+        "description",
+    ),
     "lb": ("id", "source", "name", "type", "vip", "port", "protocol", "members", "description"),
-    "f5": ("id", "source", "partition", "name", "destination", "port", "protocol", "route_domain", "pool",
-           "members", "description", "snat"),
+    "f5": (
+        "id",
+        "source",
+        "partition",
+        "name",
+        "destination",
+        "port",
+        "protocol",
+        "route_domain",
+        "pool",
+        "members",
+        "description",
+        "snat",
+    ),
 }
 
 # Which field names the address a lb/f5 record is published on (used for ``matched_on``).

@@ -36,8 +36,9 @@ class RecordService:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
         self._sessionmaker = sessionmaker
 
-    async def list_records(self, category: Category, source: str | None, limit: int,
-                           cursor: str | None) -> dict[str, Any]:
+    async def list_records(
+        self, category: Category, source: str | None, limit: int, cursor: str | None
+    ) -> dict[str, Any]:
         """One page of records ordered by id; ``next_cursor`` is null on the last page."""
         t = TABLES[category]
         after = decode_cursor(cursor) if cursor else 0
@@ -59,12 +60,16 @@ class RecordService:
 
     async def list_sources(self) -> list[dict[str, Any]]:
         s = schema.sources
-        stmt = select(s.c.category, s.c.name, s.c.count, s.c.imported_at, s.c.checksum).order_by(
-            s.c.category, s.c.name)
+        stmt = select(s.c.category, s.c.name, s.c.count, s.c.imported_at, s.c.checksum).order_by(s.c.category, s.c.name)
         async with self._sessionmaker() as session:
             rows = (await session.execute(stmt)).all()
         return [
-            {"category": r.category, "source": r.name, "count": r.count,
-             "imported_at": r.imported_at.isoformat() + "Z", "checksum": r.checksum}
+            {
+                "category": r.category,
+                "source": r.name,
+                "count": r.count,
+                "imported_at": r.imported_at.isoformat() + "Z",
+                "checksum": r.checksum,
+            }
             for r in rows
         ]

@@ -18,25 +18,47 @@ def ndjson(rows: list[dict]) -> bytes:
 
 
 def sg_rows(count: int, second_octet: int = 0) -> list[dict]:
-    return [{"cidr": f"10.{second_octet}.{i // 256 % 256}.{i % 256}/32", "group_id": f"sg-{i % 7}",
-             "direction": "ingress", "protocol": "tcp", "from_port": 443, "to_port": 443} for i in range(count)]
+    return [
+        {
+            "cidr": f"10.{second_octet}.{i // 256 % 256}.{i % 256}/32",
+            "group_id": f"sg-{i % 7}",
+            "direction": "ingress",
+            "protocol": "tcp",
+            "from_port": 443,
+            "to_port": 443,
+        }
+        for i in range(count)
+    ]
 
 
-async def do_import(client: httpx.AsyncClient, category: str, source: str, body: bytes, fmt: str | None = None,
-                    **kwargs: object) -> httpx.Response:
+async def do_import(
+    client: httpx.AsyncClient,
+    category: str,
+    source: str,
+    body: bytes,
+    fmt: str | None = None,
+    **kwargs: object,
+) -> httpx.Response:
     params = {"source": source} | ({"format": fmt} if fmt else {})
     return await client.post(f"/api/v1/import/{category}", params=params, content=body, headers=AUTH, **kwargs)
 
 
 async def test_import_reports_counts_and_replaces_the_source(client: httpx.AsyncClient) -> None:
-    first = await do_import(client, "acl", "configs/fw1.cfg",
-                            ndjson([{"cidr": "10.0.0.0/8"}, {"cidr": "10.1.0.0/16"}, {"cidr": "10.2.0.0/16"}]))
+    first = await do_import(
+        client,
+        "acl",
+        "configs/fw1.cfg",
+        ndjson([{"cidr": "10.0.0.0/8"}, {"cidr": "10.1.0.0/16"}, {"cidr": "10.2.0.0/16"}]),
+    )
     assert first.status_code == 200, first.text
     body = first.json()
     assert (body["count"], body["added"], body["removed"]) == (3, 3, 0)
-    assert body["category"] == "acl" and body["source"] == "configs/fw1.cfg" and len(body["checksum"]) == 64
-    second = (await do_import(client, "acl", "configs/fw1.cfg",
-                              ndjson([{"cidr": "10.0.0.0/8"}, {"cidr": "10.3.0.0/16"}]))).json()
+    assert body["category"] == "acl"
+    assert body["source"] == "configs/fw1.cfg"
+    assert len(body["checksum"]) == 64
+    second = (
+        await do_import(client, "acl", "configs/fw1.cfg", ndjson([{"cidr": "10.0.0.0/8"}, {"cidr": "10.3.0.0/16"}]))
+    ).json()
     assert (second["count"], second["added"], second["removed"]) == (2, 1, 2)
     found = (await client.get("/api/v1/acl/lookup", params={"q": "10.1.0.1"})).json()
     assert [m["cidr"] for m in found["matches"]] == ["10.0.0.0/8"]
@@ -52,17 +74,30 @@ async def test_same_content_in_any_order_has_the_same_checksum(client: httpx.Asy
 
 async def test_multipart_upload_from_a_browser_file_picker(client: httpx.AsyncClient) -> None:
     csv_body = b"cidr,group_id,direction,protocol,from_port,to_port\n10.5.0.0/16,sg-9,ingress,tcp,80,80\n"
-    response = await client.post("/api/v1/import/sg", params={"source": "upload.csv"}, headers=AUTH,
-                                 files={"file": ("rules.csv", csv_body, "text/csv")})
+    response = await client.post(
+        "/api/v1/import/sg",
+        params={"source": "upload.csv"},
+        headers=AUTH,
+        files={"file": ("rules.csv", csv_body, "text/csv")},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["count"] == 1
-    missing = await client.post("/api/v1/import/sg", params={"source": "x"}, headers=AUTH,
-                                files={"other": ("rules.csv", csv_body, "text/csv")})
-    assert missing.status_code == 422 and "file" in missing.json()["detail"]
+    missing = await client.post(
+        "/api/v1/import/sg",
+        params={"source": "x"},
+        headers=AUTH,
+        files={"other": ("rules.csv", csv_body, "text/csv")},
+    )
+    assert missing.status_code == 422
+    assert "file" in missing.json()["detail"]
 
 
 async def test_format_is_guessed_from_content(client: httpx.AsyncClient) -> None:
-    for body in (ndjson([{"cidr": "10.0.0.0/8"}]), orjson.dumps([{"cidr": "10.0.0.0/8"}]), b"cidr\n10.0.0.0/8\n"):
+    for body in (
+        ndjson([{"cidr": "10.0.0.0/8"}]),
+        orjson.dumps([{"cidr": "10.0.0.0/8"}]),
+        b"cidr\n10.0.0.0/8\n",
+    ):
         response = await do_import(client, "acl", "guess", body)
         assert response.status_code == 200, response.text
         assert response.json()["count"] == 1
@@ -87,23 +122,27 @@ async def test_import_with_bad_row_keeps_previous_data(client: httpx.AsyncClient
     assert len(page["items"]) == 10
 
 
-@pytest.mark.parametrize(("body", "fmt", "needle"), [
-    (b'{"cidr": "10.0.0.0/8"}\n{"cidr": \n', "ndjson", "not valid JSON"),
-    (b'[{"cidr": "10.0.0.0/8"}, {"cidr": ', "json", "not valid JSON"),
-    (b'{"cidr": "10.0.0.0/8"}', "json", "JSON array"),
-    (b"[1, 2]", "json", "JSON object"),
-    (b"cidr,colour\n10.0.0.0/8,red\n", "csv", "unknown columns"),
-    (b"cidr\n10.0.0.0/8,extra\n", "csv", "more cells"),
-    (b"cidr,line\n10.0.0.0/8,ten\n", "csv", "line"),
-    (b'{"cidr": "10.0.0.0/8", "action": "allow"}\n', "ndjson", "action"),
-    (b'{"cidr": "10.0.0.0/8", "port": "80-20"}\n', "ndjson", "backwards"),
-    (b'{"cidr": "10.0.0.0/8", "bogus": 1}\n', "ndjson", "bogus"),
-    (b'{"name": "no cidr"}\n', "ndjson", "cidr"),
-    (b"\xff\xfe\x00garbage", "csv", "CSV"),
-    (b"", "ndjson", "no acl records"),
-])
-async def test_broken_files_are_rejected_with_a_reason(client: httpx.AsyncClient, body: bytes, fmt: str,
-                                                       needle: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "fmt", "needle"),
+    [
+        (b'{"cidr": "10.0.0.0/8"}\n{"cidr": \n', "ndjson", "not valid JSON"),
+        (b'[{"cidr": "10.0.0.0/8"}, {"cidr": ', "json", "not valid JSON"),
+        (b'{"cidr": "10.0.0.0/8"}', "json", "JSON array"),
+        (b"[1, 2]", "json", "JSON object"),
+        (b"cidr,colour\n10.0.0.0/8,red\n", "csv", "unknown columns"),
+        (b"cidr\n10.0.0.0/8,extra\n", "csv", "more cells"),
+        (b"cidr,line\n10.0.0.0/8,ten\n", "csv", "line"),
+        (b'{"cidr": "10.0.0.0/8", "action": "allow"}\n', "ndjson", "action"),
+        (b'{"cidr": "10.0.0.0/8", "port": "80-20"}\n', "ndjson", "backwards"),
+        (b'{"cidr": "10.0.0.0/8", "bogus": 1}\n', "ndjson", "bogus"),
+        (b'{"name": "no cidr"}\n', "ndjson", "cidr"),
+        (b"\xff\xfe\x00garbage", "csv", "CSV"),
+        (b"", "ndjson", "no acl records"),
+    ],
+)
+async def test_broken_files_are_rejected_with_a_reason(
+    client: httpx.AsyncClient, body: bytes, fmt: str, needle: str
+) -> None:
     response = await do_import(client, "acl", "broken", body, fmt)
     assert response.status_code == 422, response.text
     assert needle in response.text
@@ -115,18 +154,22 @@ async def test_bad_import_parameters(client: httpx.AsyncClient) -> None:
     assert (await do_import(client, "acl", "x", body, "xml")).status_code == 422
     assert (await do_import(client, "dns", "x", body)).status_code == 422
     assert (await client.post("/api/v1/import/acl", content=body, headers=AUTH)).status_code == 422
-    form = await client.post("/api/v1/import/acl", params={"source": "x"}, data={"cidr": "10.0.0.0/8"},
-                             headers=AUTH)
+    form = await client.post("/api/v1/import/acl", params={"source": "x"}, data={"cidr": "10.0.0.0/8"}, headers=AUTH)
     assert form.status_code == 415
 
 
 async def test_writes_need_a_valid_key(client: httpx.AsyncClient) -> None:
     body = ndjson([{"cidr": "10.0.0.0/8"}])
     missing = await client.post("/api/v1/import/acl", params={"source": "x"}, content=body)
-    assert missing.status_code == 401 and "missing API key" in missing.json()["detail"]
+    assert missing.status_code == 401
+    assert "missing API key" in missing.json()["detail"]
     assert missing.headers["www-authenticate"] == "Bearer"
-    wrong = await client.post("/api/v1/import/acl", params={"source": "x"}, content=body,
-                              headers={"Authorization": "Bearer wrong-key-wrong-key"})
+    wrong = await client.post(
+        "/api/v1/import/acl",
+        params={"source": "x"},
+        content=body,
+        headers={"Authorization": "Bearer wrong-key-wrong-key"},
+    )
     assert wrong.status_code == 403
     assert (await client.delete("/api/v1/sources/acl/x")).status_code == 401
     assert (await client.get("/api/v1/sources")).status_code == 200
@@ -135,8 +178,10 @@ async def test_writes_need_a_valid_key(client: httpx.AsyncClient) -> None:
 async def test_read_auth_protects_reads(database_url: str) -> None:
     settings = Settings(database_url=database_url, api_keys=[API_KEY], read_auth=True, _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
         assert (await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})).status_code == 401
         assert (await http.get("/api/v1/sources", headers={"Authorization": "Bearer nope"})).status_code == 403
         assert (await http.get("/api/v1/lookup", params={"q": "10.0.0.1"}, headers=AUTH)).status_code == 200
@@ -151,10 +196,12 @@ async def test_body_over_the_upload_limit_is_a_413(database_url: str) -> None:
 
     async def chunks():  # no Content-Length: the streamed count must catch it
         for start in range(0, len(body), 65536):
-            yield body[start:start + 65536]
+            yield body[start : start + 65536]
 
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
         sized = await http.post("/api/v1/import/sg", params={"source": "x"}, content=body, headers=AUTH)
         assert sized.status_code == 413
         streamed = await http.post("/api/v1/import/sg", params={"source": "x"}, content=chunks(), headers=AUTH)
@@ -174,21 +221,27 @@ async def test_list_is_keyset_paginated(client: httpx.AsyncClient) -> None:
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert len(seen) == 25 and seen == sorted(seen) and len(set(seen)) == 25
+    assert len(seen) == 25
+    assert seen == sorted(seen)
+    assert len(set(seen)) == 25
     assert (await client.get("/api/v1/sg", params={"cursor": "garbage!"})).status_code == 422
     everything = (await client.get("/api/v1/sg", params={"limit": 1000})).json()
-    assert len(everything["items"]) == 30 and everything["next_cursor"] is None
+    assert len(everything["items"]) == 30
+    assert everything["next_cursor"] is None
 
 
 async def test_sources_and_delete(client: httpx.AsyncClient) -> None:
     await do_import(client, "acl", "configs/a/fw.cfg", ndjson([{"cidr": "10.0.0.0/8"}, {"cidr": "10.1.0.0/16"}]))
     await do_import(client, "lb", "lbs", orjson.dumps([{"vip": "10.0.0.1", "members": [{"ip": "10.0.0.2"}]}]))
     sources = (await client.get("/api/v1/sources")).json()
-    assert [(s["category"], s["source"], s["count"]) for s in sources] == [("acl", "configs/a/fw.cfg", 2),
-                                                                           ("lb", "lbs", 1)]
+    assert [(s["category"], s["source"], s["count"]) for s in sources] == [
+        ("acl", "configs/a/fw.cfg", 2),
+        ("lb", "lbs", 1),
+    ]
     assert sources[0]["imported_at"].endswith("Z")
     deleted = await client.delete("/api/v1/sources/acl/configs/a/fw.cfg", headers=AUTH)
-    assert deleted.status_code == 200 and deleted.json()["removed"] == 2
+    assert deleted.status_code == 200
+    assert deleted.json()["removed"] == 2
     assert (await client.get("/api/v1/acl/lookup", params={"q": "10.0.0.1"})).json()["total"] == 0
     deleted_lb = await client.delete("/api/v1/sources/lb/lbs", headers=AUTH)
     assert deleted_lb.status_code == 200
@@ -208,8 +261,9 @@ async def test_readers_never_see_a_mix_during_an_import(client: httpx.AsyncClien
 
     async def reader() -> None:
         while not done.is_set():
-            result = (await client.get("/api/v1/sg/lookup",
-                                       params={"q": "10.4.0.0/16", "mode": "within", "limit": 1000})).json()
+            result = (
+                await client.get("/api/v1/sg/lookup", params={"q": "10.4.0.0/16", "mode": "within", "limit": 1000})
+            ).json()
             observed.add((result["total"], tuple(sorted({m["group_id"] for m in result["matches"]}))))
             await asyncio.sleep(0)
 
@@ -229,7 +283,8 @@ async def test_concurrent_imports_of_one_source_never_mix(client: httpx.AsyncCli
     responses = await asyncio.gather(*(do_import(client, "sg", "race", body) for body in bodies))
     assert {r.status_code for r in responses} <= {200, 409}
     assert any(r.status_code == 200 for r in responses)
-    result = (await client.get("/api/v1/sg/lookup",
-                               params={"q": "10.6.0.0/16", "mode": "within", "limit": 1000})).json()
+    result = (
+        await client.get("/api/v1/sg/lookup", params={"q": "10.6.0.0/16", "mode": "within", "limit": 1000})
+    ).json()
     assert result["total"] == 2000
     assert len({m["group_id"] for m in result["matches"]}) == 1

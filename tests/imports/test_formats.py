@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from netlookup.imports.formats import RowError, guess_format, iter_csv, iter_json_array, iter_ndjson
 from netlookup.imports.validate import IMPORT_FIELDS, next_batch
@@ -13,24 +14,34 @@ from netlookup.imports.validate import IMPORT_FIELDS, next_batch
 def test_ndjson_reports_line_numbers_and_skips_blank_lines() -> None:
     rows = list(iter_ndjson(io.BytesIO(b'\xef\xbb\xbf{"a": 1}\n\n[1]\n{"b": 2}\nnope\n')))
     assert rows[0] == (1, {"a": 1})
-    assert isinstance(rows[1], RowError) and rows[1].line == 3
+    assert isinstance(rows[1], RowError)
+    assert rows[1].line == 3
     assert rows[2] == (4, {"b": 2})
-    assert isinstance(rows[3], RowError) and rows[3].line == 5
+    assert isinstance(rows[3], RowError)
+    assert rows[3].line == 5
 
 
 def test_json_array_is_streamed_by_element() -> None:
     rows = list(iter_json_array(io.BytesIO(b'  [{"a": 1}, {"a": 2}]')))
     assert rows == [(1, {"a": 1}), (2, {"a": 2})]
     broken = list(iter_json_array(io.BytesIO(b'[{"a": 1}, {"a": ')))
-    assert broken[0] == (1, {"a": 1}) and isinstance(broken[1], RowError)
+    assert broken[0] == (1, {"a": 1})
+    assert isinstance(broken[1], RowError)
 
 
 def test_csv_members_and_empty_cells() -> None:
     body = b"name,vip,members,port\nweb,10.0.0.1,10.0.0.2:80;[2001:db8::1]:443;10.0.0.3,\n"
     [(line, row)] = list(iter_csv(io.BytesIO(body), IMPORT_FIELDS["lb"]))
     assert line == 2
-    assert row == {"name": "web", "vip": "10.0.0.1", "members": [
-        {"ip": "10.0.0.2", "port": 80}, {"ip": "2001:db8::1", "port": 443}, {"ip": "10.0.0.3", "port": None}]}
+    assert row == {
+        "name": "web",
+        "vip": "10.0.0.1",
+        "members": [
+            {"ip": "10.0.0.2", "port": 80},
+            {"ip": "2001:db8::1", "port": 443},
+            {"ip": "10.0.0.3", "port": None},
+        ],
+    }
 
 
 def test_guess_format() -> None:
@@ -40,10 +51,14 @@ def test_guess_format() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=2000), st.sampled_from(["ndjson", "json", "csv"]), st.sampled_from(["acl", "sg", "lb", "f5"]))
+@given(
+    st.binary(max_size=2000),
+    st.sampled_from(["ndjson", "json", "csv"]),
+    st.sampled_from(["acl", "sg", "lb", "f5"]),
+)
 def test_arbitrary_bytes_never_crash_the_parsers(data: bytes, fmt: str, category: str) -> None:
     from netlookup.imports.formats import iter_records
 
     rows = iter_records(fmt, io.BytesIO(data), IMPORT_FIELDS[category] + ("id",))  # type: ignore[index]
-    while not (batch := next_batch(category, rows, 100, keep_rows=True)).finished:  # type: ignore[arg-type]
+    while not next_batch(category, rows, 100, keep_rows=True).finished:  # type: ignore[arg-type]
         pass

@@ -10,7 +10,9 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from netlookup.config import Settings
 from netlookup.lookup.params import LookupOptions, Mode, parse_query
@@ -40,13 +42,19 @@ def as_plain(value: Any) -> Any:
 
 queries_v4 = st.builds(
     lambda offset, length: f"{ipaddress.IPv4Address(V4_BASE + offset)}/{length}",
-    st.integers(0, (1 << 12) - 1), st.integers(0, 32))
+    st.integers(0, (1 << 12) - 1),
+    st.integers(0, 32),
+)
 queries_v6 = st.builds(
     lambda offset, length: f"{ipaddress.IPv6Address(V6_BASE + offset)}/{length}",
-    st.integers(0, (1 << 12) - 1), st.integers(0, 128))
+    st.integers(0, (1 << 12) - 1),
+    st.integers(0, 128),
+)
 queries_mapped = st.builds(
     lambda offset, length: f"::ffff:{ipaddress.IPv4Address(V4_BASE + offset)}/{96 + length}",
-    st.integers(0, (1 << 12) - 1), st.integers(0, 32))
+    st.integers(0, (1 << 12) - 1),
+    st.integers(0, 32),
+)
 queries = st.one_of(queries_v4, queries_v4, queries_v6, queries_mapped)
 
 
@@ -60,17 +68,31 @@ def test_lookups_match_the_brute_force_oracle(settings: Settings, seed: int) -> 
         stored = runner.run(load(services, random_dataset(seed)))
         seen_matches: dict[str, int] = dict.fromkeys(CATEGORIES, 0)
 
-        @hypothesis_settings(max_examples=60, deadline=None, derandomize=True,
-                             suppress_health_check=[HealthCheck.too_slow])
-        @given(q=queries, mode=st.sampled_from(list(Mode)), best=st.booleans(),
-               limit=st.sampled_from([1, 3, 1000]), port=st.one_of(st.none(), st.sampled_from([22, 80, 443, 8050])),
-               protocol=st.one_of(st.none(), st.sampled_from(["tcp", "UDP", "6", "icmp"])))
+        @hypothesis_settings(
+            max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+        )
+        @given(
+            q=queries,
+            mode=st.sampled_from(list(Mode)),
+            best=st.booleans(),
+            limit=st.sampled_from([1, 3, 1000]),
+            port=st.one_of(st.none(), st.sampled_from([22, 80, 443, 8050])),
+            protocol=st.one_of(st.none(), st.sampled_from(["tcp", "UDP", "6", "icmp"])),
+        )
         def check(q: str, mode: Mode, best: bool, limit: int, port: int | None, protocol: str | None) -> None:
             options = LookupOptions(mode=mode, best=best, limit=limit, port=port, protocol=protocol)
             response = runner.run(services.lookups.lookup(parse_query(q), options))
             for category in CATEGORIES:
-                want = expected(category, stored[category], q, mode=mode.value, best=best, limit=limit,
-                                port=port, protocol=protocol)
+                want = expected(
+                    category,
+                    stored[category],
+                    q,
+                    mode=mode.value,
+                    best=best,
+                    limit=limit,
+                    port=port,
+                    protocol=protocol,
+                )
                 got = as_plain(response["results"][category])
                 assert got == want, f"{category} {q} {options}"
                 seen_matches[category] += got["total"] > 0
@@ -90,13 +112,28 @@ async def _import(services: Services, category: str, source: str, rows: list[dic
 
 async def test_covering_orders_longest_prefix_then_source_then_line(services: Services) -> None:
     await _import(services, "acl", "b.cfg", [{"cidr": "10.0.0.0/8", "line": 5}, {"cidr": "10.1.0.0/16", "line": 9}])
-    await _import(services, "acl", "a.cfg", [{"cidr": "10.0.0.0/8", "line": 7}, {"cidr": "10.0.0.0/8", "line": 3},
-                                              {"cidr": "0.0.0.0/0", "line": 1}, {"cidr": "10.1.2.3/32", "line": 2}])
+    await _import(
+        services,
+        "acl",
+        "a.cfg",
+        [
+            {"cidr": "10.0.0.0/8", "line": 7},
+            {"cidr": "10.0.0.0/8", "line": 3},
+            {"cidr": "0.0.0.0/0", "line": 1},
+            {"cidr": "10.1.2.3/32", "line": 2},
+        ],
+    )
     response = await services.lookups.lookup(parse_query("10.1.2.3"), LookupOptions(categories=("acl",)))
     matches = response["results"]["acl"]["matches"]
     assert response["query"] == "10.1.2.3/32"
     assert [(m["prefix_len"], m["source"], m["line"]) for m in matches] == [
-        (32, "a.cfg", 2), (16, "b.cfg", 9), (8, "a.cfg", 3), (8, "a.cfg", 7), (8, "b.cfg", 5), (0, "a.cfg", 1)]
+        (32, "a.cfg", 2),
+        (16, "b.cfg", 9),
+        (8, "a.cfg", 3),
+        (8, "a.cfg", 7),
+        (8, "b.cfg", 5),
+        (0, "a.cfg", 1),
+    ]
 
 
 async def test_host_bits_are_cleared_and_reported(services: Services) -> None:
@@ -129,15 +166,22 @@ async def test_limit_reports_total_and_truncated(services: Services) -> None:
 
 
 async def test_lb_matched_on_prefers_vip_over_member(services: Services) -> None:
-    await _import(services, "lb", "lbs", [
-        {"name": "both", "vip": "10.0.0.1", "members": [{"ip": "10.0.0.2", "port": 80}]},
-        {"name": "member-only", "vip": "192.0.2.1", "members": [{"ip": "10.0.0.3", "port": 80}]},
-        {"name": "elsewhere", "vip": "192.0.2.2", "members": []},
-    ])
-    result = (await services.lookups.lookup(parse_query("10.0.0.0/29"), LookupOptions(categories=("lb",))))
+    await _import(
+        services,
+        "lb",
+        "lbs",
+        [
+            {"name": "both", "vip": "10.0.0.1", "members": [{"ip": "10.0.0.2", "port": 80}]},
+            {"name": "member-only", "vip": "192.0.2.1", "members": [{"ip": "10.0.0.3", "port": 80}]},
+            {"name": "elsewhere", "vip": "192.0.2.2", "members": []},
+        ],
+    )
+    result = await services.lookups.lookup(parse_query("10.0.0.0/29"), LookupOptions(categories=("lb",)))
     matches = as_plain(result["results"]["lb"]["matches"])
     assert [(m["name"], m["matched_on"], m["prefix_len"]) for m in matches] == [
-        ("both", "vip", 32), ("member-only", "member", 32)]
+        ("both", "vip", 32),
+        ("member-only", "member", 32),
+    ]
     assert matches[0]["members"] == [{"ip": "10.0.0.2", "port": 80}]
 
 

@@ -25,8 +25,9 @@ from netlookup.lookup.params import DEFAULT_LIMIT, MAX_LIMIT
 from netlookup.records import Category
 
 read_router = APIRouter(prefix="/api/v1", tags=["data"], dependencies=[ReadAuth], responses=ERROR_RESPONSES)
-write_router = APIRouter(prefix="/api/v1", tags=["data"], dependencies=[WriteAuth],
-                         responses={**ERROR_RESPONSES, **AUTH_RESPONSES})
+write_router = APIRouter(
+    prefix="/api/v1", tags=["data"], dependencies=[WriteAuth], responses={**ERROR_RESPONSES, **AUTH_RESPONSES}
+)
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 
@@ -65,8 +66,9 @@ async def _spool_body(request: Request, max_bytes: int) -> IO[bytes]:
 async def _upload_stream(request: Request, max_bytes: int) -> IO[bytes]:
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("application/x-www-form-urlencoded"):
-        raise NetlookupError("send the file as the raw body or as multipart/form-data with a 'file' field",
-                             status_code=415)
+        raise NetlookupError(
+            "send the file as the raw body or as multipart/form-data with a 'file' field", status_code=415
+        )
     if not content_type.startswith("multipart/form-data"):
         return await _spool_body(request, max_bytes)
     form = await request.form(max_files=1, max_fields=16)
@@ -83,22 +85,41 @@ async def _upload_stream(request: Request, max_bytes: int) -> IO[bytes]:
     "/import/{category}",
     response_model=ImportResponse,
     summary="Replace one source's records",
-    responses={409: {"model": ErrorResponse, "description": "Another import of this source is running."},
-               413: {"model": ErrorResponse, "description": "Body over NETLOOKUP_MAX_UPLOAD_MB."}},
-    openapi_extra={"requestBody": {"content": {
-        "application/x-ndjson": {"schema": {"type": "string", "format": "binary"}},
-        "text/csv": {"schema": {"type": "string", "format": "binary"}},
-        "application/json": {"schema": {"type": "string", "format": "binary"}},
-        "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "file": {"type": "string", "format": "binary"}}, "required": ["file"]}},
-    }, "required": True}},
+    responses={
+        409: {"model": ErrorResponse, "description": "Another import of this source is running."},
+        413: {"model": ErrorResponse, "description": "Body over NETLOOKUP_MAX_UPLOAD_MB."},
+    },
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string", "format": "binary"}},
+                "text/csv": {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                },
+            },
+            "required": True,
+        }
+    },
 )
 async def import_source(
     services: ServicesDep,
     request: Request,
     category: Category,
-    source: Annotated[str, Query(min_length=1, max_length=255, description="Name of what the data came from.",
-                                 examples=["configs/core-fw1.cfg"])],
+    source: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=255,
+            description="Name of what the data came from.",
+            examples=["configs/core-fw1.cfg"],
+        ),
+    ],
     format: Annotated[str | None, Query(description=f"One of {', '.join(FORMATS)}; guessed when omitted.")] = None,
 ) -> JSONBytesResponse:
     """Replace every record of (category, source) with the file's, atomically: readers see the old set or the
@@ -114,10 +135,16 @@ async def import_source(
     return JSONBytesResponse(result.as_dict())
 
 
-@write_router.delete("/sources/{category}/{source:path}", response_model=DeleteResponse,
-                     summary="Delete a source", responses={404: {"model": ErrorResponse}})
-async def delete_source(services: ServicesDep, category: Category,
-                        source: Annotated[str, Path(description="The source name; may contain slashes.")]) -> (
-        JSONBytesResponse):
+@write_router.delete(
+    "/sources/{category}/{source:path}",
+    response_model=DeleteResponse,
+    summary="Delete a source",
+    responses={404: {"model": ErrorResponse}},
+)
+async def delete_source(
+    services: ServicesDep,
+    category: Category,
+    source: Annotated[str, Path(description="The source name; may contain slashes.")],
+) -> JSONBytesResponse:
     """Remove every record of (category, source) in one transaction."""
     return JSONBytesResponse(await services.imports.delete_source(category, source))

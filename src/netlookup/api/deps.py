@@ -37,16 +37,18 @@ def _check_key(credentials: HTTPAuthorizationCredentials | None, keys: list[str]
         raise Forbidden("the API key is not valid")
 
 
-def require_write(services: ServicesDep,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+def require_write(
+    services: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
     """Writes always need a key; with no keys configured, writes are refused."""
     if not services.settings.api_keys:
         raise Forbidden("writes are disabled: no API keys are configured (NETLOOKUP_API_KEYS)")
     _check_key(credentials, services.settings.api_keys)
 
 
-def require_read(services: ServicesDep,
-                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+def require_read(
+    services: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
     """Reads are open unless NETLOOKUP_READ_AUTH=true."""
     if services.settings.read_auth:
         _check_key(credentials, services.settings.api_keys)

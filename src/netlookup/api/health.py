@@ -20,8 +20,11 @@ async def healthz() -> JSONBytesResponse:
     return JSONBytesResponse({"status": "ok"})
 
 
-@router.get("/readyz", summary="Database (and Redis, when configured) reachable",
-            responses={503: {"description": "A dependency is unreachable."}})
+@router.get(
+    "/readyz",
+    summary="Database (and Redis, when configured) reachable",
+    responses={503: {"description": "A dependency is unreachable."}},
+)
 async def readyz(services: ServicesDep) -> JSONBytesResponse:
     """200 when the database answers within two seconds; 503 with the reason otherwise."""
     checks: dict[str, str] = {}
@@ -32,6 +35,8 @@ async def readyz(services: ServicesDep) -> JSONBytesResponse:
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready", with its reason
         checks["database"] = f"unreachable: {exc.__class__.__name__}"
     ready = all(value == "ok" for value in checks.values())
-    return JSONBytesResponse({"status": "ready" if ready else "unavailable", "checks": checks},
-                             status_code=200 if ready else 503,
-                             headers=None if ready else {"Retry-After": "5"})
+    return JSONBytesResponse(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status_code=200 if ready else 503,
+        headers=None if ready else {"Retry-After": "5"},
+    )

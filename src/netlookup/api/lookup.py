@@ -23,24 +23,38 @@ from netlookup.records import Category
 
 router = APIRouter(prefix="/api/v1", tags=["lookup"], dependencies=[ReadAuth], responses=ERROR_RESPONSES)
 
-QueryParam = Annotated[str, Query(description="An IPv4/IPv6 address or CIDR; host bits are cleared.",
-                                  examples=["10.1.2.3", "10.20.0.0/16", "2001:db8::1"], max_length=64)]
-ModeParam = Annotated[Mode, Query(description="covering: records whose network contains the query; within: "
-                                              "records inside it; overlap: both.")]
-BestParam = Annotated[bool, Query(description="Only the longest matching prefixes per ACL (source, direction) "
-                                              "and per SG (group_id, direction).")]
+QueryParam = Annotated[
+    str,
+    Query(
+        description="An IPv4/IPv6 address or CIDR; host bits are cleared.",
+        examples=["10.1.2.3", "10.20.0.0/16", "2001:db8::1"],
+        max_length=64,
+    ),
+]
+ModeParam = Annotated[
+    Mode,
+    Query(description="covering: records whose network contains the query; within: records inside it; overlap: both."),
+]
+BestParam = Annotated[
+    bool,
+    Query(
+        description="Only the longest matching prefixes per ACL (source, direction) and per SG (group_id, direction)."
+    ),
+]
 LimitParam = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Matches per category.")]
 PortParam = Annotated[int | None, Query(ge=0, le=65535, description="Only records admitting this port.")]
-ProtocolParam = Annotated[str | None, Query(min_length=1, max_length=32,
-                                            description="Only acl/sg records admitting this protocol.")]
+ProtocolParam = Annotated[
+    str | None, Query(min_length=1, max_length=32, description="Only acl/sg records admitting this protocol.")
+]
 
 
 @router.get("/lookup", response_model=LookupResponse, summary="What touches this address?")
 async def lookup(
     services: ServicesDep,
     q: QueryParam,
-    categories: Annotated[str | None, Query(description="Comma-separated subset of acl,sg,lb,f5.",
-                                            examples=["acl,sg"])] = None,
+    categories: Annotated[
+        str | None, Query(description="Comma-separated subset of acl,sg,lb,f5.", examples=["acl,sg"])
+    ] = None,
     mode: ModeParam = Mode.covering,
     best: BestParam = False,
     limit: LimitParam = DEFAULT_LIMIT,
@@ -49,8 +63,14 @@ async def lookup(
 ) -> JSONBytesResponse:
     """Every ACL entry, security-group rule, load balancer and F5 virtual server touching ``q``, most specific
     first, the four categories looked up concurrently."""
-    options = LookupOptions(categories=parse_categories(categories), mode=mode, best=best, limit=limit,
-                            port=port, protocol=protocol)
+    options = LookupOptions(
+        categories=parse_categories(categories),
+        mode=mode,
+        best=best,
+        limit=limit,
+        port=port,
+        protocol=protocol,
+    )
     return JSONBytesResponse(await services.lookups.lookup(parse_query(q), options))
 
 
@@ -60,8 +80,14 @@ async def lookup_batch(services: ServicesDep, body: BatchRequest) -> JSONBytesRe
     validated first: one bad query is a 422 naming its index, and nothing is answered."""
     started = time.perf_counter()
     prefixes = parse_queries(body.queries)
-    options = LookupOptions(categories=parse_categories(body.categories), mode=body.mode, best=body.best,
-                            limit=body.limit, port=body.port, protocol=body.protocol)
+    options = LookupOptions(
+        categories=parse_categories(body.categories),
+        mode=body.mode,
+        best=body.best,
+        limit=body.limit,
+        port=body.port,
+        protocol=body.protocol,
+    )
     results = await services.lookups.lookup_many(prefixes, options)
     return JSONBytesResponse({"results": results, "took_ms": round((time.perf_counter() - started) * 1000, 3)})
 
@@ -78,7 +104,6 @@ async def lookup_category(
     protocol: ProtocolParam = None,
 ) -> JSONBytesResponse:
     """The same as one entry of ``results`` in ``/api/v1/lookup``."""
-    options = LookupOptions(categories=(category,), mode=mode, best=best, limit=limit, port=port,
-                            protocol=protocol)
+    options = LookupOptions(categories=(category,), mode=mode, best=best, limit=limit, port=port, protocol=protocol)
     response = await services.lookups.lookup(parse_query(q), options)
     return JSONBytesResponse(response["results"][category])

@@ -9,7 +9,8 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from netlookup.errors import NetlookupError
 
@@ -38,7 +39,11 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = []
     for e in exc.errors():
-        error: dict[str, Any] = {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        error: dict[str, Any] = {
+            "loc": list(e.get("loc", ())),
+            "msg": e.get("msg", ""),
+            "type": e.get("type", ""),
+        }
         value = e.get("input")
         # Echo short scalar inputs so the message names what was wrong; never echo whole bodies.
         if isinstance(value, str | int | float | bool) and len(str(value)) <= 200:

@@ -92,19 +92,31 @@ class LookupResults(BaseModel):
 
 
 class LookupResponse(BaseModel):
-    query: str = Field(description="The normalised query (host bits cleared; an address is its /32 or /128).",
-                       examples=["10.1.2.3/32"])
+    query: str = Field(
+        description="The normalised query (host bits cleared; an address is its /32 or /128).",
+        examples=["10.1.2.3/32"],
+    )
     results: LookupResults
     took_ms: float
 
 
 class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"queries": ["10.1.2.3", "10.20.0.0/16", "2001:db8::1"], "categories": ["acl", "sg"],
-                      "mode": "covering", "best": False, "limit": 100}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "queries": ["10.1.2.3", "10.20.0.0/16", "2001:db8::1"],
+                    "categories": ["acl", "sg"],
+                    "mode": "covering",
+                    "best": False,
+                    "limit": 100,
+                }
+            ]
+        },
+    )
 
-    queries: list[str] = Field(min_length=1, max_length=MAX_BATCH,
-                               description=f"Addresses or CIDRs, 1 to {MAX_BATCH}.")
+    queries: list[str] = Field(min_length=1, max_length=MAX_BATCH, description=f"Addresses or CIDRs, 1 to {MAX_BATCH}.")
     categories: list[Category] | None = Field(default=None, description="Default: all four.")
     mode: Mode = Mode.covering
     best: bool = False

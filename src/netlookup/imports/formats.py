@@ -38,7 +38,7 @@ def iter_ndjson(stream: IO[bytes]) -> Iterator[ParsedRow]:
     """One JSON object per line; blank lines are skipped."""
     for number, raw in enumerate(stream, start=1):
         if number == 1 and raw.startswith(codecs.BOM_UTF8):
-            raw = raw[len(codecs.BOM_UTF8):]
+            raw = raw[len(codecs.BOM_UTF8) :]
         if not raw.strip():
             continue
         try:

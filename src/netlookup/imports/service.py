@@ -52,8 +52,14 @@ class ImportResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "job_id": self.job_id, "category": self.category, "source": self.source, "count": self.count,
-            "added": self.added, "removed": self.removed, "checksum": self.checksum, "took_ms": self.took_ms,
+            "job_id": self.job_id,
+            "category": self.category,
+            "source": self.source,
+            "count": self.count,
+            "added": self.added,
+            "removed": self.removed,
+            "checksum": self.checksum,
+            "took_ms": self.took_ms,
         }
 
 
@@ -108,7 +114,7 @@ class ImportService:
         async with self._local_lock(category, source), self._engine.connect() as conn:
             if is_mysql(self._engine):
                 name = _lock_name(category, source)
-                got = (await conn.execute(text("SELECT GET_LOCK(:n, :t)"), {"n": name, "t": self._lock_timeout}))
+                got = await conn.execute(text("SELECT GET_LOCK(:n, :t)"), {"n": name, "t": self._lock_timeout})
                 await conn.commit()
                 if got.scalar() != 1:
                     raise Conflict(f"another import of {category}/{source} is still running; try again later")
@@ -124,8 +130,7 @@ class ImportService:
                     yield conn
                 except OperationalError as exc:
                     if "locked" in str(exc.orig):
-                        raise Conflict(f"the database is busy with another import; retry {category}/{source}") \
-                            from None
+                        raise Conflict(f"the database is busy with another import; retry {category}/{source}") from None
                     raise
 
     async def _old_fingerprints(self, conn: AsyncConnection, category: Category, source: str) -> Counter[int]:
@@ -139,13 +144,23 @@ class ImportService:
             await conn.execute(delete(a).where(a.c.source == source))
         t = TABLES[category]
         await conn.execute(delete(t).where(t.c.source == source))
-        await conn.execute(delete(schema.prefix_lengths).where(
-            schema.prefix_lengths.c.category == category, schema.prefix_lengths.c.source == source))
-        await conn.execute(delete(schema.sources).where(
-            schema.sources.c.category == category, schema.sources.c.name == source))
+        await conn.execute(
+            delete(schema.prefix_lengths).where(
+                schema.prefix_lengths.c.category == category, schema.prefix_lengths.c.source == source
+            )
+        )
+        await conn.execute(
+            delete(schema.sources).where(schema.sources.c.category == category, schema.sources.c.name == source)
+        )
 
-    async def _insert_batch(self, conn: AsyncConnection, category: Category, source: str,
-                            rows: list[dict[str, Any]], points: list[list[tuple[int, bytes, int]]]) -> None:
+    async def _insert_batch(
+        self,
+        conn: AsyncConnection,
+        category: Category,
+        source: str,
+        rows: list[dict[str, Any]],
+        points: list[list[tuple[int, bytes, int]]],
+    ) -> None:
         for row in rows:
             row["source"] = source
         t = TABLES[category]
@@ -162,8 +177,14 @@ class ImportService:
         if addresses:
             await conn.execute(insert(ADDRESS_TABLES[category]), addresses)
 
-    async def replace_source(self, category: Category, source: str, stream: IO[bytes], fmt: str | None = None,
-                             on_progress: ProgressCallback | None = None) -> ImportResult:
+    async def replace_source(
+        self,
+        category: Category,
+        source: str,
+        stream: IO[bytes],
+        fmt: str | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> ImportResult:
         """Replace every record of (category, source) with the file's records, atomically.
 
         Raises ImportRejected (nothing written) listing the first bad rows, BadInput for an unknown format
@@ -179,15 +200,22 @@ class ImportService:
         parsed: Iterator[ParsedRow] = iter_records(fmt, stream, columns)
         async with self._write_connection(category, source) as conn, conn.begin():
             # Deleting first takes the write lock on SQLite before any read, so the snapshot is never stale.
-            await conn.execute(delete(schema.prefix_lengths).where(
-                schema.prefix_lengths.c.category == category, schema.prefix_lengths.c.source == source))
+            await conn.execute(
+                delete(schema.prefix_lengths).where(
+                    schema.prefix_lengths.c.category == category, schema.prefix_lengths.c.source == source
+                )
+            )
             old = await self._old_fingerprints(conn, category, source)
             await self._delete_rows(conn, category, source)
             new_fingerprints, errors, error_count, rows_done = await self._stream_rows(
-                conn, category, source, parsed, on_progress)
+                conn, category, source, parsed, on_progress
+            )
             if error_count:
                 raise ImportRejected(
-                    f"{error_count} bad rows in {category}/{source}; nothing was imported", errors, error_count)
+                    f"{error_count} bad rows in {category}/{source}; nothing was imported",
+                    errors,
+                    error_count,
+                )
             if not new_fingerprints:
                 raise BadInput(f"the file holds no {category} records; to remove a source, DELETE it instead")
             checksum = content_checksum(new_fingerprints)
@@ -196,13 +224,26 @@ class ImportService:
             added = sum((fresh - old).values())
             removed = sum((old - fresh).values())
         took_ms = round((time.perf_counter() - started) * 1000, 1)
-        log.info("import committed job_id=%s category=%s source=%s count=%d added=%d removed=%d took_ms=%s",
-                 job_id, category, source, rows_done, added, removed, took_ms)
+        log.info(
+            "import committed job_id=%s category=%s source=%s count=%d added=%d removed=%d took_ms=%s",
+            job_id,
+            category,
+            source,
+            rows_done,
+            added,
+            removed,
+            took_ms,
+        )
         return ImportResult(job_id, category, source, len(new_fingerprints), added, removed, checksum, took_ms)
 
-    async def _stream_rows(self, conn: AsyncConnection, category: Category, source: str,
-                           parsed: Iterator[ParsedRow], on_progress: ProgressCallback | None) -> (
-            tuple[list[int], list[dict[str, Any]], int, int]):
+    async def _stream_rows(
+        self,
+        conn: AsyncConnection,
+        category: Category,
+        source: str,
+        parsed: Iterator[ParsedRow],
+        on_progress: ProgressCallback | None,
+    ) -> tuple[list[int], list[dict[str, Any]], int, int]:
         fingerprints: list[int] = []
         errors: list[RowError] = []
         error_count = 0
@@ -221,29 +262,42 @@ class ImportService:
             if batch.finished:
                 return fingerprints, [e.as_dict() for e in errors], error_count, rows_done
 
-    async def _write_summary(self, conn: AsyncConnection, category: Category, source: str, count: int,
-                             checksum: str) -> None:
+    async def _write_summary(
+        self, conn: AsyncConnection, category: Category, source: str, count: int, checksum: str
+    ) -> None:
         if category in NETWORK_CATEGORIES:
             t = TABLES[category]
             lengths = await conn.execute(
-                select(t.c.family, t.c.prefix_len, func.count()).where(t.c.source == source)
-                .group_by(t.c.family, t.c.prefix_len))
-            values = [{"category": category, "source": source, "family": family, "prefix_len": length,
-                       "count": n} for family, length, n in lengths]
+                select(t.c.family, t.c.prefix_len, func.count())
+                .where(t.c.source == source)
+                .group_by(t.c.family, t.c.prefix_len)
+            )
+            values = [
+                {"category": category, "source": source, "family": family, "prefix_len": length, "count": n}
+                for family, length, n in lengths
+            ]
             if values:
                 await conn.execute(insert(schema.prefix_lengths), values)
-        await conn.execute(insert(schema.sources).values(
-            category=category, name=source, count=count, checksum=checksum,
-            imported_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0)))
+        await conn.execute(
+            insert(schema.sources).values(
+                category=category,
+                name=source,
+                count=count,
+                checksum=checksum,
+                imported_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+            )
+        )
 
     async def delete_source(self, category: Category, source: str) -> dict[str, Any]:
         """Remove every record of (category, source); NotFound when there is no such source."""
         async with self._write_connection(category, source) as conn, conn.begin():
-            await conn.execute(delete(schema.prefix_lengths).where(
-                schema.prefix_lengths.c.category == category, schema.prefix_lengths.c.source == source))
+            await conn.execute(
+                delete(schema.prefix_lengths).where(
+                    schema.prefix_lengths.c.category == category, schema.prefix_lengths.c.source == source
+                )
+            )
             s = schema.sources
-            count = (await conn.execute(select(s.c.count).where(s.c.category == category, s.c.name == source)
-                                        )).scalar()
+            count = (await conn.execute(select(s.c.count).where(s.c.category == category, s.c.name == source))).scalar()
             if count is None:
                 raise NotFound(f"no {category} source named {source!r}")
             await self._delete_rows(conn, category, source)

@@ -38,8 +38,9 @@ class ValidBatch:
     finished: bool = False
 
 
-def validate_row(category: Category, raw: dict[str, Any], line: int) -> (
-        tuple[dict[str, Any], list[tuple[int, bytes, int]]] | list[RowError]):
+def validate_row(
+    category: Category, raw: dict[str, Any], line: int
+) -> tuple[dict[str, Any], list[tuple[int, bytes, int]]] | list[RowError]:
     """Validate one raw record; return its table row and points, or its errors."""
     for name in IGNORED_FIELDS:
         raw.pop(name, None)

@@ -67,8 +67,9 @@ class LookupService:
             lengths[family].append(prefix_len)
         return {family: sorted(values) for family, values in lengths.items()}
 
-    async def category_results(self, category: Category, prefixes: Sequence[Prefix],
-                               options: LookupOptions) -> list[CategoryResult]:
+    async def category_results(
+        self, category: Category, prefixes: Sequence[Prefix], options: LookupOptions
+    ) -> list[CategoryResult]:
         """The result of every prefix for one category, in order, read in one transaction (one snapshot)."""
         results = [_empty_result() for _ in prefixes]
         arms = [Arm(index, prefix) for index, prefix in enumerate(prefixes)]
@@ -103,9 +104,7 @@ class LookupService:
         return [
             {
                 "query": prefix.text,
-                "results": {
-                    category: per_category[c][index] for c, category in enumerate(options.categories)
-                },
+                "results": {category: per_category[c][index] for c, category in enumerate(options.categories)},
                 "took_ms": took_ms,
             }
             for index, prefix in enumerate(prefixes)

@@ -31,9 +31,17 @@ from netlookup.records import PUBLIC_FIELDS, Category
 TABLES: dict[Category, Table] = {"acl": schema.acl, "sg": schema.sg, "lb": schema.lb, "f5": schema.f5}
 ADDRESS_TABLES: dict[Category, Table] = {"lb": schema.lb_address, "f5": schema.f5_address}
 # best=true keeps the longest prefixes of each of these groups.
-BEST_PARTITION: dict[Category, tuple[str, ...]] = {"acl": ("source", "direction"), "sg": ("group_id", "direction")}
+BEST_PARTITION: dict[Category, tuple[str, ...]] = {
+    "acl": ("source", "direction"),
+    "sg": ("group_id", "direction"),
+}
 # After prefix length (longest first) and source, the tie-breakers of each category.
-TIE_BREAK: dict[Category, tuple[str, ...]] = {"acl": ("line", "id"), "sg": ("id",), "lb": ("id",), "f5": ("id",)}
+TIE_BREAK: dict[Category, tuple[str, ...]] = {
+    "acl": ("line", "id"),
+    "sg": ("id",),
+    "lb": ("id",),
+    "f5": ("id",),
+}
 PROTOCOLS_ADMITTING_ALL = ("all", "ip")
 
 
@@ -51,8 +59,9 @@ def prefix_lengths_present(category: Category) -> Select[tuple[int, int]]:
     return select(t.c.family, t.c.prefix_len).where(t.c.category == category).distinct()
 
 
-def _network_match(t: Table, prefix: Prefix, lengths: Sequence[int], mode: Mode, row_values: bool) -> (
-        ColumnElement[bool] | None):
+def _network_match(
+    t: Table, prefix: Prefix, lengths: Sequence[int], mode: Mode, row_values: bool
+) -> ColumnElement[bool] | None:
     family = t.c.family == prefix.family
     parts: list[ColumnElement[bool]] = []
     if mode in (Mode.covering, Mode.overlap):
@@ -89,8 +98,9 @@ def _flow_filters(category: Category, t: Table, options: LookupOptions) -> list[
     return filters
 
 
-def _network_arm(category: Category, arm: Arm, lengths: Sequence[int], options: LookupOptions,
-                 row_values: bool) -> Select[tuple[object, ...]] | None:
+def _network_arm(
+    category: Category, arm: Arm, lengths: Sequence[int], options: LookupOptions, row_values: bool
+) -> Select[tuple[object, ...]] | None:
     t = TABLES[category]
     match = _network_match(t, arm.prefix, lengths, options.mode, row_values)
     if match is None:
@@ -99,8 +109,14 @@ def _network_arm(category: Category, arm: Arm, lengths: Sequence[int], options: 
     base = select(*columns).where(match, *_flow_filters(category, t, options))
     if options.best:
         partition = [t.c[name] for name in BEST_PARTITION[category]]
-        ranked = select(*columns, func.rank().over(partition_by=partition, order_by=t.c.prefix_len.desc())
-                        .label("best_rank")).where(match, *_flow_filters(category, t, options)).subquery()
+        ranked = (
+            select(
+                *columns,
+                func.rank().over(partition_by=partition, order_by=t.c.prefix_len.desc()).label("best_rank"),
+            )
+            .where(match, *_flow_filters(category, t, options))
+            .subquery()
+        )
         source = ranked
         base_columns = [ranked.c[c.name] for c in columns]
         where: list[ColumnElement[bool]] = [ranked.c.best_rank == 1]
@@ -110,12 +126,16 @@ def _network_arm(category: Category, arm: Arm, lengths: Sequence[int], options: 
         base_columns = [sub.c[c.name] for c in columns]
         where = []
     order = [source.c.prefix_len.desc(), source.c.source, *(source.c[n] for n in TIE_BREAK[category])]
-    return select(
-        literal(arm.index, Integer).label("qi"),
-        *base_columns,
-        func.count().over().label("total"),
-        func.row_number().over(order_by=order).label("rn"),
-    ).select_from(source).where(*where)
+    return (
+        select(
+            literal(arm.index, Integer).label("qi"),
+            *base_columns,
+            func.count().over().label("total"),
+            func.row_number().over(order_by=order).label("rn"),
+        )
+        .select_from(source)
+        .where(*where)
+    )
 
 
 def _address_arm(category: Category, arm: Arm, options: LookupOptions) -> Select[tuple[object, ...]]:
@@ -143,8 +163,13 @@ def _address_arm(category: Category, arm: Arm, options: LookupOptions) -> Select
     ).select_from(matched)
 
 
-def batched_lookup(category: Category, arms: Sequence[Arm], lengths: dict[int, list[int]],
-                   options: LookupOptions, row_values: bool) -> Select[tuple[object, ...]] | None:
+def batched_lookup(
+    category: Category,
+    arms: Sequence[Arm],
+    lengths: dict[int, list[int]],
+    options: LookupOptions,
+    row_values: bool,
+) -> Select[tuple[object, ...]] | None:
     """One statement answering every arm: rows (qi, fields..., total, rn) with rn <= limit, ordered by qi, rn.
 
     ``lengths`` maps family → prefix lengths present (acl/sg only). Returns None when no arm can match.

@@ -1,0 +1,78 @@
+"""The ``netlookup`` command, run as a real process against both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from netlookup.config import Settings
+from netlookup.services import open_services
+from tests.conftest import reset_database
+
+
+def run_cli(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NETLOOKUP_DATABASE_URL": database_url, "COLUMNS": "200"}
+    result = subprocess.run(
+        [sys.executable, "-m", "netlookup", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    assert "head" in run_cli(url, "db", "upgrade").stdout
+    assert "base" in run_cli(url, "db", "downgrade", "base").stdout
+
+
+def test_import_then_lookup(settings: Settings, tmp_path: Path) -> None:
+    asyncio.run(reset_database(settings.database_url))
+    data = tmp_path / "fw.csv"
+    data.write_text("line,name,action,cidr,port\n10,OUT,permit,10.0.0.0/8,443\n11,OUT,deny,10.1.0.0/16,\n")
+    imported = orjson.loads(run_cli(settings.database_url, "import", "acl", str(data), "--source", "fw.cfg").stdout)
+    assert (imported["count"], imported["added"]) == (2, 2)
+    answer = orjson.loads(run_cli(settings.database_url, "lookup", "10.1.2.3", "--json").stdout)
+    assert [m["cidr"] for m in answer["results"]["acl"]["matches"]] == ["10.1.0.0/16", "10.0.0.0/8"]
+    table = run_cli(settings.database_url, "lookup", "10.1.2.3", "--categories", "acl").stdout
+    assert "10.1.0.0/16" in table
+    assert "fw.cfg:11" in table
+
+
+def test_import_with_bad_rows_exits_2_listing_them(settings: Settings, tmp_path: Path) -> None:
+    asyncio.run(reset_database(settings.database_url))
+    data = tmp_path / "bad.ndjson"
+    data.write_text('{"cidr": "10.0.0.0/8"}\n{"cidr": "10.0.0.0/40"}\n{"cidr": "10.0.0.0/8", "action": "x"}\n')
+    result = run_cli(settings.database_url, "import", "acl", str(data), "--source", "bad", check=False)
+    assert result.returncode == 2
+    assert "line 2: cidr" in result.stderr
+    assert "line 3: action" in result.stderr
+    bad_q = run_cli(settings.database_url, "lookup", "10.0.0.0/40", check=False)
+    assert bad_q.returncode == 2
+    assert "10.0.0.0/40" in bad_q.stderr
+
+
+async def _checksums(settings: Settings) -> dict[tuple[str, str], tuple[int, str]]:
+    async with open_services(settings) as services:
+        return {
+            (s["category"], s["source"]): (s["count"], s["checksum"]) for s in await services.records.list_sources()
+        }
+
+
+def test_demo_data_is_deterministic_and_realistic(settings: Settings) -> None:
+    asyncio.run(reset_database(settings.database_url))
+    run_cli(settings.database_url, "demo-data", "--scale", "0.02", "--seed", "3")
+    first = asyncio.run(_checksums(settings))
+    run_cli(settings.database_url, "demo-data", "--scale", "0.02", "--seed", "3")
+    assert asyncio.run(_checksums(settings)) == first
+    per_category = {c: sum(n for (cat, _), (n, _) in first.items() if cat == c) for c in ("acl", "sg", "lb", "f5")}
+    assert per_category == {"acl": 240, "sg": 3000, "lb": 40, "f5": 60}
+    assert len([k for k in first if k[0] == "acl"]) >= 20
+    answer = orjson.loads(run_cli(settings.database_url, "lookup", "10.1.2.3", "--json").stdout)
+    assert answer["results"]["sg"]["total"] > 0
+    assert answer["results"]["acl"]["total"] > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from logging.config import fileConfig
 
 from alembic import context
@@ -14,6 +15,9 @@ from netlookup.config import get_settings
 from netlookup.schema import metadata
 
 config = context.config
+# MariaDB warns that it ignores primary-key constraint names; that is expected and only noise.
+logging.getLogger("asyncmy").setLevel(logging.ERROR)
+
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 

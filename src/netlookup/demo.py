@@ -47,7 +47,9 @@ class DemoAddresses:
             length = r.choice((0, 32, 48, 56, 64, 64, 64, 128, 128))
             base = ipaddress.ip_address(self.host_v6())
             return str(ipaddress.ip_network(f"{base}/{length}", strict=False))
-        length = r.choices((0, 8, 12, 16, 20, 22, 24, 26, 28, 30, 32), weights=(1, 2, 2, 6, 3, 4, 20, 4, 4, 3, 25))[0]
+        # Broad rules (/0, /8) are a small share; among 150,000 rules they still number in the hundreds.
+        weights = (0.15, 0.4, 0.6, 4, 3, 4, 20, 4, 4, 3, 25)
+        length = r.choices((0, 8, 12, 16, 20, 22, 24, 26, 28, 30, 32), weights=weights)[0]
         if length == 8 and r.random() < 0.5:
             return r.choice(("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
         base = ipaddress.ip_address(self.host_v4())
@@ -184,7 +186,20 @@ def demo_records(category: Category, scale: float, seed: int) -> Iterator[tuple[
     return generators[category](rng, count)
 
 
-def sample_addresses(count: int, seed: int = 7) -> list[str]:
-    """Addresses in the demo ranges, for benchmarks and smoke tests."""
-    addr = DemoAddresses(random.Random(seed))
-    return [addr.host() for _ in range(count)]
+def sample_addresses(count: int, seed: int = 7, scale: float = 1.0, data_seed: int = 1) -> list[str]:
+    """Addresses that occur in the demo data of (scale, data_seed): LB VIPs and members, F5 destinations and
+    members, and host routes of ACLs and SGs; drawn deterministically, for benchmarks and smoke tests."""
+    pool: list[str] = []
+    for category in ("lb", "f5"):
+        for _, record in demo_records(category, scale, data_seed):
+            main = record.get("vip") or record.get("destination")
+            pool.extend([main] if main else [])
+            pool.extend(member["ip"] for member in record["members"])
+    for category in ("acl", "sg"):
+        for index, (_, record) in enumerate(demo_records(category, min(scale, 0.2), data_seed)):
+            if record["cidr"].endswith(("/32", "/128")):
+                pool.append(record["cidr"].rsplit("/", 1)[0])
+            if index > 30_000:
+                break
+    rng = random.Random(seed)
+    return [rng.choice(pool) for _ in range(count)]

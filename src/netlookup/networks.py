@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Family = Literal[4, 6]
@@ -56,10 +57,12 @@ def _unmap_ipv4(net: IPNetwork) -> IPNetwork:
     return net
 
 
+@lru_cache(maxsize=65536)
 def parse_network(text: str, *, unmap: bool = False) -> Prefix:
     """Parse an address or CIDR; host bits are cleared, a bare address is a /32 or /128.
 
     Raises AddressError naming the input for anything else (empty text, zone ids, bad prefix lengths).
+    Cached: imports and lookups meet the same networks over and over.
     With ``unmap``, IPv4-mapped IPv6 is turned into IPv4 (how queries are looked up).
     """
     if not isinstance(text, str):

@@ -248,17 +248,30 @@ class ImportService:
         errors: list[RowError] = []
         error_count = 0
         rows_done = 0
+        keep = True
+        # Parsing and validation are CPU work in a worker thread: the event loop keeps answering lookups, and
+        # the next batch is validated while the current one is being inserted.
+        pending = asyncio.ensure_future(asyncio.to_thread(next_batch, category, parsed, BATCH_ROWS, keep))
         while True:
-            # Parsing and validation are CPU work: a worker thread keeps the event loop answering lookups.
-            batch = await asyncio.to_thread(next_batch, category, parsed, BATCH_ROWS, error_count == 0)
+            batch = await pending
             error_count += len(batch.errors)
             errors.extend(batch.errors[: MAX_REPORTED_ERRORS - len(errors)])
-            if not error_count and batch.rows:
-                fingerprints.extend(row["fingerprint"] for row in batch.rows)
-                await self._insert_batch(conn, category, source, batch.rows, batch.points)
-            rows_done += batch.seen
-            if on_progress is not None:
-                await on_progress(rows_done)
+            keep = error_count == 0
+            if not batch.finished:
+                pending = asyncio.ensure_future(asyncio.to_thread(next_batch, category, parsed, BATCH_ROWS, keep))
+            try:
+                if keep and batch.rows:
+                    fingerprints.extend(row["fingerprint"] for row in batch.rows)
+                    await self._insert_batch(conn, category, source, batch.rows, batch.points)
+                rows_done += batch.seen
+                if on_progress is not None:
+                    await on_progress(rows_done)
+            except BaseException:
+                if not batch.finished:
+                    pending.cancel()
+                    with contextlib.suppress(BaseException):
+                        await pending
+                raise
             if batch.finished:
                 return fingerprints, [e.as_dict() for e in errors], error_count, rows_done
 

@@ -32,8 +32,10 @@ async def run(scale: float, repeat: int) -> None:
                 started = time.perf_counter()
                 result = await services.imports.replace_source("sg", "bench-sg-import", stream, "ndjson")
                 took = time.perf_counter() - started
-                print(f"run={attempt + 1} backend={services.engine.dialect.name} rows={result.count} "
-                      f"file_mb={size_mb:.1f} seconds={took:.2f} rows_per_s={rows / took:,.0f}")
+                print(
+                    f"run={attempt + 1} backend={services.engine.dialect.name} rows={result.count} "
+                    f"file_mb={size_mb:.1f} seconds={took:.2f} rows_per_s={rows / took:,.0f}"
+                )
             await services.imports.delete_source("sg", "bench-sg-import")
 
 

@@ -39,9 +39,11 @@ def main() -> None:
             if index >= args.warmup:
                 timings.append(elapsed)
                 returned += sum(len(r["matches"]) for r in response.json()["results"].values())
-    print(f"lookups={len(timings)} p50_ms={percentile(timings, 50):.2f} p90_ms={percentile(timings, 90):.2f} "
-          f"p99_ms={percentile(timings, 99):.2f} max_ms={max(timings):.2f} mean_ms={statistics.fmean(timings):.2f} "
-          f"mean_matches_returned={returned / len(timings):.0f}")
+    print(
+        f"lookups={len(timings)} p50_ms={percentile(timings, 50):.2f} p90_ms={percentile(timings, 90):.2f} "
+        f"p99_ms={percentile(timings, 99):.2f} max_ms={max(timings):.2f} mean_ms={statistics.fmean(timings):.2f} "
+        f"mean_matches_returned={returned / len(timings):.0f}"
+    )
 
 
 if __name__ == "__main__":

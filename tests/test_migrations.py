@@ -99,14 +99,17 @@ async def test_covering_lookup_uses_the_network_index(settings: Settings) -> Non
             if mysql:
                 await conn.exec_driver_sql("ANALYZE TABLE sg")
                 plan = await _plan(conn, stmt, "EXPLAIN")
-                sg_rows = [dict(row._mapping) for row in plan if row._mapping["table"] == "sg"]
+                # The matching happens in the derived table; the outer join to sg by primary key fetches kept rows only.
+                sg_rows = [
+                    dict(r._mapping) for r in plan if r._mapping["table"] == "sg" and r._mapping["key"] != "PRIMARY"
+                ]
                 assert sg_rows, plan
                 assert all(r["key"] == "ix_sg_network" and r["type"] == "range" for r in sg_rows), sg_rows
                 assert all(int(r["rows"]) < 100 for r in sg_rows), sg_rows
             else:
                 plan = await _plan(conn, stmt, "EXPLAIN QUERY PLAN")
                 details = [row[-1] for row in plan]
-                searches = [d for d in details if d.startswith("SEARCH sg")]
+                searches = [d for d in details if d.startswith("SEARCH sg") and "PRIMARY KEY" not in d]
                 assert searches, details
                 assert all("ix_sg_network (family=? AND prefix_len=? AND net_start=?)" in d for d in searches), details
                 assert not any(d.startswith("SCAN sg") for d in details), details

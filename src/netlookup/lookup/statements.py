@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -98,6 +99,24 @@ def _flow_filters(category: Category, t: Table, options: LookupOptions) -> list[
     return filters
 
 
+def _ranked(
+    arm: Arm, source: Any, order: list[Any], where: Sequence[ColumnElement[bool]], extra: Sequence[Any]
+) -> Select[tuple[object, ...]]:
+    """The narrow per-query arm: (qi, id, extra..., total, rn). Full rows are joined only for rn <= limit,
+    so the database sorts and counts small tuples, never the description text of every broad match."""
+    return (
+        select(
+            literal(arm.index, Integer).label("qi"),
+            source.c.id,
+            *extra,
+            func.count().over().label("total"),
+            func.row_number().over(order_by=order).label("rn"),
+        )
+        .select_from(source)
+        .where(*where)
+    )
+
+
 def _network_arm(
     category: Category, arm: Arm, lengths: Sequence[int], options: LookupOptions, row_values: bool
 ) -> Select[tuple[object, ...]] | None:
@@ -105,37 +124,21 @@ def _network_arm(
     match = _network_match(t, arm.prefix, lengths, options.mode, row_values)
     if match is None:
         return None
-    columns = [t.c[name] for name in PUBLIC_FIELDS[category]] + [t.c.prefix_len]
-    base = select(*columns).where(match, *_flow_filters(category, t, options))
+    keys = {"id", "prefix_len", "source", *TIE_BREAK[category]} | (
+        set(BEST_PARTITION[category]) if options.best else set()
+    )
+    columns = [t.c[name] for name in sorted(keys)]
+    filters = [match, *_flow_filters(category, t, options)]
+    where: list[ColumnElement[bool]] = []
     if options.best:
         partition = [t.c[name] for name in BEST_PARTITION[category]]
-        ranked = (
-            select(
-                *columns,
-                func.rank().over(partition_by=partition, order_by=t.c.prefix_len.desc()).label("best_rank"),
-            )
-            .where(match, *_flow_filters(category, t, options))
-            .subquery()
-        )
-        source = ranked
-        base_columns = [ranked.c[c.name] for c in columns]
-        where: list[ColumnElement[bool]] = [ranked.c.best_rank == 1]
+        best_rank = func.rank().over(partition_by=partition, order_by=t.c.prefix_len.desc()).label("best_rank")
+        source = select(*columns, best_rank).where(*filters).subquery()
+        where = [source.c.best_rank == 1]
     else:
-        sub = base.subquery()
-        source = sub
-        base_columns = [sub.c[c.name] for c in columns]
-        where = []
+        source = select(*columns).where(*filters).subquery()
     order = [source.c.prefix_len.desc(), source.c.source, *(source.c[n] for n in TIE_BREAK[category])]
-    return (
-        select(
-            literal(arm.index, Integer).label("qi"),
-            *base_columns,
-            func.count().over().label("total"),
-            func.row_number().over(order_by=order).label("rn"),
-        )
-        .select_from(source)
-        .where(*where)
-    )
+    return _ranked(arm, source, order, where, [source.c.prefix_len])
 
 
 def _address_arm(category: Category, arm: Arm, options: LookupOptions) -> Select[tuple[object, ...]]:
@@ -147,20 +150,13 @@ def _address_arm(category: Category, arm: Arm, options: LookupOptions) -> Select
         .group_by(a.c.record_id)
         .subquery()
     )
-    columns = [t.c[name] for name in PUBLIC_FIELDS[category]]
     matched = (
-        select(*columns, hits.c.role)
+        select(t.c.id, t.c.source, hits.c.role)
         .join(hits, t.c.id == hits.c.record_id)
         .where(*_flow_filters(category, t, options))
         .subquery()
     )
-    return select(
-        literal(arm.index, Integer).label("qi"),
-        *(matched.c[c.name] for c in columns),
-        matched.c.role,
-        func.count().over().label("total"),
-        func.row_number().over(order_by=[matched.c.source, matched.c.id]).label("rn"),
-    ).select_from(matched)
+    return _ranked(arm, matched, [matched.c.source, matched.c.id], [], [matched.c.role])
 
 
 def batched_lookup(
@@ -170,7 +166,8 @@ def batched_lookup(
     options: LookupOptions,
     row_values: bool,
 ) -> Select[tuple[object, ...]] | None:
-    """One statement answering every arm: rows (qi, fields..., total, rn) with rn <= limit, ordered by qi, rn.
+    """One statement answering every arm: rows (qi, total, rn, prefix_len or role, public fields...) with
+    rn <= limit, ordered by qi, rn.
 
     ``lengths`` maps family → prefix lengths present (acl/sg only). Returns None when no arm can match.
     """
@@ -185,7 +182,15 @@ def batched_lookup(
     if not selects:
         return None
     union = (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("arms")
-    return select(union).where(union.c.rn <= options.limit).order_by(union.c.qi, union.c.rn)
+    t = TABLES[category]
+    extra = union.c.prefix_len if category in ("acl", "sg") else union.c.role
+    public = [t.c[name] for name in PUBLIC_FIELDS[category]]
+    return (
+        select(union.c.qi, union.c.total, extra, *public)
+        .join(t, t.c.id == union.c.id)
+        .where(union.c.rn <= options.limit)
+        .order_by(union.c.qi, union.c.rn)
+    )
 
 
 def bind_count(category: Category, arm: Arm, lengths: dict[int, list[int]]) -> int:

@@ -129,7 +129,7 @@ def import_command(
     if category not in CATEGORIES:
         err_console.print(f"[red]unknown category {category!r}[/red]: use one of {', '.join(CATEGORIES)}")
         raise typer.Exit(2)
-    result = _run(_import_file(_settings(), category, file, source, fmt))  # type: ignore[arg-type]
+    result = _run(_import_file(_settings(), category, file, source, fmt))
     console.print_json(data=result)
 
 

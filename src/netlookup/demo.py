@@ -190,12 +190,14 @@ def sample_addresses(count: int, seed: int = 7, scale: float = 1.0, data_seed: i
     """Addresses that occur in the demo data of (scale, data_seed): LB VIPs and members, F5 destinations and
     members, and host routes of ACLs and SGs; drawn deterministically, for benchmarks and smoke tests."""
     pool: list[str] = []
-    for category in ("lb", "f5"):
+    address_categories: tuple[Category, ...] = ("lb", "f5")
+    for category in address_categories:
         for _, record in demo_records(category, scale, data_seed):
             main = record.get("vip") or record.get("destination")
             pool.extend([main] if main else [])
             pool.extend(member["ip"] for member in record["members"])
-    for category in ("acl", "sg"):
+    network_categories: tuple[Category, ...] = ("acl", "sg")
+    for category in network_categories:
         for index, (_, record) in enumerate(demo_records(category, min(scale, 0.2), data_seed)):
             if record["cidr"].endswith(("/32", "/128")):
                 pool.append(record["cidr"].rsplit("/", 1)[0])

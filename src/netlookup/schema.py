@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -30,11 +32,11 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 # Binary collation on MariaDB so sorting and grouping by text match SQLite and Python exactly.
-TABLE_OPTIONS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
+TABLE_OPTIONS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
 
 
 def _addr() -> LargeBinary:
-    return LargeBinary(16).with_variant(mysql.VARBINARY(16), "mysql", "mariadb")  # type: ignore[return-value]
+    return LargeBinary(16).with_variant(mysql.VARBINARY(16), "mysql", "mariadb")
 
 
 def _text() -> Text:
@@ -70,7 +72,7 @@ prefix_lengths = Table(
 )
 
 
-def _network_columns() -> list[Column[object]]:
+def _network_columns() -> list[Column[Any]]:
     return [
         Column("family", SmallInteger, nullable=False),
         Column("prefix_len", SmallInteger, nullable=False),

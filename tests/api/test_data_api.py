@@ -288,3 +288,16 @@ async def test_concurrent_imports_of_one_source_never_mix(client: httpx.AsyncCli
     ).json()
     assert result["total"] == 2000
     assert len({m["group_id"] for m in result["matches"]}) == 1
+
+
+async def test_cors_allows_only_configured_origins(database_url: str) -> None:
+    settings = Settings(database_url=database_url, cors_origins="https://spa.example.net", _env_file=None)  # type: ignore[arg-type,call-arg]
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        allowed = await http.get("/healthz", headers={"Origin": "https://spa.example.net"})
+        assert allowed.headers["access-control-allow-origin"] == "https://spa.example.net"
+        other = await http.get("/healthz", headers={"Origin": "https://evil.example.com"})
+        assert "access-control-allow-origin" not in other.headers

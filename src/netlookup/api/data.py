@@ -60,7 +60,7 @@ async def _spool_body(request: Request, max_bytes: int) -> IO[bytes]:
             raise PayloadTooLarge(f"request body is larger than {max_bytes // (1024 * 1024)} MB")
         spool.write(chunk)
     spool.seek(0)
-    return spool  # type: ignore[return-value]
+    return spool
 
 
 async def _upload_stream(request: Request, max_bytes: int) -> IO[bytes]:

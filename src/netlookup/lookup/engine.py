@@ -63,8 +63,9 @@ class LookupService:
 
     async def _lengths(self, session: AsyncSession, category: Category) -> dict[int, list[int]]:
         lengths: dict[int, list[int]] = defaultdict(list)
-        for family, prefix_len in (await session.execute(prefix_lengths_present(category))).all():
-            lengths[family].append(prefix_len)
+        rows = (await session.execute(prefix_lengths_present(category))).all()
+        for row in rows:
+            lengths[row.family].append(row.prefix_len)
         return {family: sorted(values) for family, values in lengths.items()}
 
     async def category_results(

@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import socketio
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import Response
@@ -14,7 +15,10 @@ from netlookup import __version__
 from netlookup.api import data, health, lookup
 from netlookup.api.responses import error_response, install_error_handlers
 from netlookup.config import Settings, get_settings
-from netlookup.services import open_services
+from netlookup.realtime.notify import Notifier
+from netlookup.realtime.readiness import RedisProbe
+from netlookup.realtime.server import create_socket_server, start_manager, stop_manager
+from netlookup.services import Services, open_services
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +38,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings) as services:
+        async with open_services(settings) as services, RedisProbe(settings.redis_url) as redis_probe:
             app.state.services = services
-            log.info("netlookup started database=%s", services.engine.url.render_as_string(hide_password=True))
-            yield
+            app.state.redis_probe = redis_probe
+            start_manager(sio)
+            log.info(
+                "netlookup started database=%s redis=%s",
+                services.engine.url.render_as_string(hide_password=True),
+                "on" if settings.redis_url else "off",
+            )
+            try:
+                yield
+            finally:
+                await stop_manager(sio)
 
     app = FastAPI(title="netlookup", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+
+    def current_services() -> Services:
+        services: Services = app.state.services
+        return services
+
+    sio = create_socket_server(settings, current_services)
+    app.state.sio = sio
+    app.state.notifier = Notifier(sio)
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -66,3 +87,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(data.read_router)
     app.include_router(data.write_router)
     return app
+
+
+def create_asgi_app(settings: Settings | None = None) -> socketio.ASGIApp:
+    """FastAPI with Socket.IO beside it at /socket.io, one process and port; FastAPI's lifespan still runs
+    (the Socket.IO wrapper forwards lifespan events to it)."""
+    app = create_app(settings)
+    return socketio.ASGIApp(app.state.sio, other_asgi_app=app, socketio_path="socket.io")

@@ -1,5 +1,7 @@
-"""ASGI entry point for uvicorn: ``uvicorn netlookup.asgi:app``. Settings come from the environment."""
+"""ASGI entry point for uvicorn: ``uvicorn netlookup.asgi:app`` (HTTP API and Socket.IO).
 
-from netlookup.app import create_app
+Settings come from the environment."""
 
-app = create_app()
+from netlookup.app import create_asgi_app
+
+app = create_asgi_app()

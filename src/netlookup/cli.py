@@ -15,12 +15,14 @@ import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from netlookup.config import Settings
 from netlookup.errors import ImportRejected, NetlookupError
+from netlookup.imports.jobs import run_import
 from netlookup.lookup.params import DEFAULT_LIMIT, LookupOptions, Mode, parse_categories, parse_query
+from netlookup.realtime.notify import Notifier, write_only_emitter
 from netlookup.records import CATEGORIES, Category
 from netlookup.services import open_services
 
@@ -59,6 +61,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (one per port behind nginx is preferred).")] = 1,
+    graceful_timeout: Annotated[
+        int, typer.Option(help="Seconds to let requests finish on shutdown (long-polls are cut after this).")
+    ] = 5,
 ) -> None:
     """Run the HTTP API with uvicorn."""
     import uvicorn
@@ -72,6 +77,7 @@ def serve(
         log_level=settings.log_level.lower(),
         proxy_headers=True,
         timeout_keep_alive=75,
+        timeout_graceful_shutdown=graceful_timeout,
     )
 
 
@@ -104,17 +110,27 @@ def _progress() -> Progress:
     )
 
 
+class _ProgressEvents(Notifier):
+    """Announces the import to connected clients (through Redis, when configured) and drives the progress bar."""
+
+    def __init__(self, emitter: Any, progress: Progress, task: TaskID):
+        super().__init__(emitter)
+        self._progress = progress
+        self._task = task
+
+    async def import_progress(self, job_id: str, category: str, source: str, rows_done: int) -> None:
+        self._progress.update(self._task, completed=rows_done)
+        await super().import_progress(job_id, category, source, rows_done)
+
+
 async def _import_file(
     settings: Settings, category: Category, path: Path, source: str, fmt: str | None
 ) -> dict[str, Any]:
-    async with open_services(settings) as services:
+    async with open_services(settings) as services, write_only_emitter(settings.redis_url) as emitter:
         with _progress() as progress, path.open("rb") as stream:
             task = progress.add_task(f"{category} ← {path.name}", total=None)
-
-            async def on_progress(rows: int) -> None:
-                progress.update(task, completed=rows)
-
-            result = await services.imports.replace_source(category, source, stream, fmt, on_progress)
+            events = _ProgressEvents(emitter, progress, task)
+            result = await run_import(services.imports, events, category, source, stream, fmt)
     return result.as_dict()
 
 

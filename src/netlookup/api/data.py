@@ -8,7 +8,7 @@ from typing import IO, Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.datastructures import UploadFile
 
-from netlookup.api.deps import ReadAuth, ServicesDep, WriteAuth
+from netlookup.api.deps import NotifierDep, ReadAuth, ServicesDep, WriteAuth
 from netlookup.api.responses import JSONBytesResponse
 from netlookup.api.schemas import (
     AUTH_RESPONSES,
@@ -21,6 +21,7 @@ from netlookup.api.schemas import (
 )
 from netlookup.errors import BadInput, NetlookupError, PayloadTooLarge
 from netlookup.imports.formats import FORMATS
+from netlookup.imports.jobs import run_delete, run_import
 from netlookup.lookup.params import DEFAULT_LIMIT, MAX_LIMIT
 from netlookup.records import Category
 
@@ -109,6 +110,7 @@ async def _upload_stream(request: Request, max_bytes: int) -> IO[bytes]:
 )
 async def import_source(
     services: ServicesDep,
+    notifier: NotifierDep,
     request: Request,
     category: Category,
     source: Annotated[
@@ -129,7 +131,7 @@ async def import_source(
         raise BadInput(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
     stream = await _upload_stream(request, services.settings.max_upload_bytes)
     try:
-        result = await services.imports.replace_source(category, source, stream, format)
+        result = await run_import(services.imports, notifier, category, source, stream, format)
     finally:
         stream.close()
     return JSONBytesResponse(result.as_dict())
@@ -143,8 +145,9 @@ async def import_source(
 )
 async def delete_source(
     services: ServicesDep,
+    notifier: NotifierDep,
     category: Category,
     source: Annotated[str, Path(description="The source name; may contain slashes.")],
 ) -> JSONBytesResponse:
     """Remove every record of (category, source) in one transaction."""
-    return JSONBytesResponse(await services.imports.delete_source(category, source))
+    return JSONBytesResponse(await run_delete(services.imports, notifier, category, source))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from netlookup.auth import key_is_valid
 from netlookup.errors import Forbidden, Unauthorized
+from netlookup.realtime.notify import Notifier
 from netlookup.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from NETLOOKUP_API_KEYS")
@@ -22,12 +23,12 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def key_is_valid(token: str, keys: list[str]) -> bool:
-    """Constant-time comparison against every configured key (no early exit on the first match)."""
-    matched = False
-    for key in keys:
-        matched |= hmac.compare_digest(token.encode(), key.encode())
-    return matched
+def get_notifier(request: Request) -> Notifier:
+    notifier: Notifier = request.app.state.notifier
+    return notifier
+
+
+NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 
 
 def _check_key(credentials: HTTPAuthorizationCredentials | None, keys: list[str]) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from netlookup.api.deps import ServicesDep
 from netlookup.api.responses import JSONBytesResponse
+from netlookup.realtime.readiness import RedisProbe
 
 router = APIRouter(tags=["health"])
 
@@ -25,18 +27,28 @@ async def healthz() -> JSONBytesResponse:
     summary="Database (and Redis, when configured) reachable",
     responses={503: {"description": "A dependency is unreachable."}},
 )
-async def readyz(services: ServicesDep) -> JSONBytesResponse:
-    """200 when the database answers within two seconds; 503 with the reason otherwise."""
-    checks: dict[str, str] = {}
+async def readyz(services: ServicesDep, request: Request) -> JSONBytesResponse:
+    """200 when the database answers within two seconds and, with NETLOOKUP_REDIS_URL set, Redis answers too.
+    503 otherwise, with each check's reason: without Redis, HTTP and this node's Socket.IO clients keep working,
+    but events no longer reach the other nodes (``degraded``)."""
+    checks: dict[str, Any] = {}
     try:
         async with asyncio.timeout(READY_CHECK_TIMEOUT), services.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready", with its reason
         checks["database"] = f"unreachable: {exc.__class__.__name__}"
-    ready = all(value == "ok" for value in checks.values())
+    probe: RedisProbe = request.app.state.redis_probe
+    if probe.configured:
+        redis_check = await probe.check()
+        listener = getattr(request.app.state.sio.manager, "listener_connected", None)
+        redis_check["listener"] = "connected" if listener else "reconnecting"
+        checks["redis"] = redis_check
+    database_ok = checks["database"] == "ok"
+    redis_ok = not probe.configured or checks["redis"]["status"] == "ok"
+    status = "ready" if database_ok and redis_ok else ("degraded" if database_ok else "unavailable")
     return JSONBytesResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks},
-        status_code=200 if ready else 503,
-        headers=None if ready else {"Retry-After": "5"},
+        {"status": status, "checks": checks},
+        status_code=200 if status == "ready" else 503,
+        headers=None if status == "ready" else {"Retry-After": "5"},
     )

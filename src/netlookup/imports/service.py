@@ -63,6 +63,10 @@ class ImportResult:
         }
 
 
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
 def content_checksum(fingerprints: list[int]) -> str:
     """SHA-256 over the sorted record fingerprints: the same records give the same checksum in any order."""
     digest = hashlib.sha256()
@@ -184,6 +188,7 @@ class ImportService:
         stream: IO[bytes],
         fmt: str | None = None,
         on_progress: ProgressCallback | None = None,
+        job_id: str | None = None,
     ) -> ImportResult:
         """Replace every record of (category, source) with the file's records, atomically.
 
@@ -195,7 +200,7 @@ class ImportService:
         if fmt not in FORMATS:
             raise BadInput(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
         started = time.perf_counter()
-        job_id = uuid.uuid4().hex
+        job_id = job_id or new_job_id()
         columns = IMPORT_FIELDS[category] + IGNORED_FIELDS
         parsed: Iterator[ParsedRow] = iter_records(fmt, stream, columns)
         async with self._write_connection(category, source) as conn, conn.begin():

@@ -1,0 +1,88 @@
+"""A real topology: MariaDB-backed uvicorn nodes with a private Redis, nginx in front."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import socketio
+
+from netlookup.migrations import upgrade
+from tests.conftest import create_mariadb_database, drop_mariadb_database
+from tests.realtime.processes import Nginx, Node, RedisServer
+
+
+@dataclass
+class Topology:
+    a: Node
+    b: Node
+    redis: RedisServer
+    nginx: Nginx
+    database_url: str
+
+
+@pytest.fixture(scope="module")
+def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    workdir = tmp_path_factory.mktemp("topology")
+    database_url = create_mariadb_database("netlookup_rt")
+    redis = nodes = nginx = None
+    try:
+        upgrade(database_url)
+        redis = RedisServer(workdir).start()
+        nodes = [Node(name, database_url, workdir, NETLOOKUP_REDIS_URL=redis.url).start() for name in ("a", "b")]
+        nginx = Nginx(nodes, workdir).start()
+        yield Topology(nodes[0], nodes[1], redis, nginx, database_url)
+    finally:
+        for process in (nginx, *(nodes or []), redis):
+            if process is not None:
+                process.stop()
+        drop_mariadb_database(database_url)
+    for node in nodes or []:
+        log = node.log()
+        assert "Traceback" not in log, f"node {node.name} logged a traceback:\n{log[-4000:]}"
+
+
+@dataclass
+class Client:
+    """A python-socketio AsyncClient that records every event it receives."""
+
+    sio: socketio.AsyncClient
+    events: list[tuple[str, Any, float]] = field(default_factory=list)
+
+    async def wait_for(self, predicate: Callable[[str, Any], bool], timeout: float = 10) -> tuple[str, Any, float]:
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            for event in self.events[seen:]:
+                if predicate(event[0], event[1]):
+                    return event
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no matching event within {timeout} s; got {[e[0] for e in self.events]}")
+
+    async def close(self) -> None:
+        """Disconnect. A polling client would wait for its pending long-poll (up to the 25 s ping interval)
+        before returning, so it aborts instead; the server sees the close packet either way."""
+        if self.sio.transport() == "polling":
+            await self.sio.eio.disconnect(abort=True)
+        else:
+            await self.sio.disconnect()
+
+    def named(self, name: str) -> list[Any]:
+        return [data for event, data, _ in self.events if event == name]
+
+
+async def connect(url: str, transports: list[str] | None = None, **kwargs: Any) -> Client:
+    sio = socketio.AsyncClient(reconnection=False)
+    client = Client(sio)
+
+    @sio.on("*")
+    async def record(event: str, data: Any = None) -> None:
+        client.events.append((event, data, time.monotonic()))
+
+    await sio.connect(url, transports=transports or ["websocket"], wait_timeout=10, **kwargs)
+    return client

@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,7 +53,9 @@ class Client:
     sio: socketio.AsyncClient
     events: list[tuple[str, Any, float]] = field(default_factory=list)
 
-    async def wait_for(self, predicate: Callable[[str, Any], bool], timeout: float = 10) -> tuple[str, Any, float]:
+    async def wait_for(self, predicate: Callable[[str, Any], bool], within: float = 10) -> tuple[str, Any, float]:
+        """The first recorded event matching ``predicate``, waiting up to ``within`` seconds."""
+        timeout = within
         deadline = time.monotonic() + timeout
         seen = 0
         while time.monotonic() < deadline:
@@ -83,6 +84,10 @@ async def connect(url: str, transports: list[str] | None = None, **kwargs: Any) 
     @sio.on("*")
     async def record(event: str, data: Any = None) -> None:
         client.events.append((event, data, time.monotonic()))
+
+    @sio.event
+    async def disconnect(reason: Any = None) -> None:
+        client.events.append(("disconnect", reason, time.monotonic()))
 
     await sio.connect(url, transports=transports or ["websocket"], wait_timeout=10, **kwargs)
     return client

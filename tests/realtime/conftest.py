@@ -89,5 +89,14 @@ async def connect(url: str, transports: list[str] | None = None, **kwargs: Any) 
     async def disconnect(reason: Any = None) -> None:
         client.events.append(("disconnect", reason, time.monotonic()))
 
-    await sio.connect(url, transports=transports or ["websocket"], wait_timeout=10, **kwargs)
+    @sio.event
+    async def connect_error(data: Any = None) -> None:
+        client.events.append(("connect_error", data, time.monotonic()))
+
+    try:
+        await sio.connect(url, transports=transports or ["websocket"], wait_timeout=10, **kwargs)
+    except socketio.exceptions.ConnectionError as exc:
+        # The server's reason arrives in the connect_error event; the exception itself only says "failed".
+        reasons = client.named("connect_error")
+        raise socketio.exceptions.ConnectionError(f"{exc}: {reasons}") from None
     return client

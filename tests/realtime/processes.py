@@ -169,3 +169,10 @@ class Nginx:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def restart_redis(redis: RedisServer) -> RedisServer:
+    """Start a new Redis on the stopped one's port (what a restart looks like to the nodes)."""
+    fresh = RedisServer(redis.workdir)
+    fresh.port, fresh.url = redis.port, redis.url
+    return fresh.start()

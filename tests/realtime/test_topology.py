@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import httpx
 import orjson
@@ -141,3 +140,30 @@ async def test_readyz_reports_redis_and_the_listening_nodes(topology: Topology) 
     assert ready["checks"]["redis"]["status"] == "ok"
     assert ready["checks"]["redis"]["channel_subscribers"] >= 2
     assert ready["checks"]["redis"]["listener"] == "connected"
+
+
+async def test_cli_import_reaches_socket_clients_through_redis(topology: Topology, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    watcher = await connect(topology.b.url)
+    try:
+        await watcher.sio.call("subscribe", {"categories": ["f5"], "imports": True}, timeout=5)
+        data = tmp_path / "f5.csv"
+        data.write_text("partition,name,destination,port,members\nCommon,vs_cli,10.95.0.1,443,10.95.0.2:80\n")
+        env = {**os.environ, "NETLOOKUP_DATABASE_URL": topology.database_url, "NETLOOKUP_REDIS_URL": topology.redis.url}
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "netlookup", "import", "f5", str(data), "--source", "cli-f5"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        _, changed, _ = await watcher.wait_for(lambda e, d: e == "data:changed" and d["source"] == "cli-f5")
+        assert (changed["category"], changed["added"]) == ("f5", 1)
+        await watcher.wait_for(lambda e, d: e == "import:done" and d["source"] == "cli-f5")
+    finally:
+        await watcher.close()

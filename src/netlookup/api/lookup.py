@@ -13,9 +13,8 @@ from netlookup.api.schemas import ERROR_RESPONSES, BatchRequest, BatchResponse, 
 from netlookup.lookup.params import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
-    LookupOptions,
     Mode,
-    parse_categories,
+    build_options,
     parse_queries,
     parse_query,
 )
@@ -63,14 +62,7 @@ async def lookup(
 ) -> JSONBytesResponse:
     """Every ACL entry, security-group rule, load balancer and F5 virtual server touching ``q``, most specific
     first, the four categories looked up concurrently."""
-    options = LookupOptions(
-        categories=parse_categories(categories),
-        mode=mode,
-        best=best,
-        limit=limit,
-        port=port,
-        protocol=protocol,
-    )
+    options = build_options(categories, mode, best, limit, port, protocol)
     return JSONBytesResponse(await services.lookups.lookup(parse_query(q), options))
 
 
@@ -80,14 +72,7 @@ async def lookup_batch(services: ServicesDep, body: BatchRequest) -> JSONBytesRe
     validated first: one bad query is a 422 naming its index, and nothing is answered."""
     started = time.perf_counter()
     prefixes = parse_queries(body.queries)
-    options = LookupOptions(
-        categories=parse_categories(body.categories),
-        mode=body.mode,
-        best=body.best,
-        limit=body.limit,
-        port=body.port,
-        protocol=body.protocol,
-    )
+    options = build_options(body.categories, body.mode, body.best, body.limit, body.port, body.protocol)
     results = await services.lookups.lookup_many(prefixes, options)
     return JSONBytesResponse({"results": results, "took_ms": round((time.perf_counter() - started) * 1000, 3)})
 
@@ -104,6 +89,6 @@ async def lookup_category(
     protocol: ProtocolParam = None,
 ) -> JSONBytesResponse:
     """The same as one entry of ``results`` in ``/api/v1/lookup``."""
-    options = LookupOptions(categories=(category,), mode=mode, best=best, limit=limit, port=port, protocol=protocol)
+    options = build_options([category], mode, best, limit, port, protocol)
     response = await services.lookups.lookup(parse_query(q), options)
     return JSONBytesResponse(response["results"][category])

@@ -43,6 +43,20 @@ class LookupOptions:
             raise BadInput("at least one category is needed")
 
 
+def build_options(
+    categories: str | Sequence[str] | None,
+    mode: Mode = Mode.covering,
+    best: bool = False,
+    limit: int = DEFAULT_LIMIT,
+    port: int | None = None,
+    protocol: str | None = None,
+) -> LookupOptions:
+    """LookupOptions from request values; categories as ``"acl,sg"``, a list, or None for all four."""
+    return LookupOptions(
+        categories=parse_categories(categories), mode=mode, best=best, limit=limit, port=port, protocol=protocol
+    )
+
+
 def parse_categories(value: str | Sequence[str] | None) -> tuple[Category, ...]:
     """``"acl,sg"`` or ``["acl", "sg"]`` → ("acl", "sg") in the canonical order; unknown names → BadInput."""
     if value is None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from netlookup.auth import key_is_valid
 from netlookup.config import Settings
 from netlookup.errors import NetlookupError
-from netlookup.lookup.params import DEFAULT_LIMIT, MAX_LIMIT, LookupOptions, Mode, parse_categories, parse_query
+from netlookup.lookup.params import DEFAULT_LIMIT, MAX_LIMIT, Mode, build_options, parse_query
 from netlookup.realtime.notify import IMPORTS_ROOM, data_room
 from netlookup.records import Category
 from netlookup.services import Services
@@ -75,13 +75,8 @@ def register_events(sio: socketio.AsyncServer, settings: Settings, get_services:
                 raise NetlookupError('lookup payload must be an object such as {"q": "10.1.2.3"}', status_code=422)
             request = LookupRequest.model_validate(payload)
             prefix = parse_query(request.q)
-            options = LookupOptions(
-                categories=parse_categories(request.categories),
-                mode=request.mode,
-                best=request.best,
-                limit=request.limit,
-                port=request.port,
-                protocol=request.protocol,
+            options = build_options(
+                request.categories, request.mode, request.best, request.limit, request.port, request.protocol
             )
         except ValidationError as exc:
             await _emit_to(sid, "lookup:error", {"request_id": request_id, "detail": _validation_detail(exc)})
@@ -121,27 +116,23 @@ def register_events(sio: socketio.AsyncServer, settings: Settings, get_services:
         except ValidationError as exc:
             return _validation_detail(exc)
 
-    @sio.on("subscribe")
-    async def subscribe(sid: str, payload: Any = None) -> dict[str, Any]:
+    async def _change_rooms(sid: str, payload: Any, join: bool) -> dict[str, Any]:
         subscription = await _rooms(payload)
         if isinstance(subscription, str):
             return {"error": subscription}
-        for category in subscription.categories:
-            await sio.enter_room(sid, data_room(category))
-        if subscription.imports:
-            await sio.enter_room(sid, IMPORTS_ROOM)
+        rooms = [data_room(category) for category in subscription.categories]
+        rooms += [IMPORTS_ROOM] if subscription.imports else []
+        for room in rooms:
+            await (sio.enter_room(sid, room) if join else sio.leave_room(sid, room))
         return {"ok": True, "rooms": sorted(r for r in sio.rooms(sid) if r != sid)}
+
+    @sio.on("subscribe")
+    async def subscribe(sid: str, payload: Any = None) -> dict[str, Any]:
+        return await _change_rooms(sid, payload, join=True)
 
     @sio.on("unsubscribe")
     async def unsubscribe(sid: str, payload: Any = None) -> dict[str, Any]:
-        subscription = await _rooms(payload)
-        if isinstance(subscription, str):
-            return {"error": subscription}
-        for category in subscription.categories:
-            await sio.leave_room(sid, data_room(category))
-        if subscription.imports:
-            await sio.leave_room(sid, IMPORTS_ROOM)
-        return {"ok": True, "rooms": sorted(r for r in sio.rooms(sid) if r != sid)}
+        return await _change_rooms(sid, payload, join=False)
 
     @sio.on("*")
     async def unknown_event(event: str, sid: str, *_args: Any) -> dict[str, str]:

@@ -24,7 +24,7 @@ from netlookup.migrations import downgrade, upgrade
 from netlookup.services import open_services
 from tests.conftest import create_mariadb_database, drop_mariadb_database
 
-TABLES = {"acl", "sg", "lb", "f5", "lb_address", "f5_address", "sources", "prefix_lengths"}
+TABLES = {"acl", "sg", "lb", "f5", "lb_address", "f5_address", "sources", "prefix_lengths", "data_versions"}
 
 
 @pytest.fixture(params=["sqlite", "mariadb"])

@@ -38,9 +38,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings) as services, RedisProbe(settings.redis_url) as redis_probe:
+        async with (
+            open_services(settings, memory_index=True) as services,
+            RedisProbe(settings.redis_url) as redis_probe,
+        ):
             app.state.services = services
             app.state.redis_probe = redis_probe
+            if services.indexes is not None:
+                services.indexes.start()
+                notifier.on_change = services.indexes.invalidate
+                if hasattr(sio.manager, "on_data_changed"):
+                    sio.manager.on_data_changed = services.indexes.invalidate
             start_manager(sio)
             log.info(
                 "netlookup started database=%s redis=%s",
@@ -60,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     sio = create_socket_server(settings, current_services)
     app.state.sio = sio
-    app.state.notifier = Notifier(sio)
+    notifier = Notifier(sio)
+    app.state.notifier = notifier
     install_error_handlers(app)
 
     @app.middleware("http")

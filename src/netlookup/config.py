@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=256, ge=1, le=100_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     import_lock_timeout: float = Field(default=30.0, ge=0, le=3600)
+    memory_index: bool = True
+    index_poll_interval: float = Field(default=2.0, gt=0, le=3600)
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod

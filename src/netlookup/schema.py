@@ -60,6 +60,16 @@ sources = Table(
     **TABLE_OPTIONS,
 )
 
+# One row per category, bumped in the same transaction as every import or delete of that category: a node's
+# in-memory index remembers the version it was built from and is rebuilt when the database has moved on.
+data_versions = Table(
+    "data_versions",
+    metadata,
+    Column("category", _str(8), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    **TABLE_OPTIONS,
+)
+
 prefix_lengths = Table(
     "prefix_lengths",
     metadata,

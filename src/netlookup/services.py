@@ -12,6 +12,7 @@ from netlookup.config import Settings
 from netlookup.db import is_mysql, make_engine, make_sessionmaker
 from netlookup.imports.service import ImportService
 from netlookup.lookup.engine import LookupService
+from netlookup.lookup.indexes import MemoryIndexes
 from netlookup.records_service import RecordService
 
 
@@ -23,21 +24,32 @@ class Services:
     lookups: LookupService
     imports: ImportService
     records: RecordService
+    indexes: MemoryIndexes | None
 
 
 @contextlib.asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    """Build the engine and services; dispose the engine's pool on the way out."""
+async def open_services(settings: Settings, *, memory_index: bool = False) -> AsyncIterator[Services]:
+    """Build the engine and services; dispose the engine's pool on the way out. With ``memory_index`` (the
+    server, when NETLOOKUP_MEMORY_INDEX is on) lookups answer from in-memory indexes kept coherent with the
+    database; the caller starts them. One-shot commands (the CLI) read the database directly."""
     engine = make_engine(settings)
     sessionmaker = make_sessionmaker(engine)
+    indexes = (
+        MemoryIndexes(sessionmaker, poll_interval=settings.index_poll_interval)
+        if memory_index and settings.memory_index
+        else None
+    )
     try:
         yield Services(
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
-            lookups=LookupService(sessionmaker, row_values=is_mysql(engine)),
+            lookups=LookupService(sessionmaker, row_values=is_mysql(engine), indexes=indexes),
             imports=ImportService(engine, lock_timeout=settings.import_lock_timeout),
             records=RecordService(sessionmaker),
+            indexes=indexes,
         )
     finally:
+        if indexes is not None:
+            await indexes.stop()
         await engine.dispose()

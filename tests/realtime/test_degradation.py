@@ -36,7 +36,12 @@ async def test_redis_outage_degrades_then_recovers_without_restart(topology: Top
             assert ready.json()["status"] == "degraded"
             assert ready.json()["checks"]["database"] == "ok"
             assert ready.json()["checks"]["redis"]["status"].startswith("unreachable")
-            lookup = await http.get(f"{topology.b.url}/api/v1/lookup", params={"q": "10.90.1.1"})
+            # No event reaches node B now; its version poll (every 2 s) notices the import instead.
+            for _ in range(50):
+                lookup = await http.get(f"{topology.b.url}/api/v1/lookup", params={"q": "10.90.1.1"})
+                if lookup.json()["results"]["acl"]["total"] == 1:
+                    break
+                await asyncio.sleep(0.1)
             assert lookup.json()["results"]["acl"]["total"] == 1
         ack = await on_b.sio.call("lookup", {"q": "10.90.1.1", "categories": ["acl"]}, timeout=5)
         await on_b.wait_for(lambda e, d: e == "lookup:done" and d["request_id"] == ack["request_id"])

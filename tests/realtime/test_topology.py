@@ -167,3 +167,26 @@ async def test_cli_import_reaches_socket_clients_through_redis(topology: Topolog
         await watcher.wait_for(lambda e, d: e == "import:done" and d["source"] == "cli-f5")
     finally:
         await watcher.close()
+
+
+async def test_no_node_answers_from_older_data_once_data_changed_arrives(topology: Topology) -> None:
+    watcher = await connect(topology.b.url)
+    try:
+        await watcher.sio.call("subscribe", {"categories": ["acl"]}, timeout=5)
+        async with httpx.AsyncClient(timeout=10) as http:
+            for _ in range(100):
+                status = (await http.get(f"{topology.b.url}/readyz")).json()["checks"]["memory_index"]
+                if all(isinstance(v, dict) for v in status.values()):
+                    break
+                await asyncio.sleep(0.1)
+            assert all(isinstance(v, dict) for v in status.values()), status
+            for round_number in range(10):
+                description = f"round-{round_number}"
+                result = await import_rows(
+                    topology.a.url, "acl", "coherence.cfg", [{"cidr": "10.96.0.0/16", "description": description}]
+                )
+                await watcher.wait_for(lambda e, d, c=result["checksum"]: e == "data:changed" and d["checksum"] == c)
+                answer = (await http.get(f"{topology.b.url}/api/v1/acl/lookup", params={"q": "10.96.1.1"})).json()
+                assert [m["description"] for m in answer["matches"] if m["source"] == "coherence.cfg"] == [description]
+    finally:
+        await watcher.close()

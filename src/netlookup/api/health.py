@@ -44,6 +44,9 @@ async def readyz(services: ServicesDep, request: Request) -> JSONBytesResponse:
         listener = getattr(request.app.state.sio.manager, "listener_connected", None)
         redis_check["listener"] = "connected" if listener else "reconnecting"
         checks["redis"] = redis_check
+    if services.indexes is not None:
+        # Informational: a category still building is answered from the database meanwhile.
+        checks["memory_index"] = services.indexes.status()
     database_ok = checks["database"] == "ok"
     redis_ok = not probe.configured or checks["redis"]["status"] == "ok"
     status = "ready" if database_ok and redis_ok else ("degraded" if database_ok else "unavailable")

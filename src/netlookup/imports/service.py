@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -137,6 +137,12 @@ class ImportService:
                         raise Conflict(f"the database is busy with another import; retry {category}/{source}") from None
                     raise
 
+    async def _bump_version(self, conn: AsyncConnection, category: Category) -> None:
+        versions = schema.data_versions
+        await conn.execute(
+            update(versions).where(versions.c.category == category).values(version=versions.c.version + 1)
+        )
+
     async def _old_fingerprints(self, conn: AsyncConnection, category: Category, source: str) -> Counter[int]:
         t = TABLES[category]
         rows = await conn.execute(select(t.c.fingerprint).where(t.c.source == source))
@@ -225,6 +231,7 @@ class ImportService:
                 raise BadInput(f"the file holds no {category} records; to remove a source, DELETE it instead")
             checksum = content_checksum(new_fingerprints)
             await self._write_summary(conn, category, source, len(new_fingerprints), checksum)
+            await self._bump_version(conn, category)
             fresh = Counter(new_fingerprints)
             added = sum((fresh - old).values())
             removed = sum((old - fresh).values())
@@ -319,4 +326,5 @@ class ImportService:
             if count is None:
                 raise NotFound(f"no {category} source named {source!r}")
             await self._delete_rows(conn, category, source)
+            await self._bump_version(conn, category)
         return {"category": category, "source": source, "removed": count}

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from netlookup.lookup.indexes import MemoryIndexes
 from netlookup.lookup.params import LookupOptions
 from netlookup.lookup.statements import Arm, batched_lookup, bind_count, prefix_lengths_present
 from netlookup.networks import MAX_PREFIX, Prefix
@@ -57,9 +58,16 @@ def _chunks(category: Category, arms: list[Arm], lengths: dict[int, list[int]]) 
 class LookupService:
     """Answers lookups from the database. Thread-safe in the asyncio sense: no shared session."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, row_values: bool):
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        row_values: bool,
+        indexes: MemoryIndexes | None = None,
+    ):
         self._sessionmaker = sessionmaker
         self._row_values = row_values
+        self._indexes = indexes
 
     async def _lengths(self, session: AsyncSession, category: Category) -> dict[int, list[int]]:
         lengths: dict[int, list[int]] = defaultdict(list)
@@ -71,7 +79,11 @@ class LookupService:
     async def category_results(
         self, category: Category, prefixes: Sequence[Prefix], options: LookupOptions
     ) -> list[CategoryResult]:
-        """The result of every prefix for one category, in order, read in one transaction (one snapshot)."""
+        """The result of every prefix for one category, in order: from the in-memory index when it is current,
+        else from the database in one transaction (one snapshot)."""
+        index = self._indexes.get(category) if self._indexes is not None else None
+        if index is not None:
+            return [index.lookup(prefix, options) for prefix in prefixes]
         results = [_empty_result() for _ in prefixes]
         arms = [Arm(index, prefix) for index, prefix in enumerate(prefixes)]
         async with self._sessionmaker() as session, session.begin():

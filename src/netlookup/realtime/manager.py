@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -53,6 +53,15 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         super().__init__(url, channel=channel, write_only=write_only, redis_options=redis_options(), json=OrjsonModule)
         self.listener_connected = False
         self.reconnects = 0
+        # Called with the category of every data:changed, local or from another node, before clients get it.
+        self.on_data_changed: Callable[[str], None] | None = None
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        if self.on_data_changed is not None and message.get("event") == "data:changed":
+            payload = (message.get("data") or [None])[0]
+            if isinstance(payload, dict) and isinstance(payload.get("category"), str):
+                self.on_data_changed(payload["category"])
+        await super()._handle_emit(message)
 
     async def _publish(self, data: Any) -> Any:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -24,8 +24,10 @@ class Notifier:
     """Emits through a Socket.IO server or a write-only manager; an emit failure is logged, never raised (the
     data is already committed; clients re-query on ``resync``)."""
 
-    def __init__(self, emitter: Emitter | None):
+    def __init__(self, emitter: Emitter | None, on_change: Callable[[str], None] | None = None):
         self._emitter = emitter
+        # Called before data:changed leaves this process (the in-memory index drops its stale copy first).
+        self.on_change = on_change
 
     async def _emit(self, event: str, data: dict[str, Any], room: str) -> None:
         if self._emitter is None:
@@ -36,6 +38,8 @@ class Notifier:
             log.exception("could not emit event=%s room=%s", event, room)
 
     async def data_changed(self, category: str, source: str, added: int, removed: int, checksum: str | None) -> None:
+        if self.on_change is not None:
+            self.on_change(category)
         payload = {"category": category, "source": source, "added": added, "removed": removed, "checksum": checksum}
         await self._emit("data:changed", payload, data_room(category))
 

@@ -1,0 +1,150 @@
+"""Keeping the in-memory indexes coherent with the database, per category.
+
+- Each index remembers the data version (``data_versions``) it was read at, in one transaction with its rows.
+- ``invalidate(category)`` drops the index at once, so no lookup on this node answers from older data; lookups go
+  to the database until the rebuild (in the background, built in a worker thread) is installed. It is called
+  before this node emits ``data:changed`` for its own writes, and when another node's ``data:changed`` arrives
+  through Redis, before it is handed to this node's clients.
+- A poll of ``data_versions`` every few seconds catches what no event announced (Redis down, a CLI import without
+  Redis).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from netlookup import schema
+from netlookup.lookup.memory import AddressIndex, CategoryIndex, NetworkIndex
+from netlookup.lookup.statements import ADDRESS_TABLES, TABLES
+from netlookup.records import CATEGORIES, NETWORK_CATEGORIES, PUBLIC_FIELDS, Category
+
+log = logging.getLogger(__name__)
+
+
+async def load_index(session: AsyncSession, category: Category) -> tuple[int, CategoryIndex]:
+    """Read one category's version and rows (call inside one transaction) and build its index in a thread."""
+    versions = schema.data_versions
+    version = (await session.execute(select(versions.c.version).where(versions.c.category == category))).scalar()
+    t = TABLES[category]
+    columns = [t.c[name] for name in PUBLIC_FIELDS[category]]
+    if category in NETWORK_CATEGORIES:
+        extra = [t.c.family, t.c.prefix_len, t.c.net_start, t.c.port_lo, t.c.port_hi]
+        rows = (await session.execute(select(*columns, *extra))).all()
+        index: CategoryIndex = await asyncio.to_thread(NetworkIndex.build, category, rows)
+    else:
+        a = ADDRESS_TABLES[category]
+        rows = (await session.execute(select(*columns))).all()
+        points = (await session.execute(select(a.c.record_id, a.c.family, a.c.addr, a.c.role))).all()
+        index = await asyncio.to_thread(AddressIndex.build, category, rows, points)
+    return int(version or 0), index
+
+
+class MemoryIndexes:
+    """The indexes of one process. ``get`` returns None while a category's index is missing or stale."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, poll_interval: float = 2.0):
+        self._sessionmaker = sessionmaker
+        self._poll_interval = poll_interval
+        self._indexes: dict[Category, tuple[int, CategoryIndex]] = {}
+        self._generation: dict[Category, int] = dict.fromkeys(CATEGORIES, 0)
+        self._builders: dict[Category, asyncio.Task[None]] = {}
+        self._poller: asyncio.Task[None] | None = None
+        self.builds = 0
+        self._installed = asyncio.Event()
+
+    def get(self, category: Category) -> CategoryIndex | None:
+        entry = self._indexes.get(category)
+        return entry[1] if entry is not None else None
+
+    def status(self) -> dict[str, Any]:
+        return {
+            category: {"version": entry[0], "records": entry[1].size}
+            if (entry := self._indexes.get(category))
+            else "building"
+            for category in CATEGORIES
+        }
+
+    def invalidate(self, category: str) -> None:
+        """Forget the category's index now and rebuild it in the background."""
+        if category not in self._generation:
+            return
+        cat: Category = category
+        self._generation[cat] += 1
+        self._indexes.pop(cat, None)
+        self._schedule(cat)
+
+    def _schedule(self, category: Category) -> None:
+        running = self._builders.get(category)
+        if running is None or running.done():
+            self._builders[category] = asyncio.create_task(self._rebuild(category), name=f"index-{category}")
+
+    async def _rebuild(self, category: Category) -> None:
+        while True:
+            generation = self._generation[category]
+            started = time.perf_counter()
+            try:
+                async with self._sessionmaker() as session, session.begin():
+                    version, index = await load_index(session, category)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the database path keeps serving; try again later
+                log.warning("index build failed category=%s error=%s", category, exc.__class__.__name__)
+                await asyncio.sleep(self._poll_interval)
+                continue
+            if self._generation[category] == generation:
+                self._indexes[category] = (version, index)
+                self.builds += 1
+                self._installed.set()
+                log.info(
+                    "index ready category=%s version=%d records=%d took_ms=%.0f",
+                    category,
+                    version,
+                    index.size,
+                    (time.perf_counter() - started) * 1000,
+                )
+                return
+            # Invalidated while building: what was read may predate the change; read again.
+
+    async def _poll(self) -> None:
+        versions = schema.data_versions
+        while True:
+            await asyncio.sleep(self._poll_interval)
+            try:
+                async with self._sessionmaker() as session:
+                    current = dict((await session.execute(select(versions.c.category, versions.c.version))).all())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - database down: lookups fail over to it anyway
+                log.debug("version poll failed: %s", exc.__class__.__name__)
+                continue
+            for category, (version, _index) in list(self._indexes.items()):
+                if current.get(category, version) != version:
+                    log.info("index behind the database category=%s: rebuilding", category)
+                    self.invalidate(category)
+
+    def start(self) -> None:
+        """Build every index in the background and start the version poll."""
+        for category in CATEGORIES:
+            self._schedule(category)
+        self._poller = asyncio.create_task(self._poll(), name="index-version-poll")
+
+    async def stop(self) -> None:
+        tasks = [task for task in (*self._builders.values(), self._poller) if task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def wait_ready(self) -> None:
+        """Until every category has an index (tests and benchmarks; wrap in asyncio.timeout)."""
+        while any(self.get(category) is None for category in CATEGORIES):
+            self._installed.clear()
+            await self._installed.wait()

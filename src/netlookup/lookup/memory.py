@@ -1,0 +1,210 @@
+"""In-process lookup indexes: the same answers as the SQL path, from memory, with each record's JSON rendered once.
+
+Pure code over plain data. A NetworkIndex (acl, sg) buckets records by (family, prefix length, network start); a
+covering lookup probes one bucket per present length, longest first, so ``total`` is a sum of bucket sizes and
+only the first ``limit`` matches are touched. An AddressIndex (lb, f5) maps each VIP/destination/member address to
+its records. Both are immutable once built: a new import builds a new index and swaps it in.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from netlookup.lookup.params import LookupOptions, Mode
+from netlookup.lookup.statements import PROTOCOLS_ADMITTING_ALL
+from netlookup.networks import MAX_PREFIX, Prefix, mask_start
+from netlookup.records import ADDRESS_FIELD, PUBLIC_FIELDS, Category
+
+CategoryResult = dict[str, Any]
+
+
+@dataclass(slots=True)
+class NetRecord:
+    """One acl/sg record as the index needs it: sort and filter keys, and its match JSON."""
+
+    order: tuple[Any, ...]
+    group: tuple[Any, ...]
+    protocol: str | None
+    port_lo: int | None
+    port_hi: int | None
+    prefix_len: int
+    json: bytes
+
+
+@dataclass(slots=True)
+class PointRecord:
+    """One lb/f5 record: sort key, port, and its JSON without the closing brace (matched_on is added per hit)."""
+
+    order: tuple[Any, ...]
+    port: int | None
+    json_head: bytes
+
+
+def _none_first(value: Any) -> tuple[int, Any]:
+    return (0, 0) if value is None else (1, value)
+
+
+def _admits(record: NetRecord, options: LookupOptions) -> bool:
+    port, low = options.port, record.port_lo
+    if port is not None and low is not None and not low <= port <= (record.port_hi if record.port_hi else low):
+        return False
+    if options.protocol is not None and record.protocol is not None:
+        return record.protocol in PROTOCOLS_ADMITTING_ALL or record.protocol == options.protocol.strip().lower()
+    return True
+
+
+@dataclass
+class NetworkIndex:
+    """acl/sg records by (family, prefix_len) → network start → records sorted by (source, line, id)."""
+
+    category: Category
+    buckets: dict[tuple[int, int], dict[bytes, list[NetRecord]]] = field(default_factory=dict)
+    sorted_starts: dict[tuple[int, int], list[bytes]] = field(default_factory=dict)
+    lengths: dict[int, list[int]] = field(default_factory=dict)
+    size: int = 0
+
+    @classmethod
+    def build(cls, category: Category, rows: Iterable[Any]) -> NetworkIndex:
+        """Rows carry the public fields plus family, prefix_len, net_start, port_lo, port_hi."""
+        index = cls(category)
+        names = PUBLIC_FIELDS[category]
+        for row in rows:
+            match = {name: getattr(row, name) for name in names}
+            match["prefix_len"] = row.prefix_len
+            if category == "acl":
+                order: tuple[Any, ...] = (row.source, *_none_first(row.line), row.id)
+                group: tuple[Any, ...] = (row.source, row.direction)
+            else:
+                order = (row.source, row.id)
+                group = (row.group_id, row.direction)
+            record = NetRecord(
+                order,
+                group,
+                row.protocol.lower() if row.protocol else None,
+                row.port_lo,
+                row.port_hi,
+                row.prefix_len,
+                orjson.dumps(match),
+            )
+            index.buckets.setdefault((row.family, row.prefix_len), {}).setdefault(row.net_start, []).append(record)
+            index.size += 1
+        for key, bucket in index.buckets.items():
+            for records in bucket.values():
+                records.sort(key=lambda r: r.order)
+            index.sorted_starts[key] = sorted(bucket)
+            index.lengths.setdefault(key[0], []).append(key[1])
+        for family in index.lengths:
+            index.lengths[family].sort(reverse=True)
+        return index
+
+    def _candidates(self, prefix: Prefix, mode: Mode) -> list[list[NetRecord]]:
+        """Matching record lists, longest prefix first; within one length already in (source, line, id) order."""
+        groups: list[list[NetRecord]] = []
+        for length in self.lengths.get(prefix.family, ()):
+            key = (prefix.family, length)
+            covering = length <= prefix.prefix_len and mode is not Mode.within
+            within = length >= prefix.prefix_len and mode is not Mode.covering
+            if within:
+                starts = self.sorted_starts[key]
+                low, high = bisect_left(starts, prefix.start), bisect_right(starts, prefix.end)
+                bucket = self.buckets[key]
+                hits = [bucket[start] for start in starts[low:high]]
+                if len(hits) == 1:
+                    groups.append(hits[0])
+                elif hits:
+                    groups.append(sorted((r for records in hits for r in records), key=lambda r: r.order))
+            elif covering:
+                records = self.buckets[key].get(mask_start(prefix.start, length))
+                if records:
+                    groups.append(records)
+        return groups
+
+    def lookup(self, prefix: Prefix, options: LookupOptions) -> CategoryResult:
+        groups = self._candidates(prefix, options.mode)
+        limit = options.limit
+        if options.port is None and options.protocol is None and not options.best:
+            total = sum(len(records) for records in groups)
+            matches: list[bytes] = []
+            for records in groups:
+                matches.extend(r.json for r in records[: limit - len(matches)])
+                if len(matches) >= limit:
+                    break
+            return {"total": total, "truncated": total > len(matches), "matches": [orjson.Fragment(m) for m in matches]}
+        best_length: dict[tuple[Any, ...], int] = {}
+        total = 0
+        kept: list[bytes] = []
+        for records in groups:
+            for record in records:
+                if not _admits(record, options):
+                    continue
+                if options.best and best_length.setdefault(record.group, record.prefix_len) != record.prefix_len:
+                    continue
+                total += 1
+                if len(kept) < limit:
+                    kept.append(record.json)
+        return {"total": total, "truncated": total > len(kept), "matches": [orjson.Fragment(m) for m in kept]}
+
+
+@dataclass
+class AddressIndex:
+    """lb/f5 records by (family, address) → [(record, role)], role 0 = VIP/destination, 1 = member."""
+
+    category: Category
+    points: dict[tuple[int, bytes], list[tuple[PointRecord, int]]] = field(default_factory=dict)
+    sorted_points: dict[int, list[bytes]] = field(default_factory=dict)
+    size: int = 0
+
+    @classmethod
+    def build(
+        cls, category: Category, rows: Iterable[Any], points: Iterable[tuple[int, int, bytes, int]]
+    ) -> AddressIndex:
+        """``rows``: public fields; ``points``: (record_id, family, address bytes, role)."""
+        index = cls(category)
+        names = PUBLIC_FIELDS[category]
+        by_id: dict[int, PointRecord] = {}
+        for row in rows:
+            match = {name: getattr(row, name) for name in names}
+            match["members"] = orjson.Fragment(row.members or "[]")
+            by_id[row.id] = PointRecord((row.source, row.id), row.port, orjson.dumps(match)[:-1])
+            index.size += 1
+        for record_id, family, addr, role in points:
+            record = by_id.get(record_id)
+            if record is not None:
+                index.points.setdefault((family, addr), []).append((record, role))
+        families: dict[int, list[bytes]] = {}
+        for family, addr in index.points:
+            families.setdefault(family, []).append(addr)
+        index.sorted_points = {family: sorted(addrs) for family, addrs in families.items()}
+        return index
+
+    def lookup(self, prefix: Prefix, options: LookupOptions) -> CategoryResult:
+        width = MAX_PREFIX[prefix.family]
+        if prefix.prefix_len == width:
+            hits: Sequence[tuple[PointRecord, int]] = self.points.get((prefix.family, prefix.start), ())
+        else:
+            addrs = self.sorted_points.get(prefix.family, [])
+            low, high = bisect_left(addrs, prefix.start), bisect_right(addrs, prefix.end)
+            hits = [hit for addr in addrs[low:high] for hit in self.points[(prefix.family, addr)]]
+        roles: dict[int, tuple[PointRecord, int]] = {}
+        for record, role in hits:
+            if options.port is not None and record.port is not None and record.port != options.port:
+                continue
+            seen = roles.get(id(record))
+            if seen is None or role < seen[1]:
+                roles[id(record)] = (record, role)
+        ordered = sorted(roles.values(), key=lambda hit: hit[0].order)
+        main = ADDRESS_FIELD[self.category]
+        tail = {
+            0: f',"prefix_len":{width},"matched_on":"{main}"}}'.encode(),
+            1: f',"prefix_len":{width},"matched_on":"member"}}'.encode(),
+        }
+        matches = [orjson.Fragment(record.json_head + tail[role]) for record, role in ordered[: options.limit]]
+        return {"total": len(ordered), "truncated": len(ordered) > len(matches), "matches": matches}
+
+
+CategoryIndex = NetworkIndex | AddressIndex

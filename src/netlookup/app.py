@@ -13,8 +13,10 @@ from fastapi.responses import Response
 
 from netlookup import __version__
 from netlookup.api import data, health, lookup
+from netlookup.api.middleware import RequestContextMiddleware
 from netlookup.api.responses import error_response, install_error_handlers
 from netlookup.config import Settings, get_settings
+from netlookup.logs import configure_logging
 from netlookup.realtime.notify import Notifier
 from netlookup.realtime.readiness import RedisProbe
 from netlookup.realtime.server import create_socket_server, start_manager, stop_manager
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             open_services(settings, memory_index=True) as services,
             RedisProbe(settings.redis_url) as redis_probe,
         ):
+            configure_logging(settings.log_level)
             app.state.services = services
             app.state.redis_probe = redis_probe
             if services.indexes is not None:
@@ -91,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    # Outermost: every response, including 413s and CORS answers, gets a request id and is counted.
+    app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(lookup.router)
     app.include_router(data.read_router)

@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=256, ge=1, le=100_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     import_lock_timeout: float = Field(default=30.0, ge=0, le=3600)
+    db_queue_timeout: float = Field(default=3.0, gt=0, le=300)
     memory_index: bool = True
     index_poll_interval: float = Field(default=2.0, gt=0, le=3600)
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from netlookup import schema
 from netlookup.errors import BadInput
+from netlookup.gate import DbGate
 from netlookup.lookup.statements import TABLES
 from netlookup.records import PUBLIC_FIELDS, Category
 
@@ -33,8 +34,9 @@ def decode_cursor(cursor: str) -> int:
 
 
 class RecordService:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]):
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], gate: DbGate):
         self._sessionmaker = sessionmaker
+        self._gate = gate
 
     async def list_records(
         self, category: Category, source: str | None, limit: int, cursor: str | None
@@ -46,7 +48,7 @@ class RecordService:
         if source is not None:
             stmt = stmt.where(t.c.source == source)
         stmt = stmt.order_by(t.c.id).limit(limit + 1)
-        async with self._sessionmaker() as session:
+        async with self._gate.slots(1), self._sessionmaker() as session:
             rows = (await session.execute(stmt)).all()
         items = []
         names = PUBLIC_FIELDS[category]
@@ -61,7 +63,7 @@ class RecordService:
     async def list_sources(self) -> list[dict[str, Any]]:
         s = schema.sources
         stmt = select(s.c.category, s.c.name, s.c.count, s.c.imported_at, s.c.checksum).order_by(s.c.category, s.c.name)
-        async with self._sessionmaker() as session:
+        async with self._gate.slots(1), self._sessionmaker() as session:
             rows = (await session.execute(stmt)).all()
         return [
             {

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from netlookup.config import Settings
 from netlookup.db import is_mysql, make_engine, make_sessionmaker
+from netlookup.gate import DbGate
 from netlookup.imports.service import ImportService
 from netlookup.lookup.engine import LookupService
 from netlookup.lookup.indexes import MemoryIndexes
@@ -25,6 +26,7 @@ class Services:
     imports: ImportService
     records: RecordService
     indexes: MemoryIndexes | None
+    gate: DbGate
 
 
 @contextlib.asynccontextmanager
@@ -39,15 +41,18 @@ async def open_services(settings: Settings, *, memory_index: bool = False) -> As
         if memory_index and settings.memory_index
         else None
     )
+    # One connection stays outside the gate for index builds, the version poll and /readyz.
+    gate = DbGate(settings.db_pool_size + settings.db_max_overflow - 1, settings.db_queue_timeout)
     try:
         yield Services(
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
-            lookups=LookupService(sessionmaker, row_values=is_mysql(engine), indexes=indexes),
-            imports=ImportService(engine, lock_timeout=settings.import_lock_timeout),
-            records=RecordService(sessionmaker),
+            lookups=LookupService(sessionmaker, row_values=is_mysql(engine), indexes=indexes, gate=gate),
+            imports=ImportService(engine, lock_timeout=settings.import_lock_timeout, gate=gate),
+            records=RecordService(sessionmaker, gate),
             indexes=indexes,
+            gate=gate,
         )
     finally:
         if indexes is not None:

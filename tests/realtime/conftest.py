@@ -13,7 +13,7 @@ import socketio
 
 from netlookup.migrations import upgrade
 from tests.conftest import create_mariadb_database, drop_mariadb_database
-from tests.realtime.processes import Nginx, Node, RedisServer
+from tests.processes import Nginx, Node, RedisServer
 
 
 @dataclass

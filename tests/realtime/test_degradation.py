@@ -12,8 +12,8 @@ import socketio
 
 from netlookup.migrations import upgrade
 from tests.conftest import API_KEY
+from tests.processes import Node, restart_redis
 from tests.realtime.conftest import Topology, connect
-from tests.realtime.processes import Node, restart_redis
 from tests.realtime.test_topology import import_rows
 
 pytestmark = pytest.mark.slow

@@ -6,6 +6,7 @@ from typing import IO, Any, Protocol
 
 from netlookup.errors import NetlookupError
 from netlookup.imports.service import ImportResult, ImportService, check_source_name, new_job_id
+from netlookup.metrics import IMPORT_ROWS
 from netlookup.records import Category
 
 
@@ -32,7 +33,12 @@ async def run_import(
     job_id = job_id or new_job_id()
     source = check_source_name(source)
 
+    counted = 0
+
     async def on_progress(rows_done: int) -> None:
+        nonlocal counted
+        IMPORT_ROWS.labels(category).inc(rows_done - counted)
+        counted = rows_done
         await events.import_progress(job_id, category, source, rows_done)
 
     try:

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from netlookup import schema
 from netlookup.db import is_mysql
 from netlookup.errors import BadInput, Conflict, ImportRejected, NotFound
+from netlookup.gate import DbGate
 from netlookup.imports.formats import FORMATS, ParsedRow, RowError, guess_format, iter_records
 from netlookup.imports.validate import IGNORED_FIELDS, IMPORT_FIELDS, next_batch
 from netlookup.lookup.statements import ADDRESS_TABLES, TABLES
@@ -93,8 +94,9 @@ def _lock_name(category: str, source: str) -> str:
 class ImportService:
     """Imports and deletes sources. One instance per process; it serialises imports of the same source."""
 
-    def __init__(self, engine: AsyncEngine, *, lock_timeout: float = 30.0):
+    def __init__(self, engine: AsyncEngine, *, lock_timeout: float = 30.0, gate: DbGate | None = None):
         self._engine = engine
+        self._gate = gate
         self._lock_timeout = lock_timeout
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
@@ -115,7 +117,10 @@ class ImportService:
     @contextlib.asynccontextmanager
     async def _write_connection(self, category: str, source: str) -> AsyncIterator[AsyncConnection]:
         """A connection holding the cross-process lock for this source (MariaDB GET_LOCK; SQLite's writer lock)."""
-        async with self._local_lock(category, source), self._engine.connect() as conn:
+        gated = (
+            self._gate.slots(1, reason="import waiting for the database") if self._gate else contextlib.nullcontext()
+        )
+        async with self._local_lock(category, source), gated, self._engine.connect() as conn:
             if is_mysql(self._engine):
                 name = _lock_name(category, source)
                 got = await conn.execute(text("SELECT GET_LOCK(:n, :t)"), {"n": name, "t": self._lock_timeout})

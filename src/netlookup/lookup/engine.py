@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -11,9 +12,12 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from netlookup.gate import DbGate
 from netlookup.lookup.indexes import MemoryIndexes
+from netlookup.lookup.memory import CategoryIndex
 from netlookup.lookup.params import LookupOptions
 from netlookup.lookup.statements import Arm, batched_lookup, bind_count, prefix_lengths_present
+from netlookup.metrics import LOOKUP_LATENCY
 from netlookup.networks import MAX_PREFIX, Prefix
 from netlookup.records import ADDRESS_FIELD, PUBLIC_FIELDS, Category
 
@@ -64,10 +68,12 @@ class LookupService:
         *,
         row_values: bool,
         indexes: MemoryIndexes | None = None,
+        gate: DbGate | None = None,
     ):
         self._sessionmaker = sessionmaker
         self._row_values = row_values
         self._indexes = indexes
+        self._gate = gate
 
     async def _lengths(self, session: AsyncSession, category: Category) -> dict[int, list[int]]:
         lengths: dict[int, list[int]] = defaultdict(list)
@@ -76,14 +82,35 @@ class LookupService:
             lengths[row.family].append(row.prefix_len)
         return {family: sorted(values) for family, values in lengths.items()}
 
+    def _index(self, category: Category) -> CategoryIndex | None:
+        return self._indexes.get(category) if self._indexes is not None else None
+
     async def category_results(
         self, category: Category, prefixes: Sequence[Prefix], options: LookupOptions
     ) -> list[CategoryResult]:
         """The result of every prefix for one category, in order: from the in-memory index when it is current,
-        else from the database in one transaction (one snapshot)."""
-        index = self._indexes.get(category) if self._indexes is not None else None
+        else from the database (through the gate) in one transaction (one snapshot)."""
+        index = self._index(category)
         if index is not None:
-            return [index.lookup(prefix, options) for prefix in prefixes]
+            return self._from_index(category, index, prefixes, options)
+        async with self._gated(1):
+            return await self._from_database(category, prefixes, options)
+
+    def _gated(self, slots: int) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._gate.slots(slots) if self._gate is not None else contextlib.nullcontext()
+
+    def _from_index(
+        self, category: Category, index: CategoryIndex, prefixes: Sequence[Prefix], options: LookupOptions
+    ) -> list[CategoryResult]:
+        started = time.perf_counter()
+        results = [index.lookup(prefix, options) for prefix in prefixes]
+        LOOKUP_LATENCY.labels(category, "memory").observe(time.perf_counter() - started)
+        return results
+
+    async def _from_database(
+        self, category: Category, prefixes: Sequence[Prefix], options: LookupOptions
+    ) -> list[CategoryResult]:
+        started = time.perf_counter()
         results = [_empty_result() for _ in prefixes]
         arms = [Arm(index, prefix) for index, prefix in enumerate(prefixes)]
         async with self._sessionmaker() as session, session.begin():
@@ -102,6 +129,7 @@ class LookupService:
                         result["matches"].append(_address_match(category, row, width))
         for result in results:
             result["truncated"] = result["total"] > len(result["matches"])
+        LOOKUP_LATENCY.labels(category, "database").observe(time.perf_counter() - started)
         return results
 
     async def lookup_many(self, prefixes: Sequence[Prefix], options: LookupOptions) -> list[dict[str, Any]]:
@@ -110,9 +138,18 @@ class LookupService:
         The categories run concurrently, each on its own session; each answers all prefixes at once.
         """
         started = time.perf_counter()
-        per_category = await asyncio.gather(
-            *(self.category_results(category, prefixes, options) for category in options.categories)
-        )
+        indexes = {category: self._index(category) for category in options.categories}
+        from_database = [category for category, index in indexes.items() if index is None]
+
+        async def one(category: Category) -> list[CategoryResult]:
+            index = indexes[category]
+            if index is not None:
+                return self._from_index(category, index, prefixes, options)
+            return await self._from_database(category, prefixes, options)
+
+        # All the connections this lookup needs are taken at once through the gate, or none (503 on timeout).
+        async with self._gated(len(from_database)) if from_database else contextlib.nullcontext():
+            per_category = await asyncio.gather(*(one(category) for category in options.categories))
         took_ms = round((time.perf_counter() - started) * 1000, 3)
         return [
             {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import ctypes
 import logging
 import time
@@ -96,7 +97,10 @@ class MemoryIndexes:
     def _schedule(self, category: Category) -> None:
         running = self._builders.get(category)
         if running is None or running.done():
-            self._builders[category] = asyncio.create_task(self._rebuild(category), name=f"index-{category}")
+            # A fresh context: the rebuild is not part of the request that happened to trigger it (log request ids).
+            self._builders[category] = asyncio.create_task(
+                self._rebuild(category), name=f"index-{category}", context=contextvars.Context()
+            )
 
     async def _rebuild(self, category: Category) -> None:
         while True:

@@ -15,7 +15,7 @@ import httpx
 
 from tests.conftest import API_KEY, service_missing
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -176,3 +176,75 @@ def restart_redis(redis: RedisServer) -> RedisServer:
     fresh = RedisServer(redis.workdir)
     fresh.port, fresh.url = redis.port, redis.url
     return fresh.start()
+
+
+class MariaDBServer:
+    """A MariaDB of the test's own: its own data directory and port, so the shared server is never touched."""
+
+    def __init__(self, workdir: Path, *extra_args: str):
+        self.port = free_port()
+        self.datadir = workdir / "mariadb-data"
+        self.socket = workdir / "mariadb.sock"
+        self.extra_args = extra_args
+        self.url = f"mysql+asyncmy://root:@127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = workdir / "mariadb.log"
+
+    def _binary(self, name: str) -> str:
+        found = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
+        if found is None:
+            service_missing(f"{name} is not installed")
+        return found  # type: ignore[return-value]
+
+    def install(self) -> MariaDBServer:
+        user = ["--user=root"] if os.geteuid() == 0 else []
+        subprocess.run(
+            [
+                self._binary("mariadb-install-db"),
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                *user,
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        return self
+
+    def start(self) -> MariaDBServer:
+        user = ["--user=root"] if os.geteuid() == 0 else []
+        self.proc = subprocess.Popen(
+            [
+                self._binary("mariadbd"),
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                f"--socket={self.socket}",
+                "--skip-grant-tables",
+                "--innodb-buffer-pool-size=64M",
+                f"--pid-file={self.datadir}/mariadb.pid",
+                *user,
+                *self.extra_args,
+            ],
+            stdout=self.log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+
+        def accepts() -> bool:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+
+        wait_until(accepts, 60, "private mariadb")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

@@ -7,14 +7,13 @@ import logging
 from collections.abc import AsyncIterator
 
 import socketio
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import Response
 
 from netlookup import __version__
 from netlookup.api import data, health, lookup
-from netlookup.api.middleware import RequestContextMiddleware
-from netlookup.api.responses import error_response, install_error_handlers
+from netlookup.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from netlookup.api.responses import install_error_handlers
 from netlookup.config import Settings, get_settings
 from netlookup.logs import configure_logging
 from netlookup.realtime.notify import Notifier
@@ -75,17 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.notifier = notifier
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length is not None:
-            if not length.isdigit():
-                return error_response(400, "Content-Length is not a number")
-            if int(length) > settings.max_upload_bytes:
-                return error_response(413, f"request body is larger than {settings.max_upload_mb} MB")
-        response: Response = await call_next(request)
-        return response
-
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

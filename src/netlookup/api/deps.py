@@ -15,7 +15,7 @@ from netlookup.services import Services
 _bearer = HTTPBearer(auto_error=False, description="An API key from NETLOOKUP_API_KEYS")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -23,7 +23,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_notifier(request: Request) -> Notifier:
+async def get_notifier(request: Request) -> Notifier:
     notifier: Notifier = request.app.state.notifier
     return notifier
 
@@ -38,21 +38,27 @@ def _check_key(credentials: HTTPAuthorizationCredentials | None, keys: list[str]
         raise Forbidden("the API key is not valid")
 
 
-def require_write(
+async def require_write(
     services: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
-    """Writes always need a key; with no keys configured, writes are refused."""
+    """Writes always need a key; with no keys configured, writes are refused. (Dependencies here are async:
+    FastAPI runs plain functions in a worker thread, which costs more than the check.)"""
     if not services.settings.api_keys:
         raise Forbidden("writes are disabled: no API keys are configured (NETLOOKUP_API_KEYS)")
     _check_key(credentials, services.settings.api_keys)
 
 
-def require_read(
-    services: ServicesDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> None:
-    """Reads are open unless NETLOOKUP_READ_AUTH=true."""
-    if services.settings.read_auth:
-        _check_key(credentials, services.settings.api_keys)
+async def require_read(request: Request) -> None:
+    """Reads are open unless NETLOOKUP_READ_AUTH=true; then they need ``Authorization: Bearer <key>``. Parsed by
+    hand: this runs on every lookup, and the security-scheme machinery costs more than the lookup itself."""
+    services: Services = request.app.state.services
+    if not services.settings.read_auth:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing API key: send Authorization: Bearer <key>")
+    if not key_is_valid(token.strip(), services.settings.api_keys):
+        raise Forbidden("the API key is not valid")
 
 
 WriteAuth = Depends(require_write)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netlookup.logs import REQUEST_ID
@@ -24,7 +25,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
-        request_id = incoming if incoming.isprintable() and incoming else uuid.uuid4().hex[:16]
+        request_id = incoming if incoming.isprintable() and incoming else os.urandom(8).hex()
         token = REQUEST_ID.set(request_id)
         status = 500
         started = time.perf_counter()
@@ -46,3 +47,36 @@ class RequestContextMiddleware:
             HTTP_REQUESTS.labels(*labels).inc()
             HTTP_LATENCY.labels(*labels).observe(time.perf_counter() - started)
             REQUEST_ID.reset(token)
+
+
+class BodySizeLimitMiddleware:
+    """413 for a declared Content-Length over the limit before the body is read (streamed bodies are counted by
+    the import route itself); 400 for a Content-Length that is not a number."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            problem = None
+            if length is not None and not length.isdigit():
+                problem = (400, "Content-Length is not a number")
+            elif length is not None and int(length) > self.max_bytes:
+                problem = (413, f"request body is larger than {self.max_bytes // (1024 * 1024)} MB")
+            if problem is not None:
+                body = orjson.dumps({"detail": problem[1]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": problem[0],
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)

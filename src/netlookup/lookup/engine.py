@@ -140,6 +140,10 @@ class LookupService:
         started = time.perf_counter()
         indexes = {category: self._index(category) for category in options.categories}
         from_database = [category for category, index in indexes.items() if index is None]
+        if not from_database:
+            # Everything in memory: plain function calls, no tasks to schedule.
+            in_memory = [self._from_index(c, i, prefixes, options) for c, i in indexes.items() if i is not None]
+            return self._responses(prefixes, options, in_memory, started)
 
         async def one(category: Category) -> list[CategoryResult]:
             index = indexes[category]
@@ -150,6 +154,12 @@ class LookupService:
         # All the connections this lookup needs are taken at once through the gate, or none (503 on timeout).
         async with self._gated(len(from_database)) if from_database else contextlib.nullcontext():
             per_category = await asyncio.gather(*(one(category) for category in options.categories))
+        return self._responses(prefixes, options, per_category, started)
+
+    @staticmethod
+    def _responses(
+        prefixes: Sequence[Prefix], options: LookupOptions, per_category: Sequence[list[CategoryResult]], started: float
+    ) -> list[dict[str, Any]]:
         took_ms = round((time.perf_counter() - started) * 1000, 3)
         return [
             {

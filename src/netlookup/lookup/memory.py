@@ -52,6 +52,16 @@ def _compact_json(value: Any) -> bytes:
     return bytes(memoryview(orjson.dumps(value)))
 
 
+def _result(total: int, matches: list[bytes]) -> CategoryResult:
+    """A category result whose ``matches`` is one pre-rendered JSON array: serialising the response copies it
+    as it is instead of walking a list of records."""
+    return {
+        "total": total,
+        "truncated": total > len(matches),
+        "matches": orjson.Fragment(b"[" + b",".join(matches) + b"]"),
+    }
+
+
 def _shared(value: str | None) -> str | None:
     return sys.intern(value) if value is not None else None
 
@@ -75,6 +85,8 @@ class NetworkIndex:
 
     category: Category
     buckets: dict[tuple[int, int], dict[bytes, list[NetRecord]]] = field(default_factory=dict)
+    # The same buckets as lists of match JSON, for the unfiltered path: one slice per bucket, no per-record work.
+    rendered: dict[tuple[int, int], dict[bytes, list[bytes]]] = field(default_factory=dict)
     sorted_starts: dict[tuple[int, int], list[bytes]] = field(default_factory=dict)
     lengths: dict[int, list[int]] = field(default_factory=dict)
     size: int = 0
@@ -108,8 +120,10 @@ class NetworkIndex:
 
     def finish(self) -> NetworkIndex:
         for key, bucket in self.buckets.items():
-            for records in bucket.values():
+            rendered = self.rendered.setdefault(key, {})
+            for start, records in bucket.items():
                 records.sort(key=lambda r: r.order)
+                rendered[start] = [r.json for r in records]
             self.sorted_starts[key] = sorted(bucket)
             self.lengths.setdefault(key[0], []).append(key[1])
         for family in self.lengths:
@@ -138,17 +152,39 @@ class NetworkIndex:
                     groups.append(records)
         return groups
 
+    def _covering_unfiltered(self, prefix: Prefix, limit: int) -> CategoryResult:
+        """The common case (covering, no port/protocol/best): one dictionary probe per present length."""
+        size = len(prefix.start)
+        value = int.from_bytes(prefix.start, "big")
+        width = size * 8
+        total = 0
+        matches: list[bytes] = []
+        for length in self.lengths.get(prefix.family, ()):
+            if length > prefix.prefix_len:
+                continue
+            shift = width - length
+            start = ((value >> shift) << shift).to_bytes(size, "big") if length else bytes(size)
+            rendered = self.rendered[(prefix.family, length)].get(start)
+            if rendered:
+                total += len(rendered)
+                if len(matches) < limit:
+                    matches.extend(rendered[: limit - len(matches)])
+        return _result(total, matches)
+
     def lookup(self, prefix: Prefix, options: LookupOptions) -> CategoryResult:
+        unfiltered = options.port is None and options.protocol is None and not options.best
+        if unfiltered and options.mode is Mode.covering:
+            return self._covering_unfiltered(prefix, options.limit)
         groups = self._candidates(prefix, options.mode)
         limit = options.limit
-        if options.port is None and options.protocol is None and not options.best:
+        if unfiltered:
             total = sum(len(records) for records in groups)
             matches: list[bytes] = []
             for records in groups:
                 matches.extend(r.json for r in records[: limit - len(matches)])
                 if len(matches) >= limit:
                     break
-            return {"total": total, "truncated": total > len(matches), "matches": [orjson.Fragment(m) for m in matches]}
+            return _result(total, matches)
         best_length: dict[tuple[Any, ...], int] = {}
         total = 0
         kept: list[bytes] = []
@@ -161,7 +197,7 @@ class NetworkIndex:
                 total += 1
                 if len(kept) < limit:
                     kept.append(record.json)
-        return {"total": total, "truncated": total > len(kept), "matches": [orjson.Fragment(m) for m in kept]}
+        return _result(total, kept)
 
 
 @dataclass
@@ -217,8 +253,7 @@ class AddressIndex:
             0: f',"prefix_len":{width},"matched_on":"{main}"}}'.encode(),
             1: f',"prefix_len":{width},"matched_on":"member"}}'.encode(),
         }
-        matches = [orjson.Fragment(record.json_head + tail[role]) for record, role in ordered[: options.limit]]
-        return {"total": len(ordered), "truncated": len(ordered) > len(matches), "matches": matches}
+        return _result(len(ordered), [record.json_head + tail[role] for record, role in ordered[: options.limit]])
 
 
 CategoryIndex = NetworkIndex | AddressIndex

@@ -18,11 +18,13 @@ import sys
 TEMPLATE = """\
 # Rendered by nginx/render.py for {node_count} netlookup node(s). Do not edit by hand: render again.
 {user_line}worker_processes {workers};
+worker_rlimit_nofile 65536;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
 
 events {{
-    worker_connections 4096;
+    # Each proxied request holds two connections (client and node).
+    worker_connections 16384;
 }}
 
 http {{
@@ -57,15 +59,14 @@ http {{
         listen {listen};
         server_name _;
 
-        proxy_set_header Host $http_host;
-        proxy_set_header X-Real-IP $remote_addr;
-        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-        proxy_set_header X-Forwarded-Proto $scheme;
         proxy_http_version 1.1;
         proxy_connect_timeout 5s;
 
+        # proxy_set_header is inherited only by blocks that set none of their own: every location repeats them.
+        # (Without Host, Socket.IO's same-origin check sees the upstream name and refuses browsers with 403.)
         location /socket.io/ {{
             proxy_pass http://netlookup;
+{forwarded}
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
             # Events must reach the browser as they are sent, not when a buffer fills.
@@ -77,6 +78,7 @@ http {{
 {static_block}
         location / {{
             proxy_pass http://netlookup;
+{forwarded}
             proxy_set_header Connection "";
             proxy_request_buffering off;
             proxy_read_timeout 120s;
@@ -85,6 +87,12 @@ http {{
     }}
 }}
 """
+
+FORWARDED = """\
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;"""
 
 STATIC_BLOCK = """
         location /static/ {{
@@ -125,6 +133,7 @@ def render(
         balance="ip_hash" if balance == "ip_hash" else "hash $remote_addr consistent",
         servers=servers,
         listen=listen,
+        forwarded=FORWARDED,
         static_block=STATIC_BLOCK.format(static_dir=static_dir.rstrip("/")) if static_dir else "",
     )
 

@@ -26,7 +26,8 @@ async def import_rows(url: str, category: str, source: str, rows: list[dict]) ->
 async def test_streaming_lookup_through_nginx(topology: Topology, transport: str) -> None:
     await import_rows(topology.a.url, "acl", "stream.cfg", [{"cidr": "10.77.0.0/16", "line": 1}])
     await import_rows(topology.a.url, "lb", "stream-lb", [{"vip": "10.77.1.1", "members": [{"ip": "10.77.1.2"}]}])
-    client = await connect(topology.nginx.url, [transport])
+    # A browser page served through nginx sends its own origin: the same-origin check must accept it.
+    client = await connect(topology.nginx.url, [transport], headers={"Origin": topology.nginx.url})
     try:
         assert client.sio.transport() == transport
         ack = await client.sio.call("lookup", {"q": "10.77.1.1"}, timeout=10)

@@ -10,7 +10,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netlookup.logs import REQUEST_ID
-from netlookup.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from netlookup.metrics import HTTP_LATENCY, HTTP_REQUESTS, SHED_REQUESTS
 
 
 class RequestContextMiddleware:
@@ -80,3 +80,39 @@ class BodySizeLimitMiddleware:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+class InflightLimitMiddleware:
+    """Sheds API requests beyond ``limit`` in flight on this node with 503 + Retry-After: under a flood, a quick
+    "retry shortly" beats a queue that grows until every request times out. Health and metrics are never shed."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.limit <= 0 or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            SHED_REQUESTS.labels(reason="too many requests in flight").inc()
+            body = orjson.dumps({"detail": "the service is busy; retry shortly"})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"retry-after", b"1"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1

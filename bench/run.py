@@ -1,0 +1,414 @@
+"""The benchmark driver behind `bench/run`: real processes on loopback, bounded in time, cleaned up on exit.
+
+Measures, in one run: the ceiling ratio (one node's lookup throughput against its trivial JSON endpoint, with wrk
+when installed: a C load generator leaves the node the CPU; else locust), page users through nginx at each user
+count (pages/s, page latency, errors by kind, recovery after the load stops), a page as one batch against a page
+of 50 single lookups, streaming lookups over Socket.IO, and each node's RSS after the heaviest run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import datetime as dt
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+API_KEY = "bench-key-0123456789abcdef"
+LOCUSTFILE = ROOT / "bench" / "locustfile.py"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{what} not ready within {timeout:.0f} s")
+
+
+class Stack:
+    """Everything the benchmark starts, stopped in reverse order."""
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        log = (self.workdir / f"{name}.log").open("ab")
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.processes.append((name, proc))
+        return proc
+
+    def stop(self) -> None:
+        for _, proc in reversed(self.processes):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT if proc.args[0] != "nginx" else signal.SIGQUIT)
+        for _, proc in reversed(self.processes):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def netlookup(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "netlookup", *args], env=env, check=True, cwd=ROOT)
+
+
+def prepare_database(url: str, scale: float, env: dict[str, str]) -> None:
+    """Create the database if needed, migrate it, and load demo data unless it is already there at this scale."""
+    server, _, name = url.rpartition("/")
+    if url.startswith("mysql"):
+
+        async def create() -> None:
+            from sqlalchemy.ext.asyncio import create_async_engine
+
+            engine = create_async_engine(server + "/", isolation_level="AUTOCOMMIT")
+            async with engine.connect() as conn:
+                await conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4")
+            await engine.dispose()
+
+        asyncio.run(create())
+    netlookup("db", "upgrade", env=env)
+    sources = subprocess.run(
+        [sys.executable, "-m", "netlookup", "sources", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    import json
+
+    sg_rules = sum(s["count"] for s in json.loads(sources) if s["category"] == "sg")
+    if sg_rules != round(150_000 * scale):
+        print(f"loading demo data at scale {scale} (found {sg_rules} SG rules)", flush=True)
+        netlookup("demo-data", "--scale", str(scale), env=env)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wrk(url: str, seconds: int, connections: int, script: Path | None, env: dict[str, str]) -> float:
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url] + (["-s", str(script)] if script else [])
+    out = subprocess.run(args, capture_output=True, text=True, env=env, check=True).stdout
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise SystemExit(f"wrk printed no rate:\n{out}")
+
+
+def locust(profile: str, host: str, users: int, seconds: int, workdir: Path, tag: str) -> dict[str, Any]:
+    """Run one locust profile headless; return the PAGE/SOCKET row (or the aggregate) and the failures."""
+    prefix = workdir / tag
+    spawn_rate = max(1, min(users, 100))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(LOCUSTFILE),
+            "--headless",
+            "-H",
+            host,
+            "-u",
+            str(users),
+            "-r",
+            str(spawn_rate),
+            "-t",
+            f"{seconds}s",
+            "--stop-timeout",
+            "10",
+            "--csv",
+            str(prefix),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            profile,
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 120,
+    )
+    rows = list(csv.DictReader((prefix.parent / f"{prefix.name}_stats.csv").open()))
+    wanted = next((r for r in rows if r["Type"] in ("PAGE", "SOCKET")), None) or next(
+        r for r in rows if r["Name"] == "Aggregated"
+    )
+    failures_file = prefix.parent / f"{prefix.name}_failures.csv"
+    failures = list(csv.DictReader(failures_file.open())) if failures_file.exists() else []
+    single = next((r for r in rows if r["Name"] == "/api/v1/lookup"), None)
+    return {"row": wanted, "failures": failures, "single": single, "rows": rows}
+
+
+def recovery_seconds(url: str) -> float:
+    """Seconds from now until 20 lookups in a row answer 200 (full service again)."""
+    started = time.monotonic()
+    streak = 0
+    with httpx.Client(timeout=5) as client:
+        while time.monotonic() - started < 60:
+            try:
+                ok = client.get(f"{url}/api/v1/lookup", params={"q": "10.1.2.3"}).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            streak = streak + 1 if ok else 0
+            if streak >= 20:
+                return time.monotonic() - started
+            if not ok:
+                time.sleep(0.05)
+    return float("inf")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--nodes", type=int, default=2)
+    parser.add_argument("--users", default="100,500")
+    parser.add_argument("--duration", type=int, default=60)
+    parser.add_argument("--short", type=int, default=20, help="seconds of the ceiling, batch and socket runs")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--database-url", default="mysql+asyncmy://root:@127.0.0.1:3306/netlookup_bench")
+    parser.add_argument("--results", default=str(ROOT / "bench" / "results"))
+    args = parser.parse_args()
+    user_counts = [int(u) for u in args.users.split(",") if u]
+    workdir = Path(tempfile.mkdtemp(prefix="netlookup-bench-"))
+    stack = Stack(workdir)
+    base_env = {
+        **os.environ,
+        "NETLOOKUP_DATABASE_URL": args.database_url,
+        "NETLOOKUP_API_KEYS": API_KEY,
+        "NETLOOKUP_LOG_LEVEL": "WARNING",
+    }
+    results: dict[str, Any] = {}
+    try:
+        prepare_database(args.database_url, args.scale, base_env)
+        redis_port = free_port()
+        stack.start(
+            "redis",
+            [
+                "redis-server",
+                "--port",
+                str(redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+        )
+        node_env = {**base_env, "NETLOOKUP_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
+        nodes = []
+        for index in range(args.nodes):
+            port = free_port()
+            proc = stack.start(
+                f"node{index + 1}",
+                [sys.executable, "-m", "netlookup", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=node_env,
+            )
+            nodes.append((port, proc))
+        for port, _ in nodes:
+            wait_for(
+                lambda p=port: all(
+                    isinstance(v, dict)
+                    for v in httpx.get(f"http://127.0.0.1:{p}/readyz", timeout=2)
+                    .json()["checks"]["memory_index"]
+                    .values()
+                ),
+                300,
+                f"node on {port}",
+            )
+        nginx_port = free_port()
+        render = [
+            sys.executable,
+            str(ROOT / "nginx" / "render.py"),
+            "--listen",
+            f"127.0.0.1:{nginx_port}",
+            "--prefix",
+            str(workdir),
+            "--workers",
+            "1",
+        ] + [a for p, _ in nodes for a in ("--node", f"127.0.0.1:{p}")]
+        if os.geteuid() == 0:
+            render += ["--user", "root"]
+        (workdir / "nginx.conf").write_text(subprocess.run(render, capture_output=True, text=True, check=True).stdout)
+        nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
+        stack.start("nginx", [nginx_bin, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-g", "daemon off;"])
+        front = f"http://127.0.0.1:{nginx_port}"
+        wait_for(lambda: httpx.get(f"{front}/healthz", timeout=2).status_code == 200, 30, "nginx")
+        first = f"http://127.0.0.1:{nodes[0][0]}"
+
+        from netlookup.demo import sample_addresses
+
+        addresses = workdir / "addresses.txt"
+        addresses.write_text("\n".join(sample_addresses(5000, scale=args.scale)))
+        script = workdir / "lookup.lua"
+        script.write_text(
+            'local a = {}\nfor l in io.lines(os.getenv("ADDR_FILE")) do a[#a + 1] = l end\n'
+            'request = function()\n  return wrk.format("GET", "/api/v1/lookup?q=" .. a[math.random(#a)])'
+            "\nend\n"
+        )
+        if shutil.which("wrk"):
+            wrk_env = {**os.environ, "ADDR_FILE": str(addresses)}
+            trivial = wrk(f"{first}/healthz", args.short, 32, None, wrk_env)
+            lookups = wrk(first, args.short, 32, script, wrk_env)
+            results["ceiling"] = {"tool": "wrk", "trivial_rps": trivial, "lookup_rps": lookups}
+        else:
+            trivial = float(locust("TrivialUser", first, 32, args.short, workdir, "trivial")["row"]["Requests/s"])
+            lookups = float(locust("LookupUser", first, 32, args.short, workdir, "lookups")["row"]["Requests/s"])
+            results["ceiling"] = {"tool": "locust", "trivial_rps": trivial, "lookup_rps": lookups}
+        print(f"ceiling: {results['ceiling']}", flush=True)
+
+        batch = locust("BatchUser", front, 10, args.short, workdir, "batch")
+        pages = locust("PageUser", front, 10, args.short, workdir, "pages10")
+        results["batch"] = {"page_p50_ms": float(pages["row"]["50%"]), "batch_p50_ms": float(batch["row"]["50%"])}
+        print(f"batch: {results['batch']}", flush=True)
+
+        results["users"] = []
+        for users in user_counts:
+            run = locust("PageUser", front, users, args.duration, workdir, f"users{users}")
+            recovered = recovery_seconds(front)
+            row = run["row"]
+            kinds: dict[str, int] = {}
+            for failure in run["failures"]:
+                kinds[failure["Error"][:80]] = kinds.get(failure["Error"][:80], 0) + int(failure["Occurrences"])
+            entry = {
+                "users": users,
+                "pages": int(row["Request Count"]),
+                "page_failures": int(row["Failure Count"]),
+                "pages_per_s": float(row["Requests/s"]),
+                "p50_ms": float(row["50%"]),
+                "p95_ms": float(row["95%"]),
+                "p99_ms": float(row["99%"]),
+                "lookups": int(run["single"]["Request Count"]) if run["single"] else 0,
+                "lookup_failures": int(run["single"]["Failure Count"]) if run["single"] else 0,
+                "errors": kinds,
+                "recovery_s": recovered,
+                "rss_mb": [round(rss_mb(proc.pid)) for _, proc in nodes],
+            }
+            results["users"].append(entry)
+            print(f"users {users}: {entry}", flush=True)
+
+        sockets = locust("SocketUser", front, 20, args.short, workdir, "socket")
+        results["socket"] = {
+            "lookups": int(sockets["row"]["Request Count"]),
+            "failures": int(sockets["row"]["Failure Count"]),
+            "per_s": float(sockets["row"]["Requests/s"]),
+            "p50_ms": float(sockets["row"]["50%"]),
+            "p99_ms": float(sockets["row"]["99%"]),
+        }
+        print(f"socket: {results['socket']}", flush=True)
+        results["rss_mb_end"] = [round(rss_mb(proc.pid)) for _, proc in nodes]
+    finally:
+        stack.stop()
+    write_results(results, args, Path(args.results))
+    print(f"logs in {workdir}")
+
+
+def write_results(results: dict[str, Any], args: argparse.Namespace, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    ceiling = results.get("ceiling", {})
+    ratio = ceiling.get("lookup_rps", 0) / ceiling["trivial_rps"] if ceiling.get("trivial_rps") else 0
+    batch = results.get("batch", {})
+    speedup = batch["page_p50_ms"] / batch["batch_p50_ms"] if batch.get("batch_p50_ms") else 0
+    lines = [
+        f"# bench/run {stamp}",
+        "",
+        f"`bench/run --nodes {args.nodes} --users {args.users} --duration {args.duration} --scale {args.scale}` on "
+        f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}.",
+        "",
+        f"- Ceiling ({ceiling.get('tool')}, node 1 direct): trivial {ceiling.get('trivial_rps', 0):.0f} req/s, "
+        f"lookup {ceiling.get('lookup_rps', 0):.0f} req/s, ratio **{ratio:.1%}**",
+        f"- Page of 50 (10 users): as 50 single requests p50 {batch.get('page_p50_ms', 0):.0f} ms, as one batch "
+        f"p50 {batch.get('batch_p50_ms', 0):.0f} ms, speed-up **{speedup:.1f}x**",
+    ]
+    if "socket" in results:
+        s = results["socket"]
+        lines.append(
+            f"- Socket.IO streaming lookups (20 users): {s['per_s']:.0f}/s, p50 {s['p50_ms']:.0f} ms, "
+            f"p99 {s['p99_ms']:.0f} ms, failures {s['failures']} of {s['lookups']}"
+        )
+    lines += [
+        "",
+        "| users | pages/s | page p50 ms | p95 ms | p99 ms | pages | failed pages | failed lookups | "
+        "errors | recovery s | RSS MB per node |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for u in results.get("users", []):
+        errors = "; ".join(f"{k} ×{v}" for k, v in u["errors"].items()) or "none"
+        lines.append(
+            f"| {u['users']} | {u['pages_per_s']:.1f} | {u['p50_ms']:.0f} | {u['p95_ms']:.0f} | "
+            f"{u['p99_ms']:.0f} | {u['pages']} | {u['page_failures']} | {u['lookup_failures']} | {errors} | "
+            f"{u['recovery_s']:.2f} | {u['rss_mb']} |"
+        )
+    lines.append(f"\nRSS at the end (MB per node): {results.get('rss_mb_end')}")
+    (out / f"{stamp}.md").write_text("\n".join(lines) + "\n")
+    with (out / f"{stamp}.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "users",
+                "pages_per_s",
+                "p50_ms",
+                "p95_ms",
+                "p99_ms",
+                "pages",
+                "page_failures",
+                "lookup_failures",
+                "recovery_s",
+                "rss_mb",
+                "ceiling_ratio",
+                "batch_speedup",
+            ]
+        )
+        for u in results.get("users", []):
+            writer.writerow(
+                [
+                    u["users"],
+                    u["pages_per_s"],
+                    u["p50_ms"],
+                    u["p95_ms"],
+                    u["p99_ms"],
+                    u["pages"],
+                    u["page_failures"],
+                    u["lookup_failures"],
+                    round(u["recovery_s"], 2),
+                    "/".join(map(str, u["rss_mb"])),
+                    round(ratio, 4),
+                    round(speedup, 2),
+                ]
+            )
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Render nginx.conf for N single-process netlookup nodes (one uvicorn process per port).
 
-Socket.IO needs sticky sessions (long-polling requests of one session must reach the node that holds it), so the
-upstream balances on the client address (ip_hash, or `--balance consistent` for `hash $remote_addr consistent`).
+Socket.IO needs sticky sessions (long-polling requests of one session must reach the node that holds it), so
+/socket.io/ balances on the client address (ip_hash, or `--balance consistent` for `hash $remote_addr consistent`);
+the stateless REST API goes to the least busy node (least_conn).
 
     python nginx/render.py --node app1:8000 --node app2:8000 --node app3:8000 --listen 80 > nginx/netlookup.conf
     python nginx/render.py --node 127.0.0.1:8001 --node 127.0.0.1:8002 --listen 8080 --prefix /tmp/nx > nginx.conf
@@ -42,11 +43,20 @@ http {{
     # Imports stream through to the node, which enforces NETLOOKUP_MAX_UPLOAD_MB itself.
     client_max_body_size {max_body};
 
-    upstream netlookup {{
+    # Socket.IO: sticky by client address (a long-polling session lives on one node).
+    upstream netlookup_sticky {{
         {balance};
 {servers}
-        # Idle connections to the nodes; uvicorn keeps them 75 s, longer than nginx's 60 s, so nginx closes first.
         keepalive 64;
+        keepalive_timeout 60s;
+    }}
+
+    # The REST API is stateless: each request goes to the least busy node.
+    upstream netlookup {{
+        least_conn;
+{servers}
+        # Idle connections to the nodes; uvicorn keeps them 75 s, longer than nginx's 60 s, so nginx closes first.
+        keepalive 256;
         keepalive_timeout 60s;
     }}
 
@@ -65,7 +75,7 @@ http {{
         # proxy_set_header is inherited only by blocks that set none of their own: every location repeats them.
         # (Without Host, Socket.IO's same-origin check sees the upstream name and refuses browsers with 403.)
         location /socket.io/ {{
-            proxy_pass http://netlookup;
+            proxy_pass http://netlookup_sticky;
 {forwarded}
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;

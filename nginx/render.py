@@ -90,6 +90,8 @@ http {{
             proxy_pass http://netlookup;
 {forwarded}
             proxy_set_header Connection "";
+            # When nginx took the request: a node sheds it (503) when it waited too long in the queues.
+            proxy_set_header X-Request-Start "t=${{msec}}";
             proxy_request_buffering off;
             proxy_read_timeout 120s;
             proxy_send_timeout 120s;

@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from netlookup import __version__
 from netlookup.api import data, health, lookup
-from netlookup.api.middleware import BodySizeLimitMiddleware, InflightLimitMiddleware, RequestContextMiddleware
+from netlookup.api.middleware import BodySizeLimitMiddleware, LoadSheddingMiddleware, RequestContextMiddleware
 from netlookup.api.responses import install_error_handlers
 from netlookup.config import Settings, get_settings
 from netlookup.logs import configure_logging
@@ -75,7 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
-    app.add_middleware(InflightLimitMiddleware, limit=settings.max_inflight)
+    app.add_middleware(
+        LoadSheddingMiddleware, max_inflight=settings.max_inflight, max_queue_seconds=settings.max_queue_seconds
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

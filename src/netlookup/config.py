@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     import_lock_timeout: float = Field(default=30.0, ge=0, le=3600)
     db_queue_timeout: float = Field(default=3.0, gt=0, le=300)
     max_inflight: int = Field(default=1024, ge=0, le=1_000_000)
+    max_queue_seconds: float = Field(default=5.0, ge=0, le=3600)
     memory_index: bool = True
     index_poll_interval: float = Field(default=2.0, gt=0, le=3600)
 

@@ -60,3 +60,22 @@ async def test_responses_carry_a_request_id(client: httpx.AsyncClient) -> None:
     assert re.fullmatch(r"[0-9a-f]{16}", generated.headers["x-request-id"])
     echoed = await client.get("/healthz", headers={"X-Request-ID": "trace-me-42"})
     assert echoed.headers["x-request-id"] == "trace-me-42"
+
+
+async def test_requests_that_queued_too_long_are_shed(client: httpx.AsyncClient) -> None:
+    import time
+
+    stale = await client.get(
+        "/api/v1/lookup", params={"q": "10.0.0.1"}, headers={"X-Request-Start": f"t={time.time() - 30:.3f}"}
+    )
+    assert stale.status_code == 503
+    assert stale.headers["retry-after"] == "1"
+    assert "queued too long" in stale.json()["detail"]
+    fresh = await client.get(
+        "/api/v1/lookup", params={"q": "10.0.0.1"}, headers={"X-Request-Start": f"t={time.time():.3f}"}
+    )
+    assert fresh.status_code == 200
+    health = await client.get("/healthz", headers={"X-Request-Start": f"t={time.time() - 30:.3f}"})
+    assert health.status_code == 200
+    metrics = (await client.get("/metrics")).text
+    assert 'netlookup_shed_requests_total{reason="queued too long"}' in metrics

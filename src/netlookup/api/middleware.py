@@ -82,22 +82,40 @@ class BodySizeLimitMiddleware:
         await self.app(scope, receive, send)
 
 
-class InflightLimitMiddleware:
-    """Sheds API requests beyond ``limit`` in flight on this node with 503 + Retry-After: under a flood, a quick
-    "retry shortly" beats a queue that grows until every request times out. Health and metrics are never shed."""
+class LoadSheddingMiddleware:
+    """Sheds API requests with 503 + Retry-After instead of letting a flood queue until everything times out:
+    beyond ``max_inflight`` requests in progress on this node, or when the proxy's ``X-Request-Start: t=<epoch
+    seconds>`` (nginx ``$msec``) shows the request already waited more than ``max_queue_seconds`` before this node
+    read it. Health and metrics are never shed."""
 
-    def __init__(self, app: ASGIApp, limit: int):
+    def __init__(self, app: ASGIApp, max_inflight: int, max_queue_seconds: float):
         self.app = app
-        self.limit = limit
+        self.max_inflight = max_inflight
+        self.max_queue_seconds = max_queue_seconds
         self.in_flight = 0
 
+    def _shed_reason(self, scope: Scope) -> str | None:
+        if self.max_inflight > 0 and self.in_flight >= self.max_inflight:
+            return "too many requests in flight"
+        if self.max_queue_seconds > 0:
+            stamp = dict(scope["headers"]).get(b"x-request-start")
+            if stamp is not None:
+                try:
+                    waited = time.time() - float(stamp.removeprefix(b"t="))
+                except ValueError:
+                    return None
+                if waited > self.max_queue_seconds:
+                    return "queued too long"
+        return None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.limit <= 0 or not scope["path"].startswith("/api/"):
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.limit:
-            SHED_REQUESTS.labels(reason="too many requests in flight").inc()
-            body = orjson.dumps({"detail": "the service is busy; retry shortly"})
+        reason = self._shed_reason(scope)
+        if reason is not None:
+            SHED_REQUESTS.labels(reason=reason).inc()
+            body = orjson.dumps({"detail": f"the service is busy ({reason}); retry shortly"})
             await send(
                 {
                     "type": "http.response.start",

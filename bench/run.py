@@ -168,6 +168,30 @@ def locust(profile: str, host: str, users: int, seconds: int, workdir: Path, tag
     return {"row": wanted, "failures": failures, "single": single, "rows": rows}
 
 
+def lookup_histogram(ports: list[int]) -> dict[float, float]:
+    """Cumulative bucket counts of the nodes' server-side /api/v1/lookup latency (summed over nodes)."""
+    buckets: dict[float, float] = {}
+    for port in ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        for line in text.splitlines():
+            if line.startswith("netlookup_http_request_duration_seconds_bucket{") and 'route="/api/v1/lookup"' in line:
+                le = line.split('le="')[1].split('"')[0]
+                bound = float("inf") if le == "+Inf" else float(le)
+                buckets[bound] = buckets.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def server_percentiles(before: dict[float, float], after: dict[float, float]) -> dict[str, float]:
+    """Upper bucket bounds (ms) holding the 50th and 99th percentile of the lookups served between two scrapes."""
+    delta = sorted((bound, after.get(bound, 0) - before.get(bound, 0)) for bound in after)
+    total = delta[-1][1] if delta else 0
+    found: dict[str, float] = {}
+    for name, share in (("server_p50_ms", 0.5), ("server_p99_ms", 0.99)):
+        bound = next((b for b, count in delta if total and count >= share * total), float("inf"))
+        found[name] = bound * 1000
+    return found
+
+
 def recovery_seconds(url: str) -> float:
     """Seconds from now until 20 lookups in a row answer 200 (full service again)."""
     started = time.monotonic()
@@ -294,8 +318,10 @@ def main() -> None:
 
         results["users"] = []
         for users in user_counts:
+            before = lookup_histogram([p for p, _ in nodes])
             run = locust("PageUser", front, users, args.duration, workdir, f"users{users}")
             recovered = recovery_seconds(front)
+            server = server_percentiles(before, lookup_histogram([p for p, _ in nodes]))
             row = run["row"]
             kinds: dict[str, int] = {}
             for failure in run["failures"]:
@@ -313,6 +339,7 @@ def main() -> None:
                 "errors": kinds,
                 "recovery_s": recovered,
                 "rss_mb": [round(rss_mb(proc.pid)) for _, proc in nodes],
+                **server,
             }
             results["users"].append(entry)
             print(f"users {users}: {entry}", flush=True)

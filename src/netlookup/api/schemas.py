@@ -15,7 +15,7 @@ class MemberOut(BaseModel):
     port: int | None = Field(default=None, examples=[80])
 
 
-class AclMatch(BaseModel):
+class AclRecordOut(BaseModel):
     id: int
     source: str = Field(examples=["configs/core-fw1.cfg"])
     line: int | None = Field(examples=[120])
@@ -27,10 +27,9 @@ class AclMatch(BaseModel):
     cidr: str = Field(examples=["10.1.0.0/16"])
     port: str | None = Field(examples=["443", "8000-8080"])
     description: str | None
-    prefix_len: int = Field(description="Prefix length of the record's network (longest first).")
 
 
-class SgMatch(BaseModel):
+class SgRecordOut(BaseModel):
     id: int
     source: str = Field(examples=["aws-prod-eu-west-1"])
     group_id: str | None = Field(examples=["sg-0123456789abcdef0"])
@@ -44,10 +43,9 @@ class SgMatch(BaseModel):
     to_port: int | None
     cidr: str = Field(examples=["10.0.0.0/8"])
     description: str | None
-    prefix_len: int
 
 
-class LbMatch(BaseModel):
+class LbRecordOut(BaseModel):
     id: int
     source: str
     name: str | None
@@ -57,11 +55,9 @@ class LbMatch(BaseModel):
     protocol: str | None
     members: list[MemberOut]
     description: str | None
-    prefix_len: int = Field(description="32 for IPv4, 128 for IPv6: load balancers match on addresses.")
-    matched_on: Literal["vip", "member"]
 
 
-class F5Match(BaseModel):
+class F5RecordOut(BaseModel):
     id: int
     source: str
     partition: str | None = Field(examples=["Common"])
@@ -74,7 +70,23 @@ class F5Match(BaseModel):
     members: list[MemberOut]
     description: str | None
     snat: str | None = Field(examples=["automap"])
-    prefix_len: int
+
+
+class AclMatch(AclRecordOut):
+    prefix_len: int = Field(description="Prefix length of the record's network (longest first).")
+
+
+class SgMatch(SgRecordOut):
+    prefix_len: int = Field(description="Prefix length of the record's network (longest first).")
+
+
+class LbMatch(LbRecordOut):
+    prefix_len: int = Field(description="32 for IPv4, 128 for IPv6: load balancers match on addresses.")
+    matched_on: Literal["vip", "member"]
+
+
+class F5Match(F5RecordOut):
+    prefix_len: int = Field(description="32 for IPv4, 128 for IPv6: F5 objects match on addresses.")
     matched_on: Literal["destination", "member"]
 
 
@@ -131,7 +143,7 @@ class BatchResponse(BaseModel):
 
 
 class RecordPage(BaseModel):
-    items: list[AclMatch] | list[SgMatch] | list[LbMatch] | list[F5Match]
+    items: list[AclRecordOut] | list[SgRecordOut] | list[LbRecordOut] | list[F5RecordOut]
     next_cursor: str | None = Field(description="Pass as cursor= for the next page; null on the last page.")
 
 

@@ -387,15 +387,15 @@ def write_results(results: dict[str, Any], args: argparse.Namespace, out: Path) 
     lines += [
         "",
         "| users | pages/s | page p50 ms | p95 ms | p99 ms | pages | failed pages | failed lookups | "
-        "errors | recovery s | RSS MB per node |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "errors | recovery s | RSS MB per node | node lookup p50 / p99 ms (bucket bound) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for u in results.get("users", []):
         errors = "; ".join(f"{k} ×{v}" for k, v in u["errors"].items()) or "none"
         lines.append(
             f"| {u['users']} | {u['pages_per_s']:.1f} | {u['p50_ms']:.0f} | {u['p95_ms']:.0f} | "
             f"{u['p99_ms']:.0f} | {u['pages']} | {u['page_failures']} | {u['lookup_failures']} | {errors} | "
-            f"{u['recovery_s']:.2f} | {u['rss_mb']} |"
+            f"{u['recovery_s']:.2f} | {u['rss_mb']} | ≤{u['server_p50_ms']:g} / ≤{u['server_p99_ms']:g} |"
         )
     lines.append(f"\nRSS at the end (MB per node): {results.get('rss_mb_end')}")
     (out / f"{stamp}.md").write_text("\n".join(lines) + "\n")

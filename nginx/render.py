@@ -93,6 +93,11 @@ http {{
             # When nginx took the request: a node sheds it (503) when it waited too long in the queues.
             proxy_set_header X-Request-Start "t=${{msec}}";
             proxy_request_buffering off;
+            # Batch answers run to megabytes: keep them in memory, never in temp files on disk.
+            proxy_buffer_size 16k;
+            proxy_buffers 64 16k;
+            proxy_busy_buffers_size 64k;
+            proxy_max_temp_file_size 0;
             proxy_read_timeout 120s;
             proxy_send_timeout 120s;
         }}

@@ -29,15 +29,18 @@ class Topology:
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     workdir = tmp_path_factory.mktemp("topology")
     database_url = create_mariadb_database("netlookup_rt")
-    redis = nodes = nginx = None
+    redis = nodes = nginx = topology = None
     try:
         upgrade(database_url)
         redis = RedisServer(workdir).start()
         nodes = [Node(name, database_url, workdir, NETLOOKUP_REDIS_URL=redis.url).start() for name in ("a", "b")]
         nginx = Nginx(nodes, workdir).start()
-        yield Topology(nodes[0], nodes[1], redis, nginx, database_url)
+        topology = Topology(nodes[0], nodes[1], redis, nginx, database_url)
+        yield topology
     finally:
-        for process in (nginx, *(nodes or []), redis):
+        # A test may have replaced the Redis (a restart): stop whichever one is current.
+        current_redis = topology.redis if topology is not None else redis
+        for process in (nginx, *(nodes or []), current_redis):
             if process is not None:
                 process.stop()
         drop_mariadb_database(database_url)

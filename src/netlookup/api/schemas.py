@@ -176,6 +176,11 @@ class ImportResponse(BaseModel):
     removed: int = Field(description="Previous records no longer present.")
     checksum: str
     took_ms: float
+    unmapped: dict[str, object] | None = Field(
+        default=None,
+        description="Vendor rules that name no network (security-group or prefix-list references): "
+        "count, count by kind and a sample. Absent when there are none.",
+    )
 
 
 class DeleteResponse(BaseModel):

@@ -16,7 +16,9 @@ from typing import IO, Any
 import ijson
 import orjson
 
-FORMATS = ("ndjson", "json", "csv")
+FORMATS = ("ndjson", "json", "csv", "aws-sg")
+# Vendor formats and the one category each of them fills.
+FORMAT_CATEGORY = {"aws-sg": "sg"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,8 +141,12 @@ def iter_csv(stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[Pa
         text.detach()
 
 
-def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[ParsedRow]:
+def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[Any]:
     """Dispatch on the format name; the caller has checked it is one of FORMATS."""
+    if fmt == "aws-sg":
+        from netlookup.imports.aws_sg import iter_aws_sg
+
+        return iter_aws_sg(stream)
     if fmt == "ndjson":
         return iter_ndjson(stream)
     if fmt == "json":
@@ -151,11 +157,14 @@ def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) 
 
 
 def guess_format(stream: IO[bytes]) -> str:
-    """ndjson when the first significant byte opens an object, json for an array, otherwise csv."""
+    """aws-sg for an AWS security-group dump, ndjson when the first significant byte opens an object, json for an
+    array, otherwise csv."""
     start = stream.tell()
     sample = stream.read(4096)
     stream.seek(start)
     text = codecs.decode(sample.lstrip(codecs.BOM_UTF8), "utf-8", errors="replace").lstrip()
+    if text.startswith("{") and ('"SecurityGroups"' in text or '"SecurityGroupRules"' in text):
+        return "aws-sg"
     if text.startswith("["):
         return "json"
     if text.startswith("{"):

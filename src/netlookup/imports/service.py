@@ -26,7 +26,7 @@ from netlookup import schema
 from netlookup.db import is_mysql
 from netlookup.errors import BadInput, Conflict, ImportRejected, NotFound
 from netlookup.gate import DbGate
-from netlookup.imports.formats import FORMATS, ParsedRow, RowError, guess_format, iter_records
+from netlookup.imports.formats import FORMAT_CATEGORY, FORMATS, RowError, guess_format, iter_records
 from netlookup.imports.validate import IGNORED_FIELDS, IMPORT_FIELDS, next_batch
 from netlookup.lookup.statements import ADDRESS_TABLES, TABLES
 from netlookup.records import NETWORK_CATEGORIES, Category
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 BATCH_ROWS = 2000
 MAX_REPORTED_ERRORS = 100
+MAX_UNMAPPED_SAMPLE = 5
 MAX_SOURCE_LENGTH = 255
 
 ProgressCallback = Callable[[int], Awaitable[None]]
@@ -50,9 +51,11 @@ class ImportResult:
     removed: int
     checksum: str
     took_ms: float
+    unmapped: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        extra = {"unmapped": self.unmapped} if self.unmapped else {}
+        return extra | {
             "job_id": self.job_id,
             "category": self.category,
             "source": self.source,
@@ -210,10 +213,13 @@ class ImportService:
         fmt = (fmt or guess_format(stream)).lower()
         if fmt not in FORMATS:
             raise BadInput(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+        if FORMAT_CATEGORY.get(fmt, category) != category:
+            raise BadInput(f"format {fmt!r} holds {FORMAT_CATEGORY[fmt]} records, not {category}")
+        unmapped: dict[str, Any] = {"count": 0, "by_kind": {}, "sample": []}
         started = time.perf_counter()
         job_id = job_id or new_job_id()
         columns = IMPORT_FIELDS[category] + IGNORED_FIELDS
-        parsed: Iterator[ParsedRow] = iter_records(fmt, stream, columns)
+        parsed: Iterator[Any] = iter_records(fmt, stream, columns)
         async with self._write_connection(category, source) as conn, conn.begin():
             # Deleting first takes the write lock on SQLite before any read, so the snapshot is never stale.
             await conn.execute(
@@ -224,7 +230,7 @@ class ImportService:
             old = await self._old_fingerprints(conn, category, source)
             await self._delete_rows(conn, category, source)
             new_fingerprints, errors, error_count, rows_done = await self._stream_rows(
-                conn, category, source, parsed, on_progress
+                conn, category, source, parsed, on_progress, unmapped
             )
             if error_count:
                 raise ImportRejected(
@@ -251,15 +257,26 @@ class ImportService:
             removed,
             took_ms,
         )
-        return ImportResult(job_id, category, source, len(new_fingerprints), added, removed, checksum, took_ms)
+        return ImportResult(
+            job_id,
+            category,
+            source,
+            len(new_fingerprints),
+            added,
+            removed,
+            checksum,
+            took_ms,
+            unmapped if unmapped["count"] else None,
+        )
 
     async def _stream_rows(
         self,
         conn: AsyncConnection,
         category: Category,
         source: str,
-        parsed: Iterator[ParsedRow],
+        parsed: Iterator[Any],
         on_progress: ProgressCallback | None,
+        unmapped: dict[str, Any],
     ) -> tuple[list[int], list[dict[str, Any]], int, int]:
         fingerprints: list[int] = []
         errors: list[RowError] = []
@@ -273,6 +290,11 @@ class ImportService:
             batch = await pending
             error_count += len(batch.errors)
             errors.extend(batch.errors[: MAX_REPORTED_ERRORS - len(errors)])
+            for item in batch.unmapped:
+                unmapped["count"] += 1
+                unmapped["by_kind"][item.kind] = unmapped["by_kind"].get(item.kind, 0) + 1
+                if len(unmapped["sample"]) < MAX_UNMAPPED_SAMPLE:
+                    unmapped["sample"].append({"line": item.line, "kind": item.kind, **item.sample})
             keep = error_count == 0
             if not batch.finished:
                 pending = asyncio.ensure_future(asyncio.to_thread(next_batch, category, parsed, BATCH_ROWS, keep))

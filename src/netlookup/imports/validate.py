@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from netlookup.imports.formats import ParsedRow, RowError
+from netlookup.imports.formats import RowError
 from netlookup.records import NETWORK_CATEGORIES, RECORD_MODELS, Category, address_row, network_row
 
 IMPORT_FIELDS: dict[Category, tuple[str, ...]] = {
@@ -34,6 +34,7 @@ class ValidBatch:
     rows: list[dict[str, Any]] = field(default_factory=list)
     points: list[list[tuple[int, bytes, int]]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    unmapped: list[Any] = field(default_factory=list)
     seen: int = 0
     finished: bool = False
 
@@ -53,13 +54,15 @@ def validate_row(
     return address_row(category, record)
 
 
-def next_batch(category: Category, rows: Iterator[ParsedRow], size: int, keep_rows: bool) -> ValidBatch:
+def next_batch(category: Category, rows: Iterator[Any], size: int, keep_rows: bool) -> ValidBatch:
     """Validate up to ``size`` parsed rows. Once errors are found, rows are only checked, not kept."""
     batch = ValidBatch()
     for parsed in rows:
         batch.seen += 1
         if isinstance(parsed, RowError):
             batch.errors.append(parsed)
+        elif not isinstance(parsed, tuple):
+            batch.unmapped.append(parsed)  # a vendor rule that names no network: reported, not imported
         else:
             line, raw = parsed
             outcome = validate_row(category, raw, line)

@@ -140,7 +140,7 @@ def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     source: Annotated[str, typer.Option("--source", help="Name of what the data came from.")],
     fmt: Annotated[
-        str | None, typer.Option("--format", help="ndjson, json, csv or aws-sg; guessed when omitted.")
+        str | None, typer.Option("--format", help="ndjson, json, csv, aws-sg or aws-elbv2; guessed when omitted.")
     ] = None,
 ) -> None:
     """Replace SOURCE's records of CATEGORY with FILE's, atomically. Exit 2 with the row errors on bad input."""

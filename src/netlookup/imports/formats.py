@@ -16,9 +16,9 @@ from typing import IO, Any
 import ijson
 import orjson
 
-FORMATS = ("ndjson", "json", "csv", "aws-sg")
+FORMATS = ("ndjson", "json", "csv", "aws-sg", "aws-elbv2")
 # Vendor formats and the one category each of them fills.
-FORMAT_CATEGORY = {"aws-sg": "sg"}
+FORMAT_CATEGORY = {"aws-sg": "sg", "aws-elbv2": "lb"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +147,10 @@ def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) 
         from netlookup.imports.aws_sg import iter_aws_sg
 
         return iter_aws_sg(stream)
+    if fmt == "aws-elbv2":
+        from netlookup.imports.aws_elbv2 import iter_aws_elbv2
+
+        return iter_aws_elbv2(stream)
     if fmt == "ndjson":
         return iter_ndjson(stream)
     if fmt == "json":
@@ -165,6 +169,8 @@ def guess_format(stream: IO[bytes]) -> str:
     text = codecs.decode(sample.lstrip(codecs.BOM_UTF8), "utf-8", errors="replace").lstrip()
     if text.startswith("{") and ('"SecurityGroups"' in text or '"SecurityGroupRules"' in text):
         return "aws-sg"
+    if text.startswith("{") and '"load_balancers"' in text:
+        return "aws-elbv2"
     if text.startswith("["):
         return "json"
     if text.startswith("{"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -20,6 +21,7 @@ from rich.table import Table
 
 from netlookup.config import Settings
 from netlookup.errors import ImportRejected, NetlookupError
+from netlookup.imports.formats import concatenate
 from netlookup.imports.jobs import run_import
 from netlookup.lookup.params import DEFAULT_LIMIT, LookupOptions, Mode, parse_categories, parse_query
 from netlookup.realtime.notify import Notifier, write_only_emitter
@@ -124,11 +126,13 @@ class _ProgressEvents(Notifier):
 
 
 async def _import_file(
-    settings: Settings, category: Category, path: Path, source: str, fmt: str | None
+    settings: Settings, category: Category, paths: list[Path], source: str, fmt: str | None
 ) -> dict[str, Any]:
     async with open_services(settings) as services, write_only_emitter(settings.redis_url) as emitter:
-        with _progress() as progress, path.open("rb") as stream:
-            task = progress.add_task(f"{category} ← {path.name}", total=None)
+        with contextlib.ExitStack() as files, _progress() as progress:
+            stream = concatenate([files.enter_context(path.open("rb")) for path in paths])
+            files.callback(stream.close)
+            task = progress.add_task(f"{category} ← {', '.join(p.name for p in paths)}", total=None)
             events = _ProgressEvents(emitter, progress, task)
             result = await run_import(services.imports, events, category, source, stream, fmt)
     return result.as_dict()
@@ -137,17 +141,19 @@ async def _import_file(
 @app.command("import")
 def import_command(
     category: Annotated[str, typer.Argument(help=f"One of {', '.join(CATEGORIES)}.")],
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    files: Annotated[
+        list[Path], typer.Argument(exists=True, dir_okay=False, readable=True, help="One or more files, read as one.")
+    ],
     source: Annotated[str, typer.Option("--source", help="Name of what the data came from.")],
     fmt: Annotated[
         str | None, typer.Option("--format", help="ndjson, json, csv, aws-sg or aws-elbv2; guessed when omitted.")
     ] = None,
 ) -> None:
-    """Replace SOURCE's records of CATEGORY with FILE's, atomically. Exit 2 with the row errors on bad input."""
+    """Replace SOURCE's records of CATEGORY with FILES' (read as one), atomically. Exit 2 listing bad rows."""
     if category not in CATEGORIES:
         err_console.print(f"[red]unknown category {category!r}[/red]: use one of {', '.join(CATEGORIES)}")
         raise typer.Exit(2)
-    result = _run(_import_file(_settings(), category, file, source, fmt))
+    result = _run(_import_file(_settings(), category, files, source, fmt))
     console.print_json(data=result)
 
 

@@ -10,6 +10,7 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from netlookup.config import Settings
 from netlookup.imports.aws_sg import Unmapped, iter_aws_sg
 from netlookup.imports.formats import RowError, guess_format
 from tests.conftest import AUTH
@@ -105,3 +106,27 @@ async def test_aws_sg_is_refused_for_other_categories_and_bad_rows_name_their_it
     [error] = rejected.json()["detail"]["errors"]
     assert (error["line"], error["field"]) == (2, "cidr")
     assert (await client.get("/api/v1/sources")).json() == []
+
+
+async def test_paginated_dump_as_several_multipart_files(client: httpx.AsyncClient) -> None:
+    files = [("file", ("page1.json", GROUPS, "application/json")), ("file", ("page2.json", RULES, "application/json"))]
+    response = await client.post("/api/v1/import/sg", params={"source": "pages"}, files=files, headers=AUTH)
+    assert response.status_code == 200, response.text
+    assert response.json()["count"] == 9
+
+
+def test_cli_imports_several_files_as_one(settings: Settings, tmp_path: Path) -> None:
+    import asyncio
+
+    from tests.conftest import reset_database
+    from tests.test_cli import run_cli
+
+    asyncio.run(reset_database(settings.database_url))
+    first, second = tmp_path / "page1.json", tmp_path / "page2.json"
+    first.write_bytes(GROUPS)
+    second.write_bytes(RULES)
+    result = orjson.loads(
+        run_cli(settings.database_url, "import", "sg", str(first), str(second), "--source", "cli-pages").stdout
+    )
+    assert result["count"] == 9
+    assert result["unmapped"]["count"] == 3

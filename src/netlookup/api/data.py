@@ -20,7 +20,7 @@ from netlookup.api.schemas import (
     SourceInfo,
 )
 from netlookup.errors import BadInput, NetlookupError, PayloadTooLarge
-from netlookup.imports.formats import FORMATS
+from netlookup.imports.formats import FORMATS, concatenate
 from netlookup.imports.jobs import run_delete, run_import
 from netlookup.lookup.params import DEFAULT_LIMIT, MAX_LIMIT
 from netlookup.records import Category
@@ -31,6 +31,7 @@ write_router = APIRouter(
 )
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
+MAX_FILES = 50
 
 
 @read_router.get("/sources", response_model=list[SourceInfo], summary="Every imported source")
@@ -72,14 +73,13 @@ async def _upload_stream(request: Request, max_bytes: int) -> IO[bytes]:
         )
     if not content_type.startswith("multipart/form-data"):
         return await _spool_body(request, max_bytes)
-    form = await request.form(max_files=1, max_fields=16)
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
+    form = await request.form(max_files=MAX_FILES, max_fields=16)
+    uploads = [item for item in form.getlist("file") if isinstance(item, UploadFile)]
+    if not uploads:
         raise BadInput("multipart body has no 'file' field holding the file to import")
-    if upload.size is not None and upload.size > max_bytes:
-        raise PayloadTooLarge(f"uploaded file is larger than {max_bytes // (1024 * 1024)} MB")
-    upload.file.seek(0)
-    return upload.file
+    if sum(upload.size or 0 for upload in uploads) > max_bytes:
+        raise PayloadTooLarge(f"uploaded files are larger than {max_bytes // (1024 * 1024)} MB")
+    return concatenate([upload.file for upload in uploads])
 
 
 @write_router.post(
@@ -124,7 +124,8 @@ async def import_source(
     ],
     format: Annotated[str | None, Query(description=f"One of {', '.join(FORMATS)}; guessed when omitted.")] = None,
 ) -> JSONBytesResponse:
-    """Replace every record of (category, source) with the file's, atomically: readers see the old set or the
+    """Replace every record of (category, source) with the file's (several ``file`` fields of a multipart body are
+    read as one file, e.g. paginated dumps), atomically: readers see the old set or the
     new one, never a mix. Any bad row rejects the whole file (422 listing line, field and reason of the first
     100 errors) and the old data stays. Answers once the new data is committed and visible."""
     if format is not None and format.lower() not in FORMATS:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -176,3 +178,21 @@ def guess_format(stream: IO[bytes]) -> str:
     if text.startswith("{"):
         return "ndjson"
     return "csv"
+
+
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+
+
+def concatenate(streams: list[IO[bytes]]) -> IO[bytes]:
+    """Several files as one stream, a newline between them: paginated JSON dumps (several documents) and F5
+    virtuals + pools read as one import. Spooled to disk past 8 MB."""
+    if len(streams) == 1:
+        streams[0].seek(0)
+        return streams[0]
+    joined = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - returned to the caller
+    for stream in streams:
+        stream.seek(0)
+        shutil.copyfileobj(stream, joined)
+        joined.write(b"\n")
+    joined.seek(0)
+    return joined

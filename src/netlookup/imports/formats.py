@@ -18,9 +18,9 @@ from typing import IO, Any
 import ijson
 import orjson
 
-FORMATS = ("ndjson", "json", "csv", "aws-sg", "aws-elbv2")
+FORMATS = ("ndjson", "json", "csv", "aws-sg", "aws-elbv2", "f5-rest")
 # Vendor formats and the one category each of them fills.
-FORMAT_CATEGORY = {"aws-sg": "sg", "aws-elbv2": "lb"}
+FORMAT_CATEGORY = {"aws-sg": "sg", "aws-elbv2": "lb", "f5-rest": "f5"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +149,10 @@ def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) 
         from netlookup.imports.aws_sg import iter_aws_sg
 
         return iter_aws_sg(stream)
+    if fmt == "f5-rest":
+        from netlookup.imports.f5_rest import iter_f5_rest
+
+        return iter_f5_rest(stream)
     if fmt == "aws-elbv2":
         from netlookup.imports.aws_elbv2 import iter_aws_elbv2
 
@@ -173,6 +177,8 @@ def guess_format(stream: IO[bytes]) -> str:
         return "aws-sg"
     if text.startswith("{") and '"load_balancers"' in text:
         return "aws-elbv2"
+    if text.startswith("{") and '"tm:ltm:' in text:
+        return "f5-rest"
     if text.startswith("["):
         return "json"
     if text.startswith("{"):

@@ -1,0 +1,113 @@
+"""F5 BIG-IP iControl REST → ``f5`` records: the JSON of ``/mgmt/tm/ltm/virtual`` and of
+``/mgmt/tm/ltm/pool?expandSubcollections=true``, in one document or as two documents one after the other (two
+files in one import). Items are told apart by their ``kind`` and read one at a time.
+
+- ``destination`` ``/Common/10.1.10.20:80``; a route domain after ``%`` (``/DMZ/10.60.60.146%6:443``); IPv6 with
+  ``.`` before the port (``/Common/2001:db8::1.443``); ``any`` as the port is no port.
+- ``sourceAddressTranslation``: ``automap`` → ``automap``; ``snat`` → its pool; ``none`` → null.
+- Pool members from ``membersReference.items[]``: ``address`` (route domain stripped) and the port in ``name``.
+
+Positions: the 1-based number of the virtual server. The tmsh ``bigip.conf`` text form is not read (yet).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import IO, Any
+
+import ijson
+from ijson.common import ObjectBuilder
+
+from netlookup.imports.formats import RowError
+
+VIRTUAL_KIND = "tm:ltm:virtual:virtualstate"
+POOL_KIND = "tm:ltm:pool:poolstate"
+_DESTINATION = re.compile(r"^(?:/(?P<partition>[^/]+)/)?(?P<address>.+?)(?:%(?P<rd>\d+))?[:.](?P<port>\d+|any)$")
+
+
+def parse_destination(text: str) -> tuple[str | None, int | None, int | None]:
+    """``/DMZ/10.60.60.146%6:443`` → ("10.60.60.146", 443, 6); IPv6 uses ``.`` before the port. Raises ValueError."""
+    match = _DESTINATION.match(text.strip())
+    if not match:
+        raise ValueError(f"destination {text!r} is not /partition/address[%rd]:port")
+    address = match.group("address")
+    if address == "any":
+        address = "0.0.0.0"
+    port = match.group("port")
+    rd = match.group("rd")
+    return address, (None if port == "any" else int(port)), (int(rd) if rd is not None else None)
+
+
+def _member(item: dict[str, Any]) -> dict[str, Any]:
+    name = str(item.get("name", ""))
+    address = str(item.get("address") or name.rsplit(":" if name.count(":") == 1 else ".", 1)[0]).split("%")[0]
+    port_text = name.rsplit(":" if name.count(":") == 1 else ".", 1)[-1] if name else ""
+    return {"ip": address, "port": int(port_text) if port_text.isdigit() else None}
+
+
+def _items(stream: IO[bytes]) -> Iterator[dict[str, Any] | RowError]:
+    builder: ObjectBuilder | None = None
+    depth = 0
+    count = 0
+    try:
+        for prefix, event, value in ijson.parse(stream, multiple_values=True, use_float=True):
+            if builder is None:
+                if event == "start_map" and (prefix == "items.item" or prefix.endswith(".items.item")):
+                    builder, depth = ObjectBuilder(), 0
+                else:
+                    continue
+            builder.event(event, value)
+            depth += 1 if event in ("start_map", "start_array") else -1 if event in ("end_map", "end_array") else 0
+            if depth == 0:
+                count += 1
+                yield builder.value
+                builder = None
+    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
+        yield RowError(count + 1, None, f"not valid JSON after item {count}: {exc}")
+
+
+def iter_f5_rest(stream: IO[bytes]) -> Iterator[Any]:
+    """Canonical ``f5`` records from iControl REST virtual and pool collections."""
+    virtuals: list[dict[str, Any]] = []
+    pools: dict[str, list[dict[str, Any]]] = {}
+    for item in _items(stream):
+        if isinstance(item, RowError):
+            yield item
+            return
+        kind = item.get("kind")
+        if kind == VIRTUAL_KIND:
+            virtuals.append(item)
+        elif kind == POOL_KIND:
+            members = [
+                _member(m) for m in ((item.get("membersReference") or {}).get("items") or []) if isinstance(m, dict)
+            ]
+            for key in {item.get("fullPath"), item.get("name")} - {None}:
+                pools[str(key)] = members
+    if not virtuals:
+        yield RowError(1, "items", f"no {VIRTUAL_KIND} items found: expected the JSON of /mgmt/tm/ltm/virtual")
+        return
+    for number, virtual in enumerate(virtuals, start=1):
+        try:
+            address, port, route_domain = parse_destination(str(virtual.get("destination", "")))
+        except ValueError as exc:
+            yield RowError(number, "destination", str(exc))
+            continue
+        translation = virtual.get("sourceAddressTranslation") or {}
+        snat = {"automap": "automap", "snat": translation.get("pool")}.get(str(translation.get("type")))
+        pool = virtual.get("pool")
+        yield (
+            number,
+            {
+                "partition": virtual.get("partition"),
+                "name": virtual.get("name"),
+                "destination": address,
+                "port": port,
+                "protocol": virtual.get("ipProtocol"),
+                "route_domain": route_domain,
+                "pool": pool,
+                "members": pools.get(str(pool), []) if pool else [],
+                "snat": snat,
+                "description": virtual.get("description"),
+            },
+        )

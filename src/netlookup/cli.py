@@ -147,7 +147,9 @@ def import_command(
     source: Annotated[str, typer.Option("--source", help="Name of what the data came from.")],
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="ndjson, json, csv, aws-sg, aws-elbv2 or f5-rest; guessed when omitted."),
+        typer.Option(
+            "--format", help="ndjson, json, csv, aws-sg, aws-elbv2, f5-rest or cisco-acl; guessed when omitted."
+        ),
     ] = None,
 ) -> None:
     """Replace SOURCE's records of CATEGORY with FILES' (read as one), atomically. Exit 2 listing bad rows."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,9 +19,9 @@ from typing import IO, Any
 import ijson
 import orjson
 
-FORMATS = ("ndjson", "json", "csv", "aws-sg", "aws-elbv2", "f5-rest")
+FORMATS = ("ndjson", "json", "csv", "aws-sg", "aws-elbv2", "f5-rest", "cisco-acl")
 # Vendor formats and the one category each of them fills.
-FORMAT_CATEGORY = {"aws-sg": "sg", "aws-elbv2": "lb", "f5-rest": "f5"}
+FORMAT_CATEGORY = {"aws-sg": "sg", "aws-elbv2": "lb", "f5-rest": "f5", "cisco-acl": "acl"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,10 @@ def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) 
         from netlookup.imports.aws_sg import iter_aws_sg
 
         return iter_aws_sg(stream)
+    if fmt == "cisco-acl":
+        from netlookup.imports.cisco_acl import iter_cisco_acl
+
+        return iter_cisco_acl(stream)
     if fmt == "f5-rest":
         from netlookup.imports.f5_rest import iter_f5_rest
 
@@ -179,6 +184,8 @@ def guess_format(stream: IO[bytes]) -> str:
         return "aws-elbv2"
     if text.startswith("{") and '"tm:ltm:' in text:
         return "f5-rest"
+    if re.search(r"^(access-list |ip access-list |ip prefix-list |object-group network |hostname )", text, re.M):
+        return "cisco-acl"
     if text.startswith("["):
         return "json"
     if text.startswith("{"):

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from netlookup.errors import NetlookupError
+from netlookup.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,38 @@ async def _database_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal database error")
 
 
+DATABASE_LAYERS = ("/sqlalchemy/", "/asyncmy/", "/aiosqlite/")
+
+
+def _raised_by_database_layer(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    while frame is not None:
+        if any(layer in frame.tb_frame.f_code.co_filename for layer in DATABASE_LAYERS):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+async def _driver_failure(request: Request, exc: Exception) -> Response:
+    """Drivers sometimes fail with plain RuntimeError/OSError while a server restarts (asyncmy: "Transport does
+    not expose socket instance" when a new connection dies half-open). From the database layer that is a 503 like
+    any lost connection; anything else is a real bug and goes on to the 500 handler."""
+    if not _raised_by_database_layer(exc):
+        raise exc
+    log.warning("database connection failed path=%s error=%s: %s", request.url.path, exc.__class__.__name__, exc)
+    return error_response(503, "the database is unavailable; retry shortly", {"Retry-After": "2"})
+
+
+async def _internal_error(_request: Request, _exc: Exception) -> Response:
+    # Rendered by Starlette's outermost error middleware, which also logs the traceback once.
+    return error_response(500, f"internal error; quote request id {REQUEST_ID.get()} when reporting it")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NetlookupError, _netlookup_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(PoolTimeoutError, _pool_timeout)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(RuntimeError, _driver_failure)
+    app.add_exception_handler(OSError, _driver_failure)
+    app.add_exception_handler(Exception, _internal_error)

@@ -18,47 +18,34 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Any
 
-import ijson
-from ijson.common import ObjectBuilder
-
 from netlookup.imports.aws_sg import Unmapped
 from netlookup.imports.formats import RowError
+from netlookup.imports.json_objects import JSON_ERRORS, iter_objects
 
 TYPES = {"application": "alb", "network": "nlb", "gateway": "gwlb"}
 LB_PREFIX = "load_balancers.LoadBalancers.item"
 TG_PREFIX = "target_groups.TargetGroups.item"
+# ijson names the value of key ARN in the target_health map "target_health.ARN".
+HEALTH_PREFIX = "target_health."
 
 
 def _sections(stream: IO[bytes]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], RowError | None]:
     balancers: list[dict[str, Any]] = []
     groups: list[dict[str, Any]] = []
     health: dict[str, Any] = {}
-    builder: ObjectBuilder | None = None
-    target: list[Any] | None = None
-    depth = 0
-    arn = ""
+
+    def selects(prefix: str) -> bool:
+        return prefix in (LB_PREFIX, TG_PREFIX) or prefix.startswith(HEALTH_PREFIX)
+
     try:
-        for prefix, event, value in ijson.parse(stream, use_float=True):
-            if builder is None:
-                if event == "start_map" and prefix in (LB_PREFIX, TG_PREFIX):
-                    builder, target, depth = ObjectBuilder(), balancers if prefix == LB_PREFIX else groups, 0
-                elif prefix == "target_health" and event == "map_key":
-                    arn = value
-                    continue
-                elif event == "start_map" and prefix.startswith("target_health.") and prefix.count(".") >= 1 and arn:
-                    builder, target, depth = ObjectBuilder(), None, 0
-                else:
-                    continue
-            builder.event(event, value)
-            depth += 1 if event in ("start_map", "start_array") else -1 if event in ("end_map", "end_array") else 0
-            if depth == 0:
-                if target is None:
-                    health[arn] = builder.value
-                    arn = ""
-                else:
-                    target.append(builder.value)
-                builder = None
-    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
+        for prefix, value in iter_objects(stream, selects):
+            if prefix == LB_PREFIX:
+                balancers.append(value)
+            elif prefix == TG_PREFIX:
+                groups.append(value)
+            else:
+                health[prefix.removeprefix(HEALTH_PREFIX)] = value
+    except JSON_ERRORS as exc:
         return balancers, groups, health, RowError(len(balancers) + 1, None, f"not valid JSON: {exc}")
     return balancers, groups, health, None
 

@@ -1,8 +1,7 @@
 """AWS security groups → ``sg`` records, streamed: the JSON of ``aws ec2 describe-security-groups``
 (``SecurityGroups[]`` with ``IpPermissions`` / ``IpPermissionsEgress``) and of
 ``aws ec2 describe-security-group-rules`` (``SecurityGroupRules[]``). Several documents may follow each other in
-one stream (paginated dumps). Each group or rule is built alone (ijson), so a dump of any size is read in bounded
-memory.
+one stream (paginated dumps). Each group or rule is read alone, so a dump of any size is read in bounded memory.
 
 Positions: the 1-based number of the group or rule in the dump (across pages). Rules that reference another
 security group or a prefix list instead of a CIDR cannot become network records: they are reported (count and a
@@ -15,10 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-import ijson
-from ijson.common import ObjectBuilder
-
 from netlookup.imports.formats import ParsedRow, RowError
+from netlookup.imports.json_objects import JSON_ERRORS, iter_objects
 
 ITEM_PREFIXES = {"SecurityGroups.item": "SecurityGroups", "SecurityGroupRules.item": "SecurityGroupRules"}
 
@@ -38,24 +35,12 @@ def _protocol(value: Any) -> Any:
 
 def _items(stream: IO[bytes]) -> Iterator[tuple[str, int, Any] | RowError]:
     """(top-level key, 1-based number, object) for every group or rule of every document in the stream."""
-    builder: ObjectBuilder | None = None
-    kind = ""
-    depth = 0
     number = 0
     try:
-        for prefix, event, value in ijson.parse(stream, multiple_values=True, use_float=True):
-            if builder is None:
-                if event == "start_map" and prefix in ITEM_PREFIXES:
-                    kind, builder, depth = ITEM_PREFIXES[prefix], ObjectBuilder(), 0
-                else:
-                    continue
-            builder.event(event, value)
-            depth += 1 if event in ("start_map", "start_array") else -1 if event in ("end_map", "end_array") else 0
-            if depth == 0:
-                number += 1
-                yield kind, number, builder.value
-                builder = None
-    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
+        for prefix, value in iter_objects(stream, ITEM_PREFIXES.__contains__, multiple_values=True):
+            number += 1
+            yield ITEM_PREFIXES[prefix], number, value
+    except JSON_ERRORS as exc:
         yield RowError(number + 1, None, f"not valid JSON after item {number}: {exc}")
         return
     if number == 0:

@@ -16,10 +16,8 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
-import ijson
-from ijson.common import ObjectBuilder
-
 from netlookup.imports.formats import RowError
+from netlookup.imports.json_objects import JSON_ERRORS, iter_objects
 
 VIRTUAL_KIND = "tm:ltm:virtual:virtualstate"
 POOL_KIND = "tm:ltm:pool:poolstate"
@@ -47,23 +45,14 @@ def _member(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _items(stream: IO[bytes]) -> Iterator[dict[str, Any] | RowError]:
-    builder: ObjectBuilder | None = None
-    depth = 0
     count = 0
     try:
-        for prefix, event, value in ijson.parse(stream, multiple_values=True, use_float=True):
-            if builder is None:
-                if event == "start_map" and (prefix == "items.item" or prefix.endswith(".items.item")):
-                    builder, depth = ObjectBuilder(), 0
-                else:
-                    continue
-            builder.event(event, value)
-            depth += 1 if event in ("start_map", "start_array") else -1 if event in ("end_map", "end_array") else 0
-            if depth == 0:
-                count += 1
-                yield builder.value
-                builder = None
-    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
+        for _prefix, value in iter_objects(
+            stream, lambda prefix: prefix == "items.item" or prefix.endswith(".items.item"), multiple_values=True
+        ):
+            count += 1
+            yield value
+    except JSON_ERRORS as exc:
         yield RowError(count + 1, None, f"not valid JSON after item {count}: {exc}")
 
 

@@ -6,9 +6,9 @@ import os
 import time
 from typing import Any
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from netlookup.api.responses import error_response
 from netlookup.logs import REQUEST_ID
 from netlookup.metrics import HTTP_LATENCY, HTTP_REQUESTS, SHED_REQUESTS
 
@@ -66,18 +66,7 @@ class BodySizeLimitMiddleware:
             elif length is not None and int(length) > self.max_bytes:
                 problem = (413, f"request body is larger than {self.max_bytes // (1024 * 1024)} MB")
             if problem is not None:
-                body = orjson.dumps({"detail": problem[1]})
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": problem[0],
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await error_response(*problem)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -115,19 +104,8 @@ class LoadSheddingMiddleware:
         reason = self._shed_reason(scope)
         if reason is not None:
             SHED_REQUESTS.labels(reason=reason).inc()
-            body = orjson.dumps({"detail": f"the service is busy ({reason}); retry shortly"})
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"retry-after", b"1"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            detail = f"the service is busy ({reason}); retry shortly"
+            await error_response(503, detail, {"Retry-After": "1"})(scope, receive, send)
             return
         self.in_flight += 1
         try:

@@ -156,17 +156,19 @@ class ImportService:
         rows = await conn.execute(select(t.c.fingerprint).where(t.c.source == source))
         return Counter(value for (value,) in rows)
 
+    async def _start_writing(self, conn: AsyncConnection, category: Category, source: str) -> None:
+        """The first statement of every write: dropping the source's prefix lengths is a write, so SQLite takes
+        its writer lock before any read and the transaction's snapshot is never stale."""
+        p = schema.prefix_lengths
+        await conn.execute(delete(p).where(p.c.category == category, p.c.source == source))
+
     async def _delete_rows(self, conn: AsyncConnection, category: Category, source: str) -> None:
+        """Records, address points and the sources row (prefix lengths went in ``_start_writing``)."""
         if category in ADDRESS_TABLES:
             a = ADDRESS_TABLES[category]
             await conn.execute(delete(a).where(a.c.source == source))
         t = TABLES[category]
         await conn.execute(delete(t).where(t.c.source == source))
-        await conn.execute(
-            delete(schema.prefix_lengths).where(
-                schema.prefix_lengths.c.category == category, schema.prefix_lengths.c.source == source
-            )
-        )
         await conn.execute(
             delete(schema.sources).where(schema.sources.c.category == category, schema.sources.c.name == source)
         )
@@ -221,12 +223,7 @@ class ImportService:
         columns = IMPORT_FIELDS[category] + IGNORED_FIELDS
         parsed: Iterator[Any] = iter_records(fmt, stream, columns)
         async with self._write_connection(category, source) as conn, conn.begin():
-            # Deleting first takes the write lock on SQLite before any read, so the snapshot is never stale.
-            await conn.execute(
-                delete(schema.prefix_lengths).where(
-                    schema.prefix_lengths.c.category == category, schema.prefix_lengths.c.source == source
-                )
-            )
+            await self._start_writing(conn, category, source)
             old = await self._old_fingerprints(conn, category, source)
             await self._delete_rows(conn, category, source)
             new_fingerprints, errors, error_count, rows_done = await self._stream_rows(
@@ -343,11 +340,7 @@ class ImportService:
     async def delete_source(self, category: Category, source: str) -> dict[str, Any]:
         """Remove every record of (category, source); NotFound when there is no such source."""
         async with self._write_connection(category, source) as conn, conn.begin():
-            await conn.execute(
-                delete(schema.prefix_lengths).where(
-                    schema.prefix_lengths.c.category == category, schema.prefix_lengths.c.source == source
-                )
-            )
+            await self._start_writing(conn, category, source)
             s = schema.sources
             count = (await conn.execute(select(s.c.count).where(s.c.category == category, s.c.name == source))).scalar()
             if count is None:

@@ -31,10 +31,10 @@ async def get_notifier(request: Request) -> Notifier:
 NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 
 
-def _check_key(credentials: HTTPAuthorizationCredentials | None, keys: list[str]) -> None:
-    if credentials is None or not credentials.credentials:
+def _check_key(token: str | None, keys: list[str]) -> None:
+    if not token:
         raise Unauthorized("missing API key: send Authorization: Bearer <key>")
-    if not key_is_valid(credentials.credentials, keys):
+    if not key_is_valid(token, keys):
         raise Forbidden("the API key is not valid")
 
 
@@ -45,7 +45,7 @@ async def require_write(
     FastAPI runs plain functions in a worker thread, which costs more than the check.)"""
     if not services.settings.api_keys:
         raise Forbidden("writes are disabled: no API keys are configured (NETLOOKUP_API_KEYS)")
-    _check_key(credentials, services.settings.api_keys)
+    _check_key(credentials.credentials if credentials else None, services.settings.api_keys)
 
 
 async def require_read(request: Request) -> None:
@@ -55,10 +55,7 @@ async def require_read(request: Request) -> None:
     if not services.settings.read_auth:
         return
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("missing API key: send Authorization: Bearer <key>")
-    if not key_is_valid(token.strip(), services.settings.api_keys):
-        raise Forbidden("the API key is not valid")
+    _check_key(token.strip() if scheme.lower() == "bearer" else None, services.settings.api_keys)
 
 
 WriteAuth = Depends(require_write)

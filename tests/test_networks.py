@@ -5,11 +5,13 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netlookup.networks import (
     AddressError,
+    Prefix,
+    _plain_network,
     covering_keys,
     mask_start,
     parse_address,
@@ -84,3 +86,46 @@ def test_covering_keys_are_exactly_the_supernets(value: int, length: int, length
         supernet = ipaddress.IPv6Network((int.from_bytes(start, "big"), key_len))
         assert ipaddress.ip_network(query.text).subnet_of(supernet)
     assert within_lengths(query, sorted(set(lengths))) == sorted({n for n in lengths if n >= length})
+
+
+def _reference(text: str) -> Prefix | str:
+    """What ipaddress makes of ``text`` (the full parser, bypassing the C-library fast path)."""
+    try:
+        net = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return "error"
+    return Prefix(
+        4 if net.version == 4 else 6,
+        net.prefixlen,
+        net.network_address.packed,
+        net.broadcast_address.packed,
+        str(net),
+    )
+
+
+_v4_text = st.builds(
+    lambda value, length: f"{ipaddress.IPv4Address(value)}" + ("" if length is None else f"/{length}"),
+    st.integers(0, 2**32 - 1),
+    st.none() | st.integers(0, 40),
+)
+_v6_text = st.builds(
+    lambda value, length, upper: (
+        (str(ipaddress.IPv6Address(value)).upper() if upper else ipaddress.IPv6Address(value).exploded)
+        + ("" if length is None else f"/{length}")
+    ),
+    st.integers(0, 2**128 - 1) | st.integers(0, 2**32 - 1) | st.integers(0, 2**48 - 1).map(lambda v: v << 80),
+    st.none() | st.integers(0, 130),
+    st.booleans(),
+)
+_messy_text = st.text(alphabet="0123456789abcdefABCDEF:./ %x-١", max_size=45)
+
+
+@settings(max_examples=600)
+@given(_v4_text | _v6_text | _messy_text | st.sampled_from(["010.1.1.1", "1.2.3.4/08", "::ffff:1.2.3.4", "1::/064"]))
+def test_fast_path_parses_exactly_like_ipaddress(text: str) -> None:
+    fast = _plain_network(text)
+    reference = _reference(text)
+    if fast is not None:
+        assert fast == reference
+    if reference != "error" and "%" not in text:
+        assert parse_network(text) == reference

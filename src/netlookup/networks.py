@@ -7,6 +7,7 @@ big-endian bytes (4 bytes for IPv4, 16 for IPv6), so byte order equals address o
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -57,6 +58,38 @@ def _unmap_ipv4(net: IPNetwork) -> IPNetwork:
     return net
 
 
+_FAMILIES: dict[int, tuple[Family, int]] = {socket.AF_INET: (4, 32), socket.AF_INET6: (6, 128)}
+
+
+def _plain_network(candidate: str) -> Prefix | None:
+    """The common case through the C library (imports parse one network per row): a dotted quad or an IPv6
+    address without an embedded IPv4 part, and an optional prefix length without leading zeros. Anything else,
+    valid or not, returns None and takes ``ipaddress``, the reference this is tested against."""
+    address, slash, length_text = candidate.partition("/")
+    if slash and not (
+        length_text.isascii() and length_text.isdigit() and (len(length_text) < 2 or length_text[0] != "0")
+    ):
+        return None
+    kind = socket.AF_INET6 if ":" in address else socket.AF_INET
+    if kind == socket.AF_INET6 and "." in address:
+        return None
+    try:
+        packed = socket.inet_pton(kind, address)
+    except OSError:
+        return None
+    family, width = _FAMILIES[kind]
+    length = int(length_text) if slash else width
+    if length > width:
+        return None
+    host_mask = (1 << (width - length)) - 1
+    start = int.from_bytes(packed, "big") & ~host_mask
+    start_bytes = start.to_bytes(width // 8, "big")
+    text = socket.inet_ntop(kind, start_bytes)
+    if kind == socket.AF_INET6 and "." in text:  # the C library writes ::ffff:a.b.c.d; ipaddress does not
+        return None
+    return Prefix(family, length, start_bytes, (start | host_mask).to_bytes(width // 8, "big"), f"{text}/{length}")
+
+
 @lru_cache(maxsize=65536)
 def parse_network(text: str, *, unmap: bool = False) -> Prefix:
     """Parse an address or CIDR; host bits are cleared, a bare address is a /32 or /128.
@@ -72,6 +105,9 @@ def parse_network(text: str, *, unmap: bool = False) -> Prefix:
         raise AddressError("empty address")
     if "%" in candidate:
         raise AddressError(f"{text!r} is not an address or CIDR: zone ids are not supported")
+    plain = _plain_network(candidate)
+    if plain is not None:
+        return plain
     addr_part, slash, length_part = candidate.partition("/")
     if slash and not length_part.isdigit():
         raise AddressError(f"{text!r} is not an address or CIDR: prefix length {length_part!r} is not a number")

@@ -22,7 +22,7 @@ RULES = (FIXTURES / "describe-security-group-rules.json").read_bytes()
 
 def test_groups_dump_becomes_one_record_per_range_and_reports_references() -> None:
     items = list(iter_aws_sg(io.BytesIO(GROUPS)))
-    records = [row for _, row in (i for i in items if isinstance(i, tuple))]
+    records = [i[1] for i in items if isinstance(i, tuple)]
     assert [(r["group_id"], r["direction"], r["protocol"], r["from_port"], r["cidr"]) for r in records] == [
         ("sg-0123456789abcdef0", "ingress", "tcp", 443, "0.0.0.0/0"),
         ("sg-0123456789abcdef0", "ingress", "tcp", 443, "203.0.113.0/24"),
@@ -41,9 +41,9 @@ def test_groups_dump_becomes_one_record_per_range_and_reports_references() -> No
 
 def test_concatenated_pages_are_one_dump() -> None:
     items = list(iter_aws_sg(io.BytesIO(GROUPS + b"\n" + RULES)))
-    records = [row for _, row in (i for i in items if isinstance(i, tuple))]
+    records = [i[1] for i in items if isinstance(i, tuple)]
     assert len(records) == 9
-    assert [number for number, _ in (i for i in items if isinstance(i, tuple))][-2:] == [3, 4]
+    assert [i[0] for i in items if isinstance(i, tuple)][-2:] == [3, 4]
 
 
 def test_guessing_and_bad_dumps() -> None:

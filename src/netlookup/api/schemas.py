@@ -156,9 +156,17 @@ class SourceInfo(BaseModel):
 
 
 class ImportRow(BaseModel):
-    line: int = Field(description="1-based line (ndjson, csv) or array element (json).")
-    field: str | None
+    line: int = Field(
+        description="1-based line (ndjson, csv, cisco-acl) or element number (json; the group, rule, load balancer "
+        "or virtual server in vendor JSON formats, counted across concatenated documents)."
+    )
+    field: str | None = Field(description="The record field at fault, when one is.")
     reason: str
+    path: str | None = Field(
+        default=None,
+        description="Where in a JSON document the bad value sits, e.g. SecurityGroups[3].IpPermissions[0].IpRanges[1]",
+        examples=["SecurityGroups[3].IpPermissions[0].IpRanges[1]"],
+    )
 
 
 class ImportErrorDetail(BaseModel):

@@ -7,7 +7,7 @@
   ``any6``, ``host``, ``object NAME``, ``object-group NAME``; ``object network`` (``host``, ``subnet``) and
   ``object-group network`` (``network-object host|ADDR MASK|object``, nested ``group-object``) definitions,
   anywhere in the file.
-- ``ip prefix-list NAME [seq N] permit|deny PREFIX [ge N] [le N]`` → ``kind`` ``prefix-list``.
+- ``ip prefix-list`` / ``ipv6 prefix-list NAME [seq N] permit|deny PREFIX [ge N] [le N]`` → ``kind`` ``prefix-list``.
 
 Each record's ``line`` is the line of the entry in the file, ``name`` the list, ``description`` says which side
 (``source``/``destination``) the network is on, and the object it came from. ``port`` is the destination port
@@ -273,7 +273,7 @@ def _entry(
 
 
 def _prefix_list(words: list[str], line: int) -> tuple[int, dict[str, Any]]:
-    # ip prefix-list NAME [seq N] permit|deny PREFIX [ge N] [le N]
+    # ip|ipv6 prefix-list NAME [seq N] permit|deny PREFIX [ge N] [le N]
     name = words[2]
     i = 3
     if words[i : i + 1] == ["seq"]:
@@ -317,7 +317,7 @@ def iter_cisco_acl(stream: IO[bytes]) -> Iterator[Any]:
                 if words[:2] == ["ip", "access-list"] and len(words) >= 4 and words[2] in ("extended", "standard"):
                     named = (words[3], words[2] == "extended")
                     continue
-                if words[:2] == ["ip", "prefix-list"] and len(words) >= 5:
+                if words[1:2] == ["prefix-list"] and words[0] in ("ip", "ipv6") and len(words) >= 5:
                     if words[3] != "description":
                         yield _prefix_list(words, number)
                         produced += 1
@@ -329,11 +329,7 @@ def iter_cisco_acl(stream: IO[bytes]) -> Iterator[Any]:
                     if rest[0] in ("remark", "webtype", "ethertype"):
                         continue
                     asa = rest[0] in ("extended", "standard")
-                    extended = (
-                        rest[0] == "extended"
-                        if asa
-                        else (name.isdigit() and 100 <= int(name) <= 2699) or (not name.isdigit())
-                    )
+                    extended = rest[0] == "extended" if asa else _numbered_is_extended(name)
                     rest = rest[1:] if asa else rest
                     if rest and rest[0] == "dynamic":
                         continue

@@ -31,12 +31,15 @@ class RowError:
     line: int
     field: str | None
     reason: str
+    path: str | None = None  # JSON formats: where in the document, e.g. SecurityGroups[3].IpPermissions[0]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "field": self.field, "reason": self.reason}
+        found = {"line": self.line, "field": self.field, "reason": self.reason}
+        return found | {"path": self.path} if self.path is not None else found
 
 
-ParsedRow = tuple[int, dict[str, Any]] | RowError
+# (position, raw record) or, from JSON formats, (position, raw record, JSON path of the record), or an error.
+ParsedRow = tuple[int, dict[str, Any]] | tuple[int, dict[str, Any], str] | RowError
 
 
 def iter_ndjson(stream: IO[bytes]) -> Iterator[ParsedRow]:
@@ -184,7 +187,7 @@ def guess_format(stream: IO[bytes]) -> str:
         return "aws-elbv2"
     if text.startswith("{") and '"tm:ltm:' in text:
         return "f5-rest"
-    if re.search(r"^(access-list |ip access-list |ip prefix-list |object-group network |hostname )", text, re.M):
+    if re.search(r"^(access-list |ip access-list |ipv6? prefix-list |object-group network |hostname )", text, re.M):
         return "cisco-acl"
     if text.startswith("["):
         return "json"

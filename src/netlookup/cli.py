@@ -187,13 +187,51 @@ async def _load_demo(
     return results
 
 
+def _write_vendor_file(fmt: str, out: Path | None, scale: float, seed: int, pages: int) -> None:
+    from netlookup.demo_files import FORMAT_CATEGORY, WRITERS, write_aws_sg
+
+    target = "stdout" if out is None else str(out)
+    with contextlib.ExitStack() as stack:
+        stream: IO[bytes] = sys.stdout.buffer if out is None else stack.enter_context(out.open("wb"))
+        paged = fmt == "aws-sg"
+        count = write_aws_sg(stream, scale, seed, pages=pages) if paged else WRITERS[fmt](stream, scale, seed)
+        stream.flush()
+    category = FORMAT_CATEGORY[fmt]
+    err_console.print(
+        f"wrote {fmt} to {target}: {count:,} {category} records once imported, e.g.\n"
+        f"  netlookup import {category} {target if out else 'FILE'} --source demo-{fmt} --format {fmt}"
+    )
+
+
 @app.command("demo-data")
 def demo_data(
     scale: Annotated[float, typer.Option(min=0.001, max=20, help="1 = 150,000 SG rules, 12,000 ACL entries.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Same seed and scale, same data.")] = 1,
     categories: Annotated[str, typer.Option(help="Comma-separated categories to load.")] = "acl,sg,lb,f5",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Write the data as a vendor file instead of loading it: aws-sg, aws-elbv2, f5-rest, f5-tmsh or "
+            "cisco-acl (to --out, or stdout).",
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", dir_okay=False, help="File to write with --format.")] = None,
+    pages: Annotated[int, typer.Option(min=1, max=10_000, help="aws-sg: split the dump into this many pages.")] = 1,
 ) -> None:
-    """Load a deterministic synthetic dataset (replaces the demo sources it writes)."""
+    """Load a deterministic synthetic dataset (replaces the demo sources it writes), or with --format write it as
+    the file a vendor tool would produce, to try the importers at scale."""
+    if fmt is not None:
+        from netlookup.demo_files import WRITERS
+
+        if fmt not in WRITERS:
+            err_console.print(f"[red]unknown format {fmt!r}[/red]: use one of {', '.join(WRITERS)}")
+            raise typer.Exit(2)
+        _write_vendor_file(fmt, out, scale, seed, pages)
+        return
+    if out is not None:
+        err_console.print("[red]--out needs --format[/red]: without it the demo data is loaded into the database")
+        raise typer.Exit(2)
     try:
         wanted = parse_categories(categories)
     except NetlookupError as exc:

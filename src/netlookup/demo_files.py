@@ -26,6 +26,7 @@ from typing import IO, Any
 import orjson
 
 from netlookup.demo import SG_RULES_PER_SCALE, DemoAddresses, demo_records
+from netlookup.records import Category
 
 VENDOR_FORMATS = ("aws-sg", "aws-elbv2", "f5-rest", "f5-tmsh", "cisco-acl")
 
@@ -431,6 +432,13 @@ def write_cisco_acl(out: IO[bytes], scale: float, seed: int) -> int:
     return records
 
 
+FORMAT_CATEGORY: dict[str, Category] = {
+    "aws-sg": "sg",
+    "aws-elbv2": "lb",
+    "f5-rest": "f5",
+    "f5-tmsh": "f5",
+    "cisco-acl": "acl",
+}
 WRITERS: dict[str, Callable[[IO[bytes], float, int], int]] = {
     "aws-sg": write_aws_sg,
     "aws-elbv2": write_aws_elbv2,

@@ -24,37 +24,8 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from netlookup.imports.formats import RowError
+from netlookup.imports.ports import SERVICE_PORTS
 
-PORT_NAMES = {
-    "www": 80,
-    "http": 80,
-    "https": 443,
-    "ssh": 22,
-    "telnet": 23,
-    "domain": 53,
-    "smtp": 25,
-    "ftp": 21,
-    "ftp-data": 20,
-    "ntp": 123,
-    "snmp": 161,
-    "snmptrap": 162,
-    "bgp": 179,
-    "ldap": 389,
-    "ldaps": 636,
-    "syslog": 514,
-    "tftp": 69,
-    "pop3": 110,
-    "imap4": 143,
-    "sqlnet": 1521,
-    "rdp": 3389,
-    "isakmp": 500,
-    "bootps": 67,
-    "bootpc": 68,
-    "kerberos": 88,
-    "netbios-ssn": 139,
-    "lpd": 515,
-    "echo": 7,
-}
 PROTOCOLS = {
     "ip",
     "tcp",
@@ -203,8 +174,8 @@ def _address(words: list[str], i: int, wildcard: bool, objects: Objects) -> tupl
 def _port_value(word: str) -> int:
     if word.isdigit() and int(word) <= 65535:
         return int(word)
-    if word in PORT_NAMES:
-        return PORT_NAMES[word]
+    if word in SERVICE_PORTS:
+        return SERVICE_PORTS[word]
     raise ParseError(f"port {word!r} is not a number or a known service name")
 
 

@@ -7,7 +7,7 @@ files in one import). Items are told apart by their ``kind`` and read one at a t
 - ``sourceAddressTranslation``: ``automap`` → ``automap``; ``snat`` → its pool; ``none`` → null.
 - Pool members from ``membersReference.items[]``: ``address`` (route domain stripped) and the port in ``name``.
 
-Positions: the 1-based number of the virtual server. The tmsh ``bigip.conf`` text form is not read (yet).
+Positions: the 1-based number of the virtual server. The tmsh ``bigip.conf`` text form is read by ``f5_tmsh``.
 """
 
 from __future__ import annotations
@@ -18,10 +18,24 @@ from typing import IO, Any
 
 from netlookup.imports.formats import RowError
 from netlookup.imports.json_objects import JSON_ERRORS, iter_objects
+from netlookup.imports.ports import SERVICE_PORTS
 
 VIRTUAL_KIND = "tm:ltm:virtual:virtualstate"
 POOL_KIND = "tm:ltm:pool:poolstate"
-_DESTINATION = re.compile(r"^(?:/(?P<partition>[^/]+)/)?(?P<address>.+?)(?:%(?P<rd>\d+))?[:.](?P<port>\d+|any)$")
+_DESTINATION = re.compile(
+    r"^(?:/(?P<partition>[^/]+)/)?(?P<address>.+?)(?:%(?P<rd>\d+))?[:.](?P<port>\d+|[a-z][a-z0-9-]*)$"
+)
+
+
+def port_number(text: str) -> int | None:
+    """``443`` → 443, ``https`` → 443 (F5 writes well-known ports by name), ``any`` → None. Raises ValueError."""
+    if text.isdigit():
+        return int(text)
+    if text == "any":
+        return None
+    if text in SERVICE_PORTS:
+        return SERVICE_PORTS[text]
+    raise ValueError(f"port {text!r} is not a number or a known service name")
 
 
 def parse_destination(text: str) -> tuple[str | None, int | None, int | None]:
@@ -32,16 +46,20 @@ def parse_destination(text: str) -> tuple[str | None, int | None, int | None]:
     address = match.group("address")
     if address == "any":
         address = "0.0.0.0"
-    port = match.group("port")
     rd = match.group("rd")
-    return address, (None if port == "any" else int(port)), (int(rd) if rd is not None else None)
+    return address, port_number(match.group("port")), (int(rd) if rd is not None else None)
 
 
-def _member(item: dict[str, Any]) -> dict[str, Any]:
+def member_record(item: dict[str, Any]) -> dict[str, Any]:
+    """A pool member: its ``address`` (route domain dropped) or the address in its ``name``, and the port."""
     name = str(item.get("name", ""))
     address = str(item.get("address") or name.rsplit(":" if name.count(":") == 1 else ".", 1)[0]).split("%")[0]
     port_text = name.rsplit(":" if name.count(":") == 1 else ".", 1)[-1] if name else ""
-    return {"ip": address, "port": int(port_text) if port_text.isdigit() else None}
+    try:
+        port = port_number(port_text) if port_text else None
+    except ValueError:
+        port = None  # the member's address is what lookups need; an unknown service name is not worth a refusal
+    return {"ip": address, "port": port}
 
 
 def _items(stream: IO[bytes]) -> Iterator[dict[str, Any] | RowError]:
@@ -69,7 +87,9 @@ def iter_f5_rest(stream: IO[bytes]) -> Iterator[Any]:
             virtuals.append(item)
         elif kind == POOL_KIND:
             members = [
-                _member(m) for m in ((item.get("membersReference") or {}).get("items") or []) if isinstance(m, dict)
+                member_record(m)
+                for m in ((item.get("membersReference") or {}).get("items") or [])
+                if isinstance(m, dict)
             ]
             for key in {item.get("fullPath"), item.get("name")} - {None}:
                 pools[str(key)] = members

@@ -19,9 +19,9 @@ from typing import IO, Any
 import ijson
 import orjson
 
-FORMATS = ("ndjson", "json", "csv", "aws-sg", "aws-elbv2", "f5-rest", "cisco-acl")
+FORMATS = ("ndjson", "json", "csv", "aws-sg", "aws-elbv2", "f5-rest", "f5-tmsh", "cisco-acl")
 # Vendor formats and the one category each of them fills.
-FORMAT_CATEGORY = {"aws-sg": "sg", "aws-elbv2": "lb", "f5-rest": "f5", "cisco-acl": "acl"}
+FORMAT_CATEGORY = {"aws-sg": "sg", "aws-elbv2": "lb", "f5-rest": "f5", "f5-tmsh": "f5", "cisco-acl": "acl"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +157,14 @@ def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) 
         from netlookup.imports.cisco_acl import iter_cisco_acl
 
         return iter_cisco_acl(stream)
-    if fmt == "f5-rest":
+    if fmt == "f5-rest" and _starts_with_brace(stream):
         from netlookup.imports.f5_rest import iter_f5_rest
 
         return iter_f5_rest(stream)
+    if fmt in ("f5-rest", "f5-tmsh"):  # f5-rest given tmsh text: the same objects, read as text
+        from netlookup.imports.f5_tmsh import iter_f5_tmsh
+
+        return iter_f5_tmsh(stream)
     if fmt == "aws-elbv2":
         from netlookup.imports.aws_elbv2 import iter_aws_elbv2
 
@@ -174,19 +178,36 @@ def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) 
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def guess_format(stream: IO[bytes]) -> str:
-    """aws-sg for an AWS security-group dump, ndjson when the first significant byte opens an object, json for an
-    array, otherwise csv."""
+def _head(stream: IO[bytes]) -> str:
     start = stream.tell()
     sample = stream.read(4096)
     stream.seek(start)
-    text = codecs.decode(sample.lstrip(codecs.BOM_UTF8), "utf-8", errors="replace").lstrip()
+    return codecs.decode(sample.lstrip(codecs.BOM_UTF8), "utf-8", errors="replace").lstrip()
+
+
+def _starts_with_brace(stream: IO[bytes]) -> bool:
+    return _head(stream).startswith("{")
+
+
+_TMSH_STANZA = re.compile(r"^ltm (virtual|pool|node|rule|profile|monitor|snatpool) \S+ \{", re.M)
+
+
+def _looks_like_tmsh(stream: IO[bytes]) -> bool:
+    return bool(_TMSH_STANZA.search(_head(stream))) or _head(stream).startswith("#TMSH-VERSION")
+
+
+def guess_format(stream: IO[bytes]) -> str:
+    """A vendor format when its marks are in the first 4 KB (AWS keys, F5 kinds or tmsh stanzas, Cisco commands);
+    otherwise ndjson when the first significant byte opens an object, json for an array, csv for the rest."""
+    text = _head(stream)
     if text.startswith("{") and ('"SecurityGroups"' in text or '"SecurityGroupRules"' in text):
         return "aws-sg"
     if text.startswith("{") and '"load_balancers"' in text:
         return "aws-elbv2"
     if text.startswith("{") and '"tm:ltm:' in text:
         return "f5-rest"
+    if _looks_like_tmsh(stream):
+        return "f5-tmsh"
     if re.search(r"^(access-list |ip access-list |ipv6? prefix-list |object-group network |hostname )", text, re.M):
         return "cisco-acl"
     if text.startswith("["):

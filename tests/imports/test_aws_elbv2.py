@@ -19,7 +19,7 @@ COMBINED = (Path(__file__).resolve().parents[1] / "fixtures" / "aws" / "elbv2-co
 
 def test_one_record_per_address_and_target_group_and_instances_reported() -> None:
     items = list(iter_aws_elbv2(io.BytesIO(COMBINED)))
-    records = [row for _, row in (i for i in items if isinstance(i, tuple))]
+    records = [i[1] for i in items if isinstance(i, tuple)]
     assert [(r["name"], r["type"], r["vip"], r["port"], r["members"]) for r in records] == [
         (
             "api-nlb/api-tg",
@@ -83,3 +83,17 @@ async def test_import_then_lookup_by_vip_and_by_member(client: httpx.AsyncClient
     ]
     alb = (await client.get("/api/v1/lb/lookup", params={"q": "10.50.0.0/24"})).json()
     assert [m["name"] for m in alb["matches"]] == ["web-alb/web-tg"]
+
+
+async def test_bad_target_address_names_its_load_balancer(client: httpx.AsyncClient) -> None:
+    bad = COMBINED.replace(b'"10.40.12.5"', b'"10.40.12.500"', 1)
+    assert bad != COMBINED
+    response = await client.post(
+        "/api/v1/import/lb", params={"source": "elbv2-eu-west-1", "format": "aws-elbv2"}, content=bad, headers=AUTH
+    )
+    assert response.status_code == 422
+    errors = response.json()["detail"]["errors"]
+    assert errors
+    assert all(e["field"].startswith("members.") for e in errors)
+    assert all(e["path"].startswith("load_balancers.LoadBalancers[") for e in errors)
+    assert (await client.get("/api/v1/sources")).json() == []

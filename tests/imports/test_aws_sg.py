@@ -104,7 +104,11 @@ async def test_aws_sg_is_refused_for_other_categories_and_bad_rows_name_their_it
     )
     assert rejected.status_code == 422
     [error] = rejected.json()["detail"]["errors"]
-    assert (error["line"], error["field"]) == (2, "cidr")
+    assert (error["line"], error["field"], error["path"]) == (
+        2,
+        "cidr",
+        "SecurityGroups[1].IpPermissions[0].IpRanges[0]",
+    )
     assert (await client.get("/api/v1/sources")).json() == []
 
 

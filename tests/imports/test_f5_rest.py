@@ -35,7 +35,7 @@ def test_destinations(text: str, expected: tuple) -> None:
 
 def test_virtuals_joined_with_pools_in_either_order() -> None:
     for body in (VIRTUALS + POOLS, POOLS + VIRTUALS):
-        records = [row for _, row in (i for i in iter_f5_rest(io.BytesIO(body)) if isinstance(i, tuple))]
+        records = [i[1] for i in iter_f5_rest(io.BytesIO(body)) if isinstance(i, tuple)]
         assert [
             (r["partition"], r["name"], r["destination"], r["port"], r["route_domain"], r["snat"]) for r in records
         ] == [
@@ -55,7 +55,7 @@ def test_guessing_and_bad_documents() -> None:
     assert "virtual" in error.reason
     bad = VIRTUALS.replace(b'"/Common/10.1.10.20:80"', b'"nowhere"')
     errors = [i for i in iter_f5_rest(io.BytesIO(bad)) if isinstance(i, RowError)]
-    assert [(e.line, e.field) for e in errors] == [(1, "destination")]
+    assert [(e.line, e.field, e.path) for e in errors] == [(1, "destination", "items[0].destination")]
 
 
 @settings(max_examples=150, deadline=None)

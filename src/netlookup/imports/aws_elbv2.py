@@ -10,7 +10,7 @@ and target group; a load balancer without published addresses (an ALB) gets one 
 its members. Members are the ``ip`` targets in any health state, with their port. ``instance`` targets carry no
 address: they are counted and reported (``unmapped``), like target groups of ``lambda`` or ``alb`` type.
 Groups and load balancers are read one object at a time; only their small summaries are kept to join them.
-Positions: the 1-based number of the load balancer.
+Positions: the 1-based number of the load balancer and its JSON path (``load_balancers.LoadBalancers[2]``).
 """
 
 from __future__ import annotations
@@ -109,4 +109,5 @@ def iter_aws_elbv2(stream: IO[bytes]) -> Iterator[Any]:
                         "members": members,
                         "description": balancer.get("DNSName"),
                     },
+                    f"load_balancers.LoadBalancers[{number - 1}]",
                 )

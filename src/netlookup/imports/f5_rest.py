@@ -7,7 +7,8 @@ files in one import). Items are told apart by their ``kind`` and read one at a t
 - ``sourceAddressTranslation``: ``automap`` → ``automap``; ``snat`` → its pool; ``none`` → null.
 - Pool members from ``membersReference.items[]``: ``address`` (route domain stripped) and the port in ``name``.
 
-Positions: the 1-based number of the virtual server. The tmsh ``bigip.conf`` text form is read by ``f5_tmsh``.
+Positions: the 1-based number of the virtual server and its JSON path (``items[3]``). The tmsh ``bigip.conf``
+text form is read by ``f5_tmsh``.
 """
 
 from __future__ import annotations
@@ -62,29 +63,34 @@ def member_record(item: dict[str, Any]) -> dict[str, Any]:
     return {"ip": address, "port": port}
 
 
-def _items(stream: IO[bytes]) -> Iterator[dict[str, Any] | RowError]:
+def _items(stream: IO[bytes]) -> Iterator[tuple[str, dict[str, Any]] | RowError]:
+    """(JSON path, object) of every ``items[]`` element of every document (``items[3]``, ``virtual.items[0]``)."""
     count = 0
+    seen: dict[str, int] = {}
     try:
-        for _prefix, value in iter_objects(
+        for prefix, value in iter_objects(
             stream, lambda prefix: prefix == "items.item" or prefix.endswith(".items.item"), multiple_values=True
         ):
             count += 1
-            yield value
+            array = prefix.removesuffix(".item")
+            index = seen[array] = seen.get(array, -1) + 1
+            yield f"{array}[{index}]", value
     except JSON_ERRORS as exc:
         yield RowError(count + 1, None, f"not valid JSON after item {count}: {exc}")
 
 
 def iter_f5_rest(stream: IO[bytes]) -> Iterator[Any]:
     """Canonical ``f5`` records from iControl REST virtual and pool collections."""
-    virtuals: list[dict[str, Any]] = []
+    virtuals: list[tuple[str, dict[str, Any]]] = []
     pools: dict[str, list[dict[str, Any]]] = {}
-    for item in _items(stream):
-        if isinstance(item, RowError):
-            yield item
+    for found in _items(stream):
+        if isinstance(found, RowError):
+            yield found
             return
+        path, item = found
         kind = item.get("kind")
         if kind == VIRTUAL_KIND:
-            virtuals.append(item)
+            virtuals.append((path, item))
         elif kind == POOL_KIND:
             members = [
                 member_record(m)
@@ -96,11 +102,11 @@ def iter_f5_rest(stream: IO[bytes]) -> Iterator[Any]:
     if not virtuals:
         yield RowError(1, "items", f"no {VIRTUAL_KIND} items found: expected the JSON of /mgmt/tm/ltm/virtual")
         return
-    for number, virtual in enumerate(virtuals, start=1):
+    for number, (path, virtual) in enumerate(virtuals, start=1):
         try:
             address, port, route_domain = parse_destination(str(virtual.get("destination", "")))
         except ValueError as exc:
-            yield RowError(number, "destination", str(exc))
+            yield RowError(number, "destination", str(exc), f"{path}.destination")
             continue
         translation = virtual.get("sourceAddressTranslation") or {}
         snat = {"automap": "automap", "snat": translation.get("pool")}.get(str(translation.get("type")))
@@ -119,4 +125,5 @@ def iter_f5_rest(stream: IO[bytes]) -> Iterator[Any]:
                 "snat": snat,
                 "description": virtual.get("description"),
             },
+            path,
         )

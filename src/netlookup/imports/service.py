@@ -12,8 +12,8 @@ import hashlib
 import logging
 import time
 import uuid
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from array import array
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -71,12 +71,28 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
-def content_checksum(fingerprints: list[int]) -> str:
+def content_checksum(fingerprints: Iterable[int]) -> str:
     """SHA-256 over the sorted record fingerprints: the same records give the same checksum in any order."""
     digest = hashlib.sha256()
     for value in sorted(fingerprints):
         digest.update(value.to_bytes(8, "big", signed=True))
     return digest.hexdigest()
+
+
+def multiset_changes(old: list[int], new: list[int]) -> tuple[int, int]:
+    """(added, removed): how many of ``new`` are not matched in ``old`` and the other way round, counting
+    duplicates. Both lists sorted; a merge walk instead of two Counters keeps a million-row import small."""
+    common = i = j = 0
+    while i < len(old) and j < len(new):
+        if old[i] == new[j]:
+            common += 1
+            i += 1
+            j += 1
+        elif old[i] < new[j]:
+            i += 1
+        else:
+            j += 1
+    return len(new) - common, len(old) - common
 
 
 def check_source_name(source: str) -> str:
@@ -172,10 +188,11 @@ class ImportService:
             update(versions).where(versions.c.category == category).values(version=versions.c.version + 1)
         )
 
-    async def _old_fingerprints(self, conn: AsyncConnection, category: Category, source: str) -> Counter[int]:
+    async def _old_fingerprints(self, conn: AsyncConnection, category: Category, source: str) -> list[int]:
+        """The source's record fingerprints, sorted."""
         t = TABLES[category]
         rows = await conn.execute(select(t.c.fingerprint).where(t.c.source == source))
-        return Counter(value for (value,) in rows)
+        return sorted(value for (value,) in rows)
 
     async def _start_writing(self, conn: AsyncConnection, category: Category, source: str) -> None:
         """The first statement of every write: dropping the source's prefix lengths is a write, so SQLite takes
@@ -267,12 +284,11 @@ class ImportService:
                 )
             if not new_fingerprints:
                 raise BadInput(f"the file holds no {category} records; to remove a source, DELETE it instead")
-            checksum = content_checksum(new_fingerprints)
-            await self._write_summary(conn, category, source, len(new_fingerprints), checksum)
+            fresh = sorted(new_fingerprints)
+            checksum = content_checksum(fresh)
+            await self._write_summary(conn, category, source, len(fresh), checksum)
             await self._bump_version(conn, category)
-            fresh = Counter(new_fingerprints)
-            added = sum((fresh - old).values())
-            removed = sum((old - fresh).values())
+            added, removed = multiset_changes(old, fresh)
         took_ms = round((time.perf_counter() - started) * 1000, 1)
         log.info(
             "import committed job_id=%s category=%s source=%s count=%d added=%d removed=%d took_ms=%s",
@@ -304,8 +320,8 @@ class ImportService:
         batches: ValidatedBatches,
         on_progress: ProgressCallback | None,
         unmapped: dict[str, Any],
-    ) -> tuple[list[int], list[dict[str, Any]], int, int]:
-        fingerprints: list[int] = []
+    ) -> tuple[array[int], list[dict[str, Any]], int, int]:
+        fingerprints = array("q")  # 8 bytes per record: a million-row import keeps 8 MB here, not 40
         errors: list[RowError] = []
         error_count = 0
         rows_done = 0

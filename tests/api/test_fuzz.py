@@ -14,6 +14,7 @@ import orjson
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
@@ -82,3 +83,60 @@ def test_api_never_fails_and_matches_its_schema(served: str) -> None:
             )
 
         check()
+
+
+FIXTURES = ROOT / "tests" / "fixtures"
+VENDOR_FILES = {
+    "aws-sg": ("sg", (FIXTURES / "aws" / "describe-security-groups.json").read_bytes()),
+    "aws-elbv2": ("lb", (FIXTURES / "aws" / "elbv2-combined.json").read_bytes()),
+    "f5-rest": (
+        "f5",
+        (FIXTURES / "f5" / "ltm-virtual.json").read_bytes() + (FIXTURES / "f5" / "ltm-pool.json").read_bytes(),
+    ),
+    "f5-tmsh": ("f5", (FIXTURES / "f5" / "bigip.conf").read_bytes()),
+    "cisco-acl": ("acl", (FIXTURES / "cisco" / "asa-fw1.cfg").read_bytes()),
+}
+
+
+def _mutations(original: bytes) -> st.SearchStrategy[bytes]:
+    return (
+        st.binary(max_size=800)
+        | st.builds(lambda cut, junk: original[:cut] + junk, st.integers(0, len(original)), st.binary(max_size=40))
+        | st.builds(
+            lambda at, size, junk: original[:at] + junk + original[at + size :],
+            st.integers(0, len(original)),
+            st.integers(0, 20),
+            st.sampled_from([b"", b"{", b"}", b"]", b'"', b"\n", b"-1", b"999.1.1.1", b"\xff\xfe", b"null", b"[]"]),
+        )
+    )
+
+
+@pytest.mark.parametrize("fmt", sorted(VENDOR_FILES))
+def test_mutated_vendor_files_never_fail_the_server_or_write_part(served: str, fmt: str) -> None:
+    category, original = VENDOR_FILES[fmt]
+    source = f"fuzz-{fmt}"
+
+    def state() -> object:
+        sources = httpx.get(f"{served}/api/v1/sources", timeout=10).json()
+        return [(s["count"], s["checksum"]) for s in sources if (s["category"], s["source"]) == (category, source)]
+
+    @given(body=_mutations(original))
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def check(body: bytes) -> None:
+        before = state()
+        response = httpx.post(
+            f"{served}/api/v1/import/{category}",
+            params={"source": source, "format": fmt},
+            content=body,
+            headers=AUTH,
+            timeout=30,
+        )
+        assert response.status_code in (200, 422), response.text
+        detail = response.json()["detail"] if response.status_code == 422 else None
+        if response.status_code == 422:
+            assert state() == before  # nothing written
+            assert detail
+        else:
+            assert state() == [(response.json()["count"], response.json()["checksum"])]
+
+    check()

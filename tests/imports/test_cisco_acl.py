@@ -113,3 +113,19 @@ async def test_import_then_lookup(client: httpx.AsyncClient) -> None:
     assert bad.status_code == 422
     assert bad.json()["detail"]["errors"][0]["line"] == 1
     assert (await client.get("/api/v1/acl", params={"source": "configs/asa-fw1.cfg"})).json()["items"]
+
+
+def test_direction_comes_from_where_the_list_is_applied() -> None:
+    ios = {(r["name"], r.get("direction")) for r in records(IOS)}
+    assert ios == {("10", None), ("101", None), ("OUTSIDE_IN", "in"), ("MGMT", None), ("PL_DEFAULT", None)}
+    assert {r["direction"] for r in records(ASA)} == {"in"}
+    both_ways = (
+        b"ip access-list extended EDGE\n permit ip any host 10.0.0.1\n"
+        b"ipv6 access-list V6\n"
+        b"access-list 120 permit ip any host 10.0.0.2\n"
+        b"interface Gi0/1\n ip access-group EDGE in\n ip access-group 120 out\n"
+        b"interface Gi0/2\n ip access-group EDGE out\n"
+    )
+    assert {(r["name"], r["direction"]) for r in records(both_ways)} == {("EDGE", None), ("120", "out")}
+    standard_1300 = b"access-list 1300 permit 10.20.0.0 0.0.255.255\n"
+    assert [(r["cidr"], r["protocol"]) for r in records(standard_1300)] == [("10.20.0.0/16", None)]

@@ -10,8 +10,10 @@
 - ``ip prefix-list`` / ``ipv6 prefix-list NAME [seq N] permit|deny PREFIX [ge N] [le N]`` → ``kind`` ``prefix-list``.
 
 Each record's ``line`` is the line of the entry in the file, ``name`` the list, ``description`` says which side
-(``source``/``destination``) the network is on, and the object it came from. ``port`` is the destination port
-(``lt``/``gt`` become ranges; ``neq`` cannot be one range and is left empty, said in the description).
+(``source``/``destination``) the network is on, and the object it came from; ``direction`` is ``in``/``out`` when
+the file applies the list in that one direction (``access-group``, ``ip access-group``, ``ipv6 traffic-filter``).
+``port`` is the destination port (``lt``/``gt`` become ranges; ``neq`` cannot be one range and is left empty,
+said in the description).
 Non-contiguous wildcard masks are errors with their line, never guessed. The file is read twice (object
 definitions first), line by line.
 """
@@ -80,7 +82,14 @@ class Objects:
 
     def __init__(self) -> None:
         self.objects: dict[str, list[str]] = {}
+        # ACL name → the directions it is applied in (ASA access-group, IOS ip access-group / ipv6 traffic-filter)
+        self.bindings: dict[str, set[str]] = {}
         self.groups: dict[str, list[tuple[str, str]]] = {}
+
+    def direction(self, acl: str) -> str | None:
+        """``in`` or ``out`` when every binding of the list agrees; None when unbound or bound both ways."""
+        directions = self.bindings.get(acl, set())
+        return next(iter(directions)) if len(directions) == 1 else None
 
     def resolve(self, kind: str, name: str, seen: frozenset[str] = frozenset()) -> list[str]:
         if kind == "object":
@@ -102,23 +111,31 @@ class Objects:
 
 def collect_objects(lines: Iterator[str]) -> Objects:
     """First pass: ``object network`` and ``object-group network`` definitions (bad lines are skipped here and
-    reported in the second pass only if an entry uses them)."""
+    reported in the second pass only if an entry uses them), and where lists are applied: ASA
+    ``access-group NAME in|out interface IF`` / ``access-group NAME global``, IOS ``ip access-group NAME in|out``
+    and ``ipv6 traffic-filter NAME in|out`` under an ``interface``."""
     found = Objects()
     current: tuple[str, str] | None = None
     for raw in lines:
         words = raw.split()
         if not words:
             continue
+        binding = _binding(words, indented=raw[0].isspace(), in_interface=current is not None and current[0] == "if")
+        if binding is not None:
+            found.bindings.setdefault(binding[0], set()).add(binding[1])
+            continue
         if not raw[0].isspace():
             current = None
-            if words[:2] == ["object", "network"] and len(words) >= 3:
+            if words[0] == "interface" and len(words) >= 2:
+                current = ("if", words[1])
+            elif words[:2] == ["object", "network"] and len(words) >= 3:
                 current = ("object", words[2])
                 found.objects.setdefault(words[2], [])
             elif words[:2] == ["object-group", "network"] and len(words) >= 3:
                 current = ("group", words[2])
                 found.groups.setdefault(words[2], [])
             continue
-        if current is None:
+        if current is None or current[0] == "if":
             continue
         try:
             if current[0] == "object":
@@ -142,6 +159,19 @@ def collect_objects(lines: Iterator[str]) -> Objects:
         except ParseError:
             continue
     return found
+
+
+def _binding(words: list[str], *, indented: bool, in_interface: bool) -> tuple[str, str] | None:
+    """(ACL name, direction) when the line applies a list to traffic."""
+    if not indented and words[0] == "access-group" and len(words) >= 3:
+        if words[2] in ("in", "out"):
+            return words[1], words[2]
+        if words[2] == "global":  # an ASA global policy filters traffic entering every interface
+            return words[1], "in"
+    applies = words[:2] in (["ip", "access-group"], ["ipv6", "traffic-filter"])
+    if indented and in_interface and applies and len(words) == 4 and words[3] in ("in", "out"):
+        return words[2], words[3]
+    return None
 
 
 def _address(words: list[str], i: int, wildcard: bool, objects: Objects) -> tuple[list[tuple[str, str]], int]:
@@ -235,6 +265,7 @@ def _entry(
                     "name": acl,
                     "kind": "acl",
                     "action": action,
+                    "direction": objects.direction(acl),
                     "protocol": protocol,
                     "cidr": network,
                     "port": port,

@@ -25,3 +25,25 @@ def test_checksum_ignores_order(values: list[int], rng: object) -> None:
     rng.shuffle(shuffled)  # type: ignore[attr-defined]
     assert content_checksum(values) == content_checksum(shuffled)
     assert content_checksum(values) != content_checksum([*values, 1])
+
+
+async def test_a_parser_that_trips_is_a_refusal_at_its_position_not_a_crash() -> None:
+    from collections.abc import Iterator
+    from typing import Any
+
+    from netlookup.imports.validate import validated_batches
+
+    def tripping() -> Iterator[Any]:
+        for number in range(1, 4):
+            yield number, {"cidr": f"10.0.{number}.0/24"}
+        raise TypeError("'int' object is not iterable")
+
+    async with validated_batches("acl", tripping(), size=2) as batches:
+        first = await batches.next()
+        second = await batches.next()
+    assert [len(first.rows), first.errors] == [2, []]
+    assert second.finished
+    [error] = second.errors
+    assert error.line == 4
+    assert "past item 3" in error.reason
+    assert "TypeError" in error.reason

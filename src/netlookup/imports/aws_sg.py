@@ -20,7 +20,7 @@ import ijson
 import orjson
 
 from netlookup.imports.formats import ParsedRow, RowError
-from netlookup.imports.json_objects import JSON_ERRORS
+from netlookup.imports.json_objects import JSON_ERRORS, as_list
 
 KINDS = ("SecurityGroups", "SecurityGroupRules")
 SCAN_CHUNK = 1 << 20
@@ -115,7 +115,7 @@ def _group_rows(number: int, path: str, group: dict[str, Any]) -> Iterator[Parse
                         {**base, "cidr": entry.get(field), "description": entry.get("Description")},
                         f"{path}.{key}[{p_index}].{ranges}[{r_index}]",
                     )
-            for entry in permission.get("PrefixListIds") or []:
+            for entry in as_list(permission.get("PrefixListIds")):
                 yield Unmapped(
                     number,
                     "prefix_list",
@@ -125,7 +125,7 @@ def _group_rows(number: int, path: str, group: dict[str, Any]) -> Iterator[Parse
                         "prefix_list_id": entry.get("PrefixListId") if isinstance(entry, dict) else None,
                     },
                 )
-            for entry in permission.get("UserIdGroupPairs") or []:
+            for entry in as_list(permission.get("UserIdGroupPairs")):
                 yield Unmapped(
                     number,
                     "group_reference",

@@ -18,11 +18,12 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from netlookup.imports.formats import RowError
-from netlookup.imports.json_objects import JSON_ERRORS, iter_objects
+from netlookup.imports.json_objects import JSON_ERRORS, as_dict, as_list, iter_objects
 from netlookup.imports.ports import SERVICE_PORTS
 
 VIRTUAL_KIND = "tm:ltm:virtual:virtualstate"
 POOL_KIND = "tm:ltm:pool:poolstate"
+VIRTUAL_FIELDS = ("partition", "name", "destination", "ipProtocol", "pool", "sourceAddressTranslation", "description")
 _DESTINATION = re.compile(
     r"^(?:/(?P<partition>[^/]+)/)?(?P<address>.+?)(?:%(?P<rd>\d+))?[:.](?P<port>\d+|[a-z][a-z0-9-]*)$"
 )
@@ -89,26 +90,28 @@ def iter_f5_rest(stream: IO[bytes]) -> Iterator[Any]:
             return
         path, item = found
         kind = item.get("kind")
-        if kind == VIRTUAL_KIND:
-            virtuals.append((path, item))
+        if kind == VIRTUAL_KIND:  # kept until the pools are read: only the fields a record needs
+            virtuals.append((path, {key: item.get(key) for key in VIRTUAL_FIELDS}))
         elif kind == POOL_KIND:
             members = [
                 member_record(m)
-                for m in ((item.get("membersReference") or {}).get("items") or [])
+                for m in as_list(as_dict(item.get("membersReference")).get("items"))
                 if isinstance(m, dict)
             ]
-            for key in {item.get("fullPath"), item.get("name")} - {None}:
-                pools[str(key)] = members
+            for key in (item.get("fullPath"), item.get("name")):
+                if isinstance(key, str):
+                    pools[key] = members
     if not virtuals:
         yield RowError(1, "items", f"no {VIRTUAL_KIND} items found: expected the JSON of /mgmt/tm/ltm/virtual")
         return
     for number, (path, virtual) in enumerate(virtuals, start=1):
         try:
-            address, port, route_domain = parse_destination(str(virtual.get("destination", "")))
+            address, port, route_domain = parse_destination(str(virtual.get("destination") or ""))
         except ValueError as exc:
             yield RowError(number, "destination", str(exc), f"{path}.destination")
             continue
-        translation = virtual.get("sourceAddressTranslation") or {}
+        translation = virtual.get("sourceAddressTranslation")
+        translation = translation if isinstance(translation, dict) else {}
         snat = {"automap": "automap", "snat": translation.get("pool")}.get(str(translation.get("type")))
         pool = virtual.get("pool")
         yield (

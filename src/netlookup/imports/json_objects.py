@@ -31,3 +31,13 @@ def iter_objects(
         if depth == 0:
             yield start, builder.value
             builder = None
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` when it is an object, else an empty one: vendor dumps of the wrong shape read as missing fields."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` when it is an array, else an empty one."""
+    return value if isinstance(value, list) else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import threading
 import time
@@ -21,6 +22,8 @@ from netlookup.records import NETWORK_CATEGORIES, RECORD_MODELS, Category, addre
 IMPORT_FIELDS: dict[Category, tuple[str, ...]] = {
     category: tuple(name for name in model.model_fields) for category, model in RECORD_MODELS.items()
 }
+log = logging.getLogger(__name__)
+
 # Rows validated between two offers of the GIL to the event loop (~0.2 ms of work).
 YIELD_EVERY = 64
 # Fields a user may send that we ignore: what our own list endpoint returns besides the record.
@@ -67,9 +70,25 @@ def validate_row(
     return address_row(category, record)
 
 
+class ParserTripped(Exception):
+    """A parser or validator raised: ``error`` after ``seen`` items of the batch."""
+
+    def __init__(self, error: Exception, seen: int):
+        super().__init__(str(error))
+        self.error = error
+        self.seen = seen
+
+
 def next_batch(category: Category, rows: Iterator[Any], size: int, keep_rows: bool) -> ValidBatch:
     """Validate up to ``size`` parsed rows. Once errors are found, rows are only checked, not kept."""
     batch = ValidBatch()
+    try:
+        return _fill_batch(batch, category, rows, size, keep_rows)
+    except Exception as exc:
+        raise ParserTripped(exc, batch.seen) from exc
+
+
+def _fill_batch(batch: ValidBatch, category: Category, rows: Iterator[Any], size: int, keep_rows: bool) -> ValidBatch:
     for parsed in rows:
         batch.seen += 1
         if not batch.seen % YIELD_EVERY:
@@ -118,12 +137,24 @@ class ValidatedBatches:
 
     def _produce(self) -> None:
         keep = True
+        seen = 0
         try:
             while not self._stop.is_set():
-                batch = next_batch(self._category, self._rows, self._size, keep)
+                try:
+                    batch = next_batch(self._category, self._rows, self._size, keep)
+                except ParserTripped as tripped:
+                    seen += tripped.seen
+                    raise tripped.error from None
                 keep = keep and not batch.errors
+                seen += batch.seen
                 if not self._put(batch) or batch.finished:
                     return
+        except Exception as exc:
+            # A parser that trips over input it did not expect: the file is refused where it happened (422), and
+            # the traceback goes to the log, since it is also a parser bug to fix.
+            log.error("import parser failed category=%s after_items=%d", self._category, seen, exc_info=exc)
+            reason = f"cannot read the file past item {seen}: {type(exc).__name__}: {exc}"
+            self._put(ValidBatch(errors=[RowError(seen + 1, None, reason)], finished=True))
         except BaseException as exc:  # handed to the consumer, raised there
             self._put(exc)
 

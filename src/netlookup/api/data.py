@@ -122,12 +122,24 @@ async def import_source(
             examples=["configs/core-fw1.cfg"],
         ),
     ],
-    format: Annotated[str | None, Query(description=f"One of {', '.join(FORMATS)}; guessed when omitted.")] = None,
+    format: Annotated[
+        str | None,
+        Query(
+            description=f"One of {', '.join(FORMATS)}; guessed from the first 4 KB when omitted. Vendor formats fill "
+            "one category: aws-sg → sg (describe-security-groups / describe-security-group-rules JSON), aws-elbv2 → "
+            "lb (the combined load_balancers/target_groups/target_health document), f5-rest and f5-tmsh → f5 "
+            "(iControl REST virtual + pool JSON, or the ltm virtual/pool text of bigip.conf), cisco-acl → acl "
+            "(IOS/ASA configuration text).",
+            examples=["aws-sg"],
+        ),
+    ] = None,
 ) -> JSONBytesResponse:
     """Replace every record of (category, source) with the file's (several ``file`` fields of a multipart body are
-    read as one file, e.g. paginated dumps), atomically: readers see the old set or the
-    new one, never a mix. Any bad row rejects the whole file (422 listing line, field and reason of the first
-    100 errors) and the old data stays. Answers once the new data is committed and visible."""
+    read as one file, e.g. paginated dumps or F5 virtuals + pools), atomically: readers see the old set or the
+    new one, never a mix. Any bad row rejects the whole file (422 listing line, field, reason and, for JSON, path
+    of the first 100 errors) and the old data stays. Vendor rules that name no network (security-group or
+    prefix-list references, instance targets) are not records: the answer counts them under ``unmapped``, with a
+    sample. Answers once the new data is committed and visible."""
     if format is not None and format.lower() not in FORMATS:
         raise BadInput(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
     stream = await _upload_stream(request, services.settings.max_upload_bytes)

@@ -186,7 +186,8 @@ class ImportResponse(BaseModel):
     took_ms: float
     unmapped: dict[str, object] | None = Field(
         default=None,
-        description="Vendor rules that name no network (security-group or prefix-list references): "
+        description="Vendor rules that name no network (security-group or prefix-list references, ELBv2 "
+        "instance targets): "
         "count, count by kind and a sample. Absent when there are none.",
     )
 

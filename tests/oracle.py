@@ -25,7 +25,8 @@ def _acl_port_ok(record: dict[str, Any], port: int | None) -> bool:
 
 def _sg_port_ok(record: dict[str, Any], port: int | None) -> bool:
     low, high = record["from_port"], record["to_port"]
-    if port is None or low is None or low < 0:
+    icmp = (record["protocol"] or "").lower() in ("icmp", "icmpv6", "1", "58")  # type and code, not ports
+    if port is None or low is None or low < 0 or icmp:
         return True
     high = low if high is None or high < 0 else high
     return low <= port <= high

@@ -113,3 +113,54 @@ async def test_covering_lookup_uses_the_network_index(settings: Settings) -> Non
                 assert searches, details
                 assert all("ix_sg_network (family=? AND prefix_len=? AND net_start=?)" in d for d in searches), details
                 assert not any(d.startswith("SCAN sg") for d in details), details
+
+
+async def _sg_ports(url: str) -> tuple[list[tuple[Any, ...]], int]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.exec_driver_sql("SELECT protocol, port_lo, port_hi FROM sg ORDER BY id")).all()
+            version = (await conn.exec_driver_sql("SELECT version FROM data_versions WHERE category = 'sg'")).scalar()
+            return [tuple(row) for row in rows], int(version or 0)
+    finally:
+        await engine.dispose()
+
+
+async def _insert_sg(url: str, protocol: str, low: int, high: int) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                schema.metadata.tables["sg"]
+                .insert()
+                .values(
+                    source="old",
+                    protocol=protocol,
+                    from_port=low,
+                    to_port=high,
+                    cidr="10.0.0.0/8",
+                    family=4,
+                    prefix_len=8,
+                    net_start=bytes([10, 0, 0, 0]),
+                    net_end=bytes([10, 255, 255, 255]),
+                    port_lo=low,
+                    port_hi=max(low, high),
+                    fingerprint=low,
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+def test_icmp_rules_lose_their_port_range_on_upgrade(empty_database: str) -> None:
+    upgrade(empty_database, "c31f6a0d2e77")
+    asyncio.run(_insert_sg(empty_database, "icmp", 8, -1))
+    asyncio.run(_insert_sg(empty_database, "tcp", 443, 443))
+    before, version = asyncio.run(_sg_ports(empty_database))
+    assert before == [("icmp", 8, 8), ("tcp", 443, 443)]
+    upgrade(empty_database)
+    after, bumped = asyncio.run(_sg_ports(empty_database))
+    assert after == [("icmp", None, None), ("tcp", 443, 443)]
+    assert bumped == version + 1
+    downgrade(empty_database, "c31f6a0d2e77")
+    assert asyncio.run(_sg_ports(empty_database))[0] == before

@@ -48,6 +48,16 @@ def test_sg_all_ports_and_protocol_minus_one() -> None:
         SgRecord.model_validate({"cidr": "0.0.0.0/0", "protocol": "tcpx"})
 
 
+def test_sg_icmp_type_and_code_are_not_a_port_range() -> None:
+    # AWS writes "ICMP time exceeded, code 0" as FromPort 11, ToPort 0: a type and a code, not ports 11 down to 0.
+    record = SgRecord.model_validate({"cidr": "0.0.0.0/0", "protocol": "icmp", "from_port": 11, "to_port": 0})
+    assert (record.from_port, record.to_port) == (11, 0)
+    assert network_row("sg", record)["port_lo"] is None
+    assert sg_port_range(8, -1, "ICMP") is None
+    assert sg_port_range(8, -1, "58") is None
+    assert sg_port_range(8, -1, "tcp") == (8, 8)
+
+
 def test_lb_and_f5_addresses_are_hosts() -> None:
     lb = LbRecord.model_validate({"vip": "10.0.0.1", "members": [{"ip": "2001:DB8::1", "port": 80}]})
     assert lb.members[0].ip == "2001:db8::1"

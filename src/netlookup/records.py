@@ -29,6 +29,8 @@ ADDRESS_CATEGORIES: tuple[Category, ...] = ("lb", "f5")
 
 _PORT_RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$")
 _SG_PROTOCOLS = {"tcp", "udp", "icmp", "icmpv6", "all", "-1"}
+# For these, AWS's FromPort/ToPort are the ICMP type and code, not a port range.
+ICMP_PROTOCOLS = frozenset(("icmp", "icmpv6", "1", "58"))
 
 
 def _blank_to_none(value: object) -> object:
@@ -174,7 +176,8 @@ class SgRecord(_Record):
     @model_validator(mode="after")
     def _port_order(self) -> SgRecord:
         ports_set = self.from_port is not None and self.to_port is not None and self.from_port >= 0 <= self.to_port
-        if ports_set and self.to_port < self.from_port:  # type: ignore[operator]
+        icmp = self.protocol is not None and self.protocol.lower() in ICMP_PROTOCOLS  # type 11 code 0 is fine
+        if ports_set and not icmp and self.to_port < self.from_port:  # type: ignore[operator]
             raise ValueError(f"to_port {self.to_port} is below from_port {self.from_port}")
         return self
 
@@ -267,8 +270,11 @@ def fingerprint(values: dict[str, Any]) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def sg_port_range(from_port: int | None, to_port: int | None) -> tuple[int, int] | None:
-    """The port range an SG rule admits; None admits every port (no port, or AWS's -1 for "all")."""
+def sg_port_range(from_port: int | None, to_port: int | None, protocol: str | None = None) -> tuple[int, int] | None:
+    """The port range an SG rule admits; None admits every port (no port, AWS's -1 for "all", or an ICMP rule,
+    whose from/to are a type and a code: it names no port, like an ACL entry for icmp)."""
+    if protocol is not None and protocol.lower() in ICMP_PROTOCOLS:
+        return None
     if from_port is None or from_port < 0:
         return None
     if to_port is None or to_port < 0:
@@ -283,7 +289,7 @@ def network_row(category: Category, record: _Record) -> dict[str, Any]:
     if category == "acl":
         ports = parse_port_range(values["port"])
     else:
-        ports = sg_port_range(values["from_port"], values["to_port"])
+        ports = sg_port_range(values["from_port"], values["to_port"], values["protocol"])
     row = dict(values)
     row.update(
         family=net.family,

@@ -85,8 +85,11 @@ async def test_import_then_lookup_finds_exactly_the_expected_rules(client: httpx
     narrowed = (await client.get("/api/v1/sg/lookup", params={"q": "10.20.1.7", "port": 5432})).json()
     assert [(m["group_id"], m["cidr"]) for m in narrowed["matches"]] == [
         ("sg-0fedcba9876543210", "10.20.1.0/24"),
+        ("sg-0fedcba9876543210", "10.20.0.0/16"),  # ICMP echo (type 8): names no port, so any port is admitted
         ("sg-0123456789abcdef0", "0.0.0.0/0"),
     ]
+    tcp = (await client.get("/api/v1/sg/lookup", params={"q": "10.20.1.7", "port": 5432, "protocol": "tcp"})).json()
+    assert [m["cidr"] for m in tcp["matches"]] == ["10.20.1.0/24", "0.0.0.0/0"]
     v6 = (await client.get("/api/v1/sg/lookup", params={"q": "2001:db8:1234::1"})).json()
     assert [m["cidr"] for m in v6["matches"]] == ["2001:db8:1234::/48", "2001:db8::/32", "::/0"]
 
@@ -134,3 +137,27 @@ def test_cli_imports_several_files_as_one(settings: Settings, tmp_path: Path) ->
     )
     assert result["count"] == 9
     assert result["unmapped"]["count"] == 3
+
+
+async def test_icmp_type_and_code_import_and_admit_any_port(client: httpx.AsyncClient) -> None:
+    dump = {
+        "SecurityGroups": [
+            {
+                "GroupId": "sg-0a0a0a0a0a0a0a0a0",
+                "GroupName": "icmp",
+                "IpPermissions": [
+                    {"IpProtocol": "icmp", "FromPort": 11, "ToPort": 0, "IpRanges": [{"CidrIp": "10.70.0.0/16"}]},
+                    {"IpProtocol": "icmpv6", "FromPort": 128, "ToPort": -1, "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+                ],
+                "IpPermissionsEgress": [],
+            }
+        ]
+    }
+    response = await client.post(
+        "/api/v1/import/sg", params={"source": "icmp"}, content=orjson.dumps(dump), headers=AUTH
+    )
+    assert response.status_code == 200, response.text
+    found = (await client.get("/api/v1/sg/lookup", params={"q": "10.70.1.1", "port": 443})).json()
+    assert [(m["protocol"], m["from_port"], m["to_port"]) for m in found["matches"]] == [("icmp", 11, 0)]
+    tcp_only = (await client.get("/api/v1/sg/lookup", params={"q": "10.70.1.1", "protocol": "tcp"})).json()
+    assert tcp_only["matches"] == []

@@ -14,6 +14,7 @@ from typing import Any
 from netlookup.networks import AddressError, parse_network
 from netlookup.records import (
     _SG_PROTOCOLS,
+    ICMP_PROTOCOLS,
     AclRecord,
     Category,
     SgRecord,
@@ -98,9 +99,10 @@ def fast_network_row(category: Category, raw: dict[str, Any]) -> dict[str, Any] 
         if not (ok_direction and ok_protocol and ok_from and ok_to):
             return None
         low, high = values["from_port"], values["to_port"]
-        if low is not None and high is not None and low >= 0 <= high and high < low:
+        icmp = values["protocol"] is not None and values["protocol"].lower() in ICMP_PROTOCOLS
+        if low is not None and high is not None and low >= 0 <= high and high < low and not icmp:
             return None
-        ports = sg_port_range(low, high)
+        ports = sg_port_range(low, high, values["protocol"])
     else:
         ok_action, values["action"] = _keyword(raw.get("action"), _ACL_ACTIONS)
         ok_direction, values["direction"] = _keyword(raw.get("direction"), _ACL_DIRECTIONS)

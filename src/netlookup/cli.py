@@ -101,11 +101,12 @@ def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision."
     console.print(f"database at revision {revision}")
 
 
-def _progress() -> Progress:
+def _progress(*, rows: bool = False) -> Progress:
+    counter = TextColumn("{task.percentage:>3.0f}% {task.fields[rows]:,} rows") if rows else MofNCompleteColumn()
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        counter,
         TimeElapsedColumn(),
         console=err_console,
         transient=not sys.stderr.isatty(),
@@ -113,15 +114,18 @@ def _progress() -> Progress:
 
 
 class _ProgressEvents(Notifier):
-    """Announces the import to connected clients (through Redis, when configured) and drives the progress bar."""
+    """Announces the import to connected clients (through Redis, when configured) and drives the progress bar:
+    bytes of the file read so far (the parser's position), and rows."""
 
-    def __init__(self, emitter: Any, progress: Progress, task: TaskID):
+    def __init__(self, emitter: Any, progress: Progress, task: TaskID, stream: IO[bytes]):
         super().__init__(emitter)
         self._progress = progress
         self._task = task
+        self._stream = stream
 
     async def import_progress(self, job_id: str, category: str, source: str, rows_done: int) -> None:
-        self._progress.update(self._task, completed=rows_done)
+        with contextlib.suppress(ValueError, OSError):  # a closed stream at the very end
+            self._progress.update(self._task, completed=self._stream.tell(), rows=rows_done)
         await super().import_progress(job_id, category, source, rows_done)
 
 
@@ -129,11 +133,12 @@ async def _import_file(
     settings: Settings, category: Category, paths: list[Path], source: str, fmt: str | None
 ) -> dict[str, Any]:
     async with open_services(settings) as services, write_only_emitter(settings.redis_url) as emitter:
-        with contextlib.ExitStack() as files, _progress() as progress:
+        with contextlib.ExitStack() as files, _progress(rows=True) as progress:
             stream = concatenate([files.enter_context(path.open("rb")) for path in paths])
             files.callback(stream.close)
-            task = progress.add_task(f"{category} ← {', '.join(p.name for p in paths)}", total=None)
-            events = _ProgressEvents(emitter, progress, task)
+            total = sum(path.stat().st_size for path in paths) + (len(paths) if len(paths) > 1 else 0)
+            task = progress.add_task(f"{category} ← {', '.join(p.name for p in paths)}", total=total or None, rows=0)
+            events = _ProgressEvents(emitter, progress, task, stream)
             result = await run_import(services.imports, events, category, source, stream, fmt)
     return result.as_dict()
 

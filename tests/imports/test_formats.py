@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,3 +63,16 @@ def test_arbitrary_bytes_never_crash_the_parsers(data: bytes, fmt: str, category
     rows = iter_records(fmt, io.BytesIO(data), IMPORT_FIELDS[category] + ("id",))  # type: ignore[index]
     while not next_batch(category, rows, 100, keep_rows=True).finished:  # type: ignore[arg-type]
         pass
+
+
+@pytest.mark.parametrize("fmt", ["ndjson", "cisco-acl", "f5-tmsh"])
+def test_a_file_without_line_breaks_is_refused_not_read_whole(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from netlookup.imports import formats
+
+    monkeypatch.setattr(formats, "MAX_LINE_BYTES", 1000)
+    body = b'{"cidr": "10.0.0.0/8"}\n' + b"x" * 5000 + b"\n"
+    items = list(formats.iter_records(fmt, io.BytesIO(body), ()))
+    errors = [i for i in items if isinstance(i, formats.RowError)]
+    assert errors
+    assert errors[0].line == 2
+    assert "longer than" in errors[0].reason

@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
-from netlookup.imports.formats import RowError
+from netlookup.imports.formats import LineTooLong, RowError, iter_lines
 from netlookup.imports.ports import SERVICE_PORTS
 
 PROTOCOLS = {
@@ -304,11 +304,15 @@ def _numbered_is_extended(name: str) -> bool:
 def iter_cisco_acl(stream: IO[bytes]) -> Iterator[Any]:
     """Canonical ``acl`` records from IOS/ASA configuration text."""
     start = stream.tell()
-    objects = collect_objects(raw.decode("utf-8", "replace") for raw in stream)
+    try:
+        objects = collect_objects(raw.decode("utf-8", "replace") for raw in iter_lines(stream))
+    except LineTooLong as exc:
+        yield RowError(exc.number, None, str(exc))
+        return
     stream.seek(start)
     named: tuple[str, bool] | None = None  # (name, extended) of the current IOS named list
     produced = 0
-    for number, raw in enumerate(stream, start=1):
+    for number, raw in enumerate(iter_lines(stream), start=1):
         text = raw.decode("utf-8", "replace").rstrip("\r\n")
         words = text.split()
         if not words or words[0] in ("!", "remark") or text.lstrip().startswith("!"):

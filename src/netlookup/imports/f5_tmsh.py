@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from netlookup.imports.f5_rest import member_record, parse_destination
-from netlookup.imports.formats import RowError
+from netlookup.imports.formats import LineTooLong, RowError, iter_lines
 
 # A stanza larger than this is a file we do not understand (an unclosed brace), not a pool.
 MAX_STANZA_BYTES = 8 * 1024 * 1024
@@ -135,28 +135,32 @@ def _stanzas(stream: IO[bytes]) -> Iterator[_Stanza | RowError]:
     """The ``ltm virtual`` / ``ltm pool`` stanzas with their text; other stanzas are counted through, not kept."""
     current: _Stanza | None = None
     depth = 0
-    for number, raw in enumerate(stream, start=1):
-        text = raw.decode("utf-8", "replace")
-        start = _STANZA_START.match(text)
-        if start and (depth == 0 or current is None):
-            # A new stanza at the left margin: also where a skipped stanza with unbalanced braces (an iRule's
-            # comment) ends up, so one odd iRule does not hide every virtual after it.
-            current, depth = _Stanza(start.group(1), start.group(2), number), 0
-        for token in _tokens(text):
-            if isinstance(token, Quoted):
+    try:
+        for number, raw in enumerate(iter_lines(stream), start=1):
+            text = raw.decode("utf-8", "replace")
+            start = _STANZA_START.match(text)
+            if start and (depth == 0 or current is None):
+                # A new stanza at the left margin: also where a skipped stanza with unbalanced braces (an iRule's
+                # comment) ends up, so one odd iRule does not hide every virtual after it.
+                current, depth = _Stanza(start.group(1), start.group(2), number), 0
+            for token in _tokens(text):
+                if isinstance(token, Quoted):
+                    continue
+                depth += 1 if token == "{" else -1 if token == "}" else 0
+            if current is None:
+                depth = max(depth, 0)
                 continue
-            depth += 1 if token == "{" else -1 if token == "}" else 0
-        if current is None:
-            depth = max(depth, 0)
-            continue
-        current.text.append(text)
-        current.size += len(raw)
-        if current.size > MAX_STANZA_BYTES:
-            yield RowError(current.line, None, f"ltm {current.kind} {current.name}: stanza never closes")
-            return
-        if depth <= 0:
-            yield current
-            current, depth = None, 0
+            current.text.append(text)
+            current.size += len(raw)
+            if current.size > MAX_STANZA_BYTES:
+                yield RowError(current.line, None, f"ltm {current.kind} {current.name}: stanza never closes")
+                return
+            if depth <= 0:
+                yield current
+                current, depth = None, 0
+    except LineTooLong as exc:
+        yield RowError(exc.number, None, str(exc))
+        return
     if current is not None:
         yield RowError(current.line, None, f"ltm {current.kind} {current.name}: stanza never closes (missing }})")
 

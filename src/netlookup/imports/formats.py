@@ -42,9 +42,39 @@ class RowError:
 ParsedRow = tuple[int, dict[str, Any]] | tuple[int, dict[str, Any], str] | RowError
 
 
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
+class LineTooLong(ValueError):
+    """A line past MAX_LINE_BYTES: not a file of lines (or not one we can hold)."""
+
+    def __init__(self, number: int, limit: int):
+        super().__init__(f"line {number} is longer than {limit:,} bytes: not a file of lines")
+        self.number = number
+
+
+def iter_lines(stream: IO[bytes], limit: int | None = None) -> Iterator[bytes]:
+    """The stream's lines, each at most ``limit`` bytes (MAX_LINE_BYTES): a file without line breaks is never read
+    whole into one line. Raises LineTooLong (with the line's number) past the limit."""
+    limit = limit or MAX_LINE_BYTES
+    number = 0
+    while raw := stream.readline(limit + 1):
+        number += 1
+        if len(raw) > limit:
+            raise LineTooLong(number, limit)
+        yield raw
+
+
 def iter_ndjson(stream: IO[bytes]) -> Iterator[ParsedRow]:
     """One JSON object per line; blank lines are skipped."""
-    for number, raw in enumerate(stream, start=1):
+    try:
+        yield from _ndjson_lines(stream)
+    except LineTooLong as exc:
+        yield RowError(exc.number, None, str(exc))
+
+
+def _ndjson_lines(stream: IO[bytes]) -> Iterator[ParsedRow]:
+    for number, raw in enumerate(iter_lines(stream), start=1):
         if number == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8) :]
         if not raw.strip():

@@ -1,6 +1,7 @@
 """Import time of 150,000 security-group rules (demo data, scale 1) as ONE source, into the configured database.
 
 Usage: NETLOOKUP_DATABASE_URL=... python bench/import_sg.py [--format aws-sg|ndjson] [--scale 1] [--repeat 2]
+       python bench/import_sg.py --url http://127.0.0.1:8000 --key KEY [...]   # through a running server's API
 The database must be migrated (netlookup db upgrade). The source is named bench-sg-import and replaced each run:
 the first run writes into an empty source, later runs replace the rows of the run before. ``aws-sg`` is the file
 ``netlookup demo-data --format aws-sg`` writes (describe-security-groups JSON); ``ndjson`` the canonical rows.
@@ -12,7 +13,9 @@ import argparse
 import asyncio
 import tempfile
 import time
+from typing import IO
 
+import httpx
 import orjson
 
 from netlookup.config import Settings
@@ -21,16 +24,46 @@ from netlookup.demo_files import write_aws_sg
 from netlookup.services import open_services
 
 
+def _write(stream: IO[bytes], fmt: str, scale: float) -> int:
+    if fmt == "aws-sg":
+        return write_aws_sg(stream, scale, seed=1)
+    rows = 0
+    for _, record in demo_records("sg", scale, seed=1):
+        stream.write(orjson.dumps(record) + b"\n")
+        rows += 1
+    return rows
+
+
+def run_http(url: str, key: str, fmt: str, scale: float, repeat: int) -> None:
+    """POST the file to the import endpoint (raw body), as a user or a pipeline would."""
+    with tempfile.TemporaryFile() as stream:
+        rows = _write(stream, fmt, scale)
+        size_mb = stream.tell() / 1e6
+        for attempt in range(repeat):
+            stream.seek(0)
+            started = time.perf_counter()
+            response = httpx.post(
+                f"{url}/api/v1/import/sg",
+                params={"source": "bench-sg-import", "format": fmt},
+                content=stream.read(),
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=600,
+            )
+            took = time.perf_counter() - started
+            response.raise_for_status()
+            assert response.json()["count"] == rows, response.json()
+            print(
+                f"run={attempt + 1} via=http format={fmt} rows={rows} file_mb={size_mb:.1f} seconds={took:.2f} "
+                f"rows_per_s={rows / took:,.0f}"
+            )
+        headers = {"Authorization": f"Bearer {key}"}
+        httpx.delete(f"{url}/api/v1/sources/sg/bench-sg-import", headers=headers, timeout=60).raise_for_status()
+
+
 async def run(fmt: str, scale: float, repeat: int) -> None:
     settings = Settings()
     with tempfile.TemporaryFile() as stream:
-        if fmt == "aws-sg":
-            rows = write_aws_sg(stream, scale, seed=1)
-        else:
-            rows = 0
-            for _, record in demo_records("sg", scale, seed=1):
-                stream.write(orjson.dumps(record) + b"\n")
-                rows += 1
+        rows = _write(stream, fmt, scale)
         size_mb = stream.tell() / 1e6
         async with open_services(settings) as services:
             for attempt in range(repeat):
@@ -51,8 +84,13 @@ def main() -> None:
     parser.add_argument("--format", choices=("aws-sg", "ndjson"), default="aws-sg")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--url", help="Import through this server's API instead of in-process.")
+    parser.add_argument("--key", default="", help="API key for --url.")
     args = parser.parse_args()
-    asyncio.run(run(args.format, args.scale, args.repeat))
+    if args.url:
+        run_http(args.url.rstrip("/"), args.key, args.format, args.scale, args.repeat)
+    else:
+        asyncio.run(run(args.format, args.scale, args.repeat))
 
 
 if __name__ == "__main__":

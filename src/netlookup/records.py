@@ -290,6 +290,11 @@ def network_row(category: Category, record: _Record) -> dict[str, Any]:
         ports = parse_port_range(values["port"])
     else:
         ports = sg_port_range(values["from_port"], values["to_port"], values["protocol"])
+    return with_network_columns(values, net, ports)
+
+
+def with_network_columns(values: dict[str, Any], net: Prefix, ports: tuple[int, int] | None) -> dict[str, Any]:
+    """The record's values plus the columns lookups use (network bytes, port range) and its fingerprint."""
     row = dict(values)
     row.update(
         family=net.family,

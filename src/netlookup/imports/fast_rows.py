@@ -18,9 +18,9 @@ from netlookup.records import (
     AclRecord,
     Category,
     SgRecord,
-    fingerprint,
     parse_port_range,
     sg_port_range,
+    with_network_columns,
 )
 
 # Field name → longest text allowed (the StringConstraints of records.py), per category, in model order.
@@ -115,14 +115,4 @@ def fast_network_row(category: Category, raw: dict[str, Any]) -> dict[str, Any] 
         except ValueError:
             return None
         values["port"] = None if ports is None else str(ports[0]) if ports[0] == ports[1] else f"{ports[0]}-{ports[1]}"
-    row = dict(values)
-    row.update(
-        family=net.family,
-        prefix_len=net.prefix_len,
-        net_start=net.start,
-        net_end=net.end,
-        port_lo=ports[0] if ports else None,
-        port_hi=ports[1] if ports else None,
-        fingerprint=fingerprint(values),
-    )
-    return row
+    return with_network_columns(values, net, ports)

@@ -49,8 +49,11 @@ async def load_index(session: AsyncSession, category: Category) -> tuple[int, Ca
         network_index = NetworkIndex(category)
         # Streamed in chunks: the rows of 150,000 rules never sit in memory all at once.
         result = await session.stream(select(*columns, *extra).execution_options(yield_per=BUILD_CHUNK))
-        async for chunk in result.partitions(BUILD_CHUNK):
-            await asyncio.to_thread(network_index.add, chunk)
+        try:
+            async for chunk in result.partitions(BUILD_CHUNK):
+                await asyncio.to_thread(network_index.add, chunk)
+        finally:  # a rebuild cancelled at shutdown or by a newer change leaves no half-read result behind
+            await result.close()
         index: CategoryIndex = await asyncio.to_thread(network_index.finish)
     else:
         a = ADDRESS_TABLES[category]

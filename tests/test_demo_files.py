@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from netlookup.config import Settings
-from netlookup.demo_files import FORMAT_CATEGORY, WRITERS, write_aws_sg
-from netlookup.imports.formats import RowError, guess_format
+from netlookup.demo_files import WRITERS, write_aws_sg
+from netlookup.imports.formats import FORMAT_CATEGORY, RowError, guess_format
 from netlookup.imports.jobs import run_import
 from netlookup.services import Services
 from tests.conftest import reset_database

@@ -193,7 +193,8 @@ async def _load_demo(
 
 
 def _write_vendor_file(fmt: str, out: Path | None, scale: float, seed: int, pages: int) -> None:
-    from netlookup.demo_files import FORMAT_CATEGORY, WRITERS, write_aws_sg
+    from netlookup.demo_files import WRITERS, write_aws_sg
+    from netlookup.imports.formats import FORMAT_CATEGORY
 
     target = "stdout" if out is None else str(out)
     with contextlib.ExitStack() as stack:

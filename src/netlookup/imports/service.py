@@ -13,12 +13,13 @@ import logging
 import time
 import uuid
 from array import array
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import Table, delete, func, insert, select, text, update
+from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -129,6 +130,17 @@ def _plain_insert(conn: AsyncConnection, table: Table) -> tuple[str, tuple[str, 
 
 def _lock_name(category: str, source: str) -> str:
     return "netlookup:" + hashlib.sha1(f"{category}\0{source}".encode()).hexdigest()
+
+
+@dataclass(slots=True)
+class _Streamed:
+    """What streaming a file's rows into the tables found."""
+
+    fingerprints: array[int] = field(default_factory=lambda: array("q"))  # 8 bytes per record, not 40
+    lengths: Counter[tuple[int, int]] = field(default_factory=Counter)  # (family, prefix_len) → records
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    rows_done: int = 0
 
 
 class ImportService:
@@ -273,20 +285,18 @@ class ImportService:
             await self._start_writing(conn, category, source)
             old = await self._old_fingerprints(conn, category, source)
             await self._delete_rows(conn, category, source)
-            new_fingerprints, errors, error_count, rows_done = await self._stream_rows(
-                conn, category, source, batches, on_progress, unmapped
-            )
-            if error_count:
+            streamed = await self._stream_rows(conn, category, source, batches, on_progress, unmapped)
+            if streamed.error_count:
                 raise ImportRejected(
-                    f"{error_count} bad rows in {category}/{source}; nothing was imported",
-                    errors,
-                    error_count,
+                    f"{streamed.error_count} bad rows in {category}/{source}; nothing was imported",
+                    [error.as_dict() for error in streamed.errors],
+                    streamed.error_count,
                 )
-            if not new_fingerprints:
+            if not streamed.fingerprints:
                 raise BadInput(f"the file holds no {category} records; to remove a source, DELETE it instead")
-            fresh = sorted(new_fingerprints)
+            fresh = sorted(streamed.fingerprints)
             checksum = content_checksum(fresh)
-            await self._write_summary(conn, category, source, len(fresh), checksum)
+            await self._write_summary(conn, category, source, len(fresh), checksum, streamed.lengths)
             await self._bump_version(conn, category)
             added, removed = multiset_changes(old, fresh)
         took_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -295,7 +305,7 @@ class ImportService:
             job_id,
             category,
             source,
-            rows_done,
+            streamed.rows_done,
             added,
             removed,
             took_ms,
@@ -304,7 +314,7 @@ class ImportService:
             job_id,
             category,
             source,
-            len(new_fingerprints),
+            len(fresh),
             added,
             removed,
             checksum,
@@ -320,45 +330,45 @@ class ImportService:
         batches: ValidatedBatches,
         on_progress: ProgressCallback | None,
         unmapped: dict[str, Any],
-    ) -> tuple[array[int], list[dict[str, Any]], int, int]:
-        fingerprints = array("q")  # 8 bytes per record: a million-row import keeps 8 MB here, not 40
-        errors: list[RowError] = []
-        error_count = 0
-        rows_done = 0
+    ) -> _Streamed:
+        streamed = _Streamed()
         while True:
             batch = await batches.next()
-            error_count += len(batch.errors)
-            errors.extend(batch.errors[: MAX_REPORTED_ERRORS - len(errors)])
+            streamed.error_count += len(batch.errors)
+            streamed.errors.extend(batch.errors[: MAX_REPORTED_ERRORS - len(streamed.errors)])
             for item in batch.unmapped:
                 unmapped["count"] += 1
                 unmapped["by_kind"][item.kind] = unmapped["by_kind"].get(item.kind, 0) + 1
                 if len(unmapped["sample"]) < MAX_UNMAPPED_SAMPLE:
                     unmapped["sample"].append({"line": item.line, "kind": item.kind, **item.sample})
-            if error_count == 0 and batch.rows:
-                fingerprints.extend(row["fingerprint"] for row in batch.rows)
+            if streamed.error_count == 0 and batch.rows:
+                streamed.fingerprints.extend(row["fingerprint"] for row in batch.rows)
+                if category in NETWORK_CATEGORIES:
+                    streamed.lengths.update((row["family"], row["prefix_len"]) for row in batch.rows)
                 await self._insert_batch(conn, category, source, batch.rows, batch.points)
-            rows_done += batch.seen
+            streamed.rows_done += batch.seen
             if on_progress is not None:
-                await on_progress(rows_done)
+                await on_progress(streamed.rows_done)
             if batch.finished:
-                return fingerprints, [e.as_dict() for e in errors], error_count, rows_done
+                return streamed
 
     async def _write_summary(
-        self, conn: AsyncConnection, category: Category, source: str, count: int, checksum: str
+        self,
+        conn: AsyncConnection,
+        category: Category,
+        source: str,
+        count: int,
+        checksum: str,
+        lengths: Counter[tuple[int, int]],
     ) -> None:
-        if category in NETWORK_CATEGORIES:
-            t = TABLES[category]
-            lengths = await conn.execute(
-                select(t.c.family, t.c.prefix_len, func.count())
-                .where(t.c.source == source)
-                .group_by(t.c.family, t.c.prefix_len)
-            )
-            values = [
-                {"category": category, "source": source, "family": family, "prefix_len": length, "count": n}
-                for family, length, n in lengths
-            ]
-            if values:
-                await conn.execute(insert(schema.prefix_lengths), values)
+        """The sources row and, for networks, how many records of each prefix length (counted while inserting:
+        a GROUP BY over the source's rows would also walk the old rows this transaction deleted)."""
+        values = [
+            {"category": category, "source": source, "family": family, "prefix_len": length, "count": n}
+            for (family, length), n in sorted(lengths.items())
+        ]
+        if values:
+            await conn.execute(insert(schema.prefix_lengths), values)
         await conn.execute(
             insert(schema.sources).values(
                 category=category,

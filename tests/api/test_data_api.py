@@ -301,3 +301,30 @@ async def test_cors_allows_only_configured_origins(database_url: str) -> None:
         assert allowed.headers["access-control-allow-origin"] == "https://spa.example.net"
         other = await http.get("/healthz", headers={"Origin": "https://evil.example.com"})
         assert "access-control-allow-origin" not in other.headers
+
+
+async def _acl_index(client: httpx.AsyncClient) -> object:
+    return (await client.get("/readyz")).json()["checks"]["memory_index"]["acl"]
+
+
+async def _acl_index_holding(client: httpx.AsyncClient, records: int) -> dict[str, int]:
+    for _ in range(600):
+        index = await _acl_index(client)
+        if isinstance(index, dict) and index["records"] == records:
+            return index
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the acl index never held {records} records")
+
+
+async def test_reimporting_the_same_content_keeps_the_memory_index(client: httpx.AsyncClient) -> None:
+    body = b'{"cidr": "10.0.0.0/8", "line": 1}\n{"cidr": "10.1.0.0/16", "line": 2}\n'
+    params = {"source": "same.cfg", "format": "ndjson"}
+    assert (await client.post("/api/v1/import/acl", params=params, content=body, headers=AUTH)).status_code == 200
+    index = await _acl_index_holding(client, 2)
+    again = (await client.post("/api/v1/import/acl", params=params, content=body, headers=AUTH)).json()
+    assert (again["added"], again["removed"]) == (0, 0)
+    assert await _acl_index(client) == index  # not dropped, not rebuilt: same version, still serving
+    changed = body + b'{"cidr": "10.2.0.0/16", "line": 3}\n'
+    assert (await client.post("/api/v1/import/acl", params=params, content=changed, headers=AUTH)).status_code == 200
+    rebuilt = await _acl_index_holding(client, 3)
+    assert rebuilt["version"] == index["version"] + 1

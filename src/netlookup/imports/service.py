@@ -27,6 +27,7 @@ from netlookup import schema
 from netlookup.db import is_mysql
 from netlookup.errors import BadInput, Conflict, ImportRejected, NotFound
 from netlookup.gate import DbGate
+from netlookup.imports.diff import OldRecords
 from netlookup.imports.formats import FORMAT_CATEGORY, FORMATS, RowError, guess_format, iter_records
 from netlookup.imports.validate import IGNORED_FIELDS, IMPORT_FIELDS, ValidatedBatches, validated_batches
 from netlookup.lookup.statements import ADDRESS_TABLES, TABLES
@@ -35,6 +36,7 @@ from netlookup.records import NETWORK_CATEGORIES, Category
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 2000
+DELETE_CHUNK = 1000
 MAX_REPORTED_ERRORS = 100
 MAX_UNMAPPED_SAMPLE = 5
 MAX_SOURCE_LENGTH = 255
@@ -78,22 +80,6 @@ def content_checksum(fingerprints: Iterable[int]) -> str:
     for value in sorted(fingerprints):
         digest.update(value.to_bytes(8, "big", signed=True))
     return digest.hexdigest()
-
-
-def multiset_changes(old: list[int], new: list[int]) -> tuple[int, int]:
-    """(added, removed): how many of ``new`` are not matched in ``old`` and the other way round, counting
-    duplicates. Both lists sorted; a merge walk instead of two Counters keeps a million-row import small."""
-    common = i = j = 0
-    while i < len(old) and j < len(new):
-        if old[i] == new[j]:
-            common += 1
-            i += 1
-            j += 1
-        elif old[i] < new[j]:
-            i += 1
-        else:
-            j += 1
-    return len(new) - common, len(old) - common
 
 
 def check_source_name(source: str) -> str:
@@ -141,6 +127,7 @@ class _Streamed:
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
     rows_done: int = 0
+    inserted: int = 0
 
 
 class ImportService:
@@ -200,11 +187,35 @@ class ImportService:
             update(versions).where(versions.c.category == category).values(version=versions.c.version + 1)
         )
 
-    async def _old_fingerprints(self, conn: AsyncConnection, category: Category, source: str) -> list[int]:
-        """The source's record fingerprints, sorted."""
+    async def _old_records(self, conn: AsyncConnection, category: Category, source: str) -> OldRecords:
+        """The source's records as (fingerprint, id), sorted by the database, streamed into compact arrays."""
         t = TABLES[category]
-        rows = await conn.execute(select(t.c.fingerprint).where(t.c.source == source))
-        return sorted(value for (value,) in rows)
+        query = select(t.c.fingerprint, t.c.id).where(t.c.source == source).order_by(t.c.fingerprint, t.c.id)
+        result = await conn.stream(query.execution_options(yield_per=BATCH_ROWS))
+        try:
+            pairs = [(fingerprint, record_id) async for fingerprint, record_id in result]
+        finally:
+            await result.close()
+        return OldRecords(pairs)
+
+    async def _delete_removed(self, conn: AsyncConnection, category: Category, source: str, old: OldRecords) -> None:
+        """The old records no new row claimed (and their address points); all of them in one statement each when
+        none was claimed. New rows have larger ids than any old one, so ``id <= max_id`` never reaches them."""
+        t = TABLES[category]
+        a = ADDRESS_TABLES.get(category)
+        if old.removed == 0:
+            return
+        if old.kept == 0:
+            if a is not None:
+                await conn.execute(delete(a).where(a.c.source == source, a.c.record_id <= old.max_id))
+            await conn.execute(delete(t).where(t.c.source == source, t.c.id <= old.max_id))
+            return
+        removed = old.removed_ids()
+        for start in range(0, len(removed), DELETE_CHUNK):
+            chunk = removed[start : start + DELETE_CHUNK]
+            if a is not None:
+                await conn.execute(delete(a).where(a.c.record_id.in_(chunk)))
+            await conn.execute(delete(t).where(t.c.id.in_(chunk)))
 
     async def _start_writing(self, conn: AsyncConnection, category: Category, source: str) -> None:
         """The first statement of every write: dropping the source's prefix lengths is a write, so SQLite takes
@@ -283,9 +294,10 @@ class ImportService:
             validated_batches(category, parsed, BATCH_ROWS) as batches,
         ):
             await self._start_writing(conn, category, source)
-            old = await self._old_fingerprints(conn, category, source)
-            await self._delete_rows(conn, category, source)
-            streamed = await self._stream_rows(conn, category, source, batches, on_progress, unmapped)
+            old = await self._old_records(conn, category, source)
+            sources = schema.sources
+            await conn.execute(delete(sources).where(sources.c.category == category, sources.c.name == source))
+            streamed = await self._stream_rows(conn, category, source, batches, on_progress, unmapped, old)
             if streamed.error_count:
                 raise ImportRejected(
                     f"{streamed.error_count} bad rows in {category}/{source}; nothing was imported",
@@ -294,11 +306,12 @@ class ImportService:
                 )
             if not streamed.fingerprints:
                 raise BadInput(f"the file holds no {category} records; to remove a source, DELETE it instead")
-            fresh = sorted(streamed.fingerprints)
-            checksum = content_checksum(fresh)
-            await self._write_summary(conn, category, source, len(fresh), checksum, streamed.lengths)
-            await self._bump_version(conn, category)
-            added, removed = multiset_changes(old, fresh)
+            await self._delete_removed(conn, category, source, old)
+            checksum = content_checksum(streamed.fingerprints)
+            await self._write_summary(conn, category, source, len(streamed.fingerprints), checksum, streamed.lengths)
+            added, removed = streamed.inserted, old.removed
+            if added or removed:  # an unchanged source leaves every node's index as it is
+                await self._bump_version(conn, category)
         took_ms = round((time.perf_counter() - started) * 1000, 1)
         log.info(
             "import committed job_id=%s category=%s source=%s count=%d added=%d removed=%d took_ms=%s",
@@ -314,7 +327,7 @@ class ImportService:
             job_id,
             category,
             source,
-            len(fresh),
+            len(streamed.fingerprints),
             added,
             removed,
             checksum,
@@ -330,6 +343,7 @@ class ImportService:
         batches: ValidatedBatches,
         on_progress: ProgressCallback | None,
         unmapped: dict[str, Any],
+        old: OldRecords,
     ) -> _Streamed:
         streamed = _Streamed()
         while True:
@@ -345,7 +359,13 @@ class ImportService:
                 streamed.fingerprints.extend(row["fingerprint"] for row in batch.rows)
                 if category in NETWORK_CATEGORIES:
                     streamed.lengths.update((row["family"], row["prefix_len"]) for row in batch.rows)
-                await self._insert_batch(conn, category, source, batch.rows, batch.points)
+                # Records the source already holds stay as they are (same content, same id): only new ones go in.
+                fresh = [i for i, row in enumerate(batch.rows) if not old.keep(row["fingerprint"])]
+                if fresh:
+                    rows = [batch.rows[i] for i in fresh] if len(fresh) < len(batch.rows) else batch.rows
+                    points = [batch.points[i] for i in fresh] if len(fresh) < len(batch.rows) else batch.points
+                    await self._insert_batch(conn, category, source, rows, points)
+                    streamed.inserted += len(fresh)
             streamed.rows_done += batch.seen
             if on_progress is not None:
                 await on_progress(streamed.rows_done)

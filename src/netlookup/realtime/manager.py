@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 import socketio
 
+from netlookup.realtime.notify import changes_records
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "netlookup"
@@ -59,7 +61,8 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         if self.on_data_changed is not None and message.get("event") == "data:changed":
             payload = (message.get("data") or [None])[0]
-            if isinstance(payload, dict) and isinstance(payload.get("category"), str):
+            announced = isinstance(payload, dict) and isinstance(payload.get("category"), str)
+            if announced and changes_records(payload.get("added"), payload.get("removed"), payload.get("checksum")):
                 self.on_data_changed(payload["category"])
         await super()._handle_emit(message)
 

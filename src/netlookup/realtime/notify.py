@@ -16,6 +16,13 @@ def data_room(category: str) -> str:
     return f"data:{category}"
 
 
+def changes_records(added: object, removed: object, checksum: object) -> bool:
+    """Whether a data:changed announces different records: a re-import of the same content (nothing added or
+    removed) leaves the records and their ids as they were, so no index needs rebuilding. A delete (null
+    checksum) always changes them."""
+    return bool(added) or bool(removed) or checksum is None
+
+
 class Emitter(Protocol):
     async def emit(self, event: str, data: Any, *, to: str | None = None, namespace: str | None = None) -> Any: ...
 
@@ -38,7 +45,7 @@ class Notifier:
             log.exception("could not emit event=%s room=%s", event, room)
 
     async def data_changed(self, category: str, source: str, added: int, removed: int, checksum: str | None) -> None:
-        if self.on_change is not None:
+        if self.on_change is not None and changes_records(added, removed, checksum):
             self.on_change(category)
         payload = {"category": category, "source": source, "added": added, "removed": removed, "checksum": checksum}
         await self._emit("data:changed", payload, data_room(category))

@@ -1,10 +1,15 @@
 """Import time of 150,000 security-group rules (demo data, scale 1) as ONE source, into the configured database.
 
-Usage: NETLOOKUP_DATABASE_URL=... python bench/import_sg.py [--format aws-sg|ndjson] [--scale 1] [--repeat 2]
+Usage: NETLOOKUP_DATABASE_URL=... python bench/import_sg.py [--format aws-sg|ndjson] [--scale 1] [--repeat 1]
        python bench/import_sg.py --url http://127.0.0.1:8000 --key KEY [...]   # through a running server's API
-The database must be migrated (netlookup db upgrade). The source is named bench-sg-import and replaced each run:
-the first run writes into an empty source, later runs replace the rows of the run before. ``aws-sg`` is the file
-``netlookup demo-data --format aws-sg`` writes (describe-security-groups JSON); ``ndjson`` the canonical rows.
+The database must be migrated (netlookup db upgrade). Each cycle imports into the source bench-sg-import:
+
+- first:     file A (demo seed 1) into the empty source: every row inserted;
+- same:      file A again: every record kept, nothing written but the summary (a daily sync with no change);
+- different: file B (demo seed 2) over A: every old record deleted, every new one inserted (the worst case);
+
+then deletes the source. ``aws-sg`` is the file ``netlookup demo-data --format aws-sg`` writes
+(describe-security-groups JSON); ``ndjson`` the canonical rows.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import argparse
 import asyncio
 import tempfile
 import time
-from typing import IO
+from contextlib import ExitStack
+from typing import IO, Any
 
 import httpx
 import orjson
@@ -23,15 +29,35 @@ from netlookup.demo import demo_records
 from netlookup.demo_files import write_aws_sg
 from netlookup.services import open_services
 
+SOURCE = "bench-sg-import"
+CASES = (("first", 0), ("same", 0), ("different", 1))  # (name, which file)
 
-def _write(stream: IO[bytes], fmt: str, scale: float) -> int:
+
+def _write(stream: IO[bytes], fmt: str, scale: float, seed: int) -> int:
     if fmt == "aws-sg":
-        return write_aws_sg(stream, scale, seed=1)
+        return write_aws_sg(stream, scale, seed=seed)
     rows = 0
-    for _, record in demo_records("sg", scale, seed=1):
+    for _, record in demo_records("sg", scale, seed=seed):
         stream.write(orjson.dumps(record) + b"\n")
         rows += 1
     return rows
+
+
+def _files(stack: ExitStack, fmt: str, scale: float) -> list[tuple[IO[bytes], int, float]]:
+    """(stream, rows, MB) of file A (seed 1) and file B (seed 2)."""
+    files = []
+    for seed in (1, 2):
+        stream = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 - the stack closes it
+        rows = _write(stream, fmt, scale, seed)
+        files.append((stream, rows, stream.tell() / 1e6))
+    return files
+
+
+def _report(case: str, cycle: int, where: str, fmt: str, rows: int, size_mb: float, took: float, extra: str) -> None:
+    print(
+        f"cycle={cycle} case={case} {where} format={fmt} rows={rows} file_mb={size_mb:.1f} seconds={took:.2f} "
+        f"rows_per_s={rows / took:,.0f}{extra}"
+    )
 
 
 def _wait_for_index(url: str, timeout: float = 120) -> float:
@@ -47,56 +73,55 @@ def _wait_for_index(url: str, timeout: float = 120) -> float:
 
 
 def run_http(url: str, key: str, fmt: str, scale: float, repeat: int) -> None:
-    """POST the file to the import endpoint (raw body), as a user or a pipeline would."""
-    with tempfile.TemporaryFile() as stream:
-        rows = _write(stream, fmt, scale)
-        size_mb = stream.tell() / 1e6
-        for attempt in range(repeat):
-            stream.seek(0)
-            started = time.perf_counter()
-            response = httpx.post(
-                f"{url}/api/v1/import/sg",
-                params={"source": "bench-sg-import", "format": fmt},
-                content=stream.read(),
-                headers={"Authorization": f"Bearer {key}"},
-                timeout=600,
-            )
-            took = time.perf_counter() - started
-            response.raise_for_status()
-            assert response.json()["count"] == rows, response.json()
-            indexed = _wait_for_index(url) - started
-            print(
-                f"run={attempt + 1} via=http format={fmt} rows={rows} file_mb={size_mb:.1f} seconds={took:.2f} "
-                f"rows_per_s={rows / took:,.0f} memory_index_ready_after_s={indexed:.2f}"
-            )
-        headers = {"Authorization": f"Bearer {key}"}
-        httpx.delete(f"{url}/api/v1/sources/sg/bench-sg-import", headers=headers, timeout=60).raise_for_status()
+    """POST the files to the import endpoint (raw body), as a user or a pipeline would."""
+    headers = {"Authorization": f"Bearer {key}"}
+    with ExitStack() as stack:
+        files = _files(stack, fmt, scale)
+        for cycle in range(1, repeat + 1):
+            for case, which in CASES:
+                stream, rows, size_mb = files[which]
+                stream.seek(0)
+                started = time.perf_counter()
+                response = httpx.post(
+                    f"{url}/api/v1/import/sg",
+                    params={"source": SOURCE, "format": fmt},
+                    content=stream.read(),
+                    headers=headers,
+                    timeout=600,
+                )
+                took = time.perf_counter() - started
+                response.raise_for_status()
+                body: dict[str, Any] = response.json()
+                assert body["count"] == rows, body
+                indexed = _wait_for_index(url) - started
+                extra = f" added={body['added']} removed={body['removed']} memory_index_ready_after_s={indexed:.2f}"
+                _report(case, cycle, "via=http", fmt, rows, size_mb, took, extra)
+            httpx.delete(f"{url}/api/v1/sources/sg/{SOURCE}", headers=headers, timeout=60).raise_for_status()
 
 
 async def run(fmt: str, scale: float, repeat: int) -> None:
-    settings = Settings()
-    with tempfile.TemporaryFile() as stream:
-        rows = _write(stream, fmt, scale)
-        size_mb = stream.tell() / 1e6
-        async with open_services(settings) as services:
-            for attempt in range(repeat):
-                stream.seek(0)
-                started = time.perf_counter()
-                result = await services.imports.replace_source("sg", "bench-sg-import", stream, fmt)
-                took = time.perf_counter() - started
-                assert result.count == rows, (result.count, rows)
-                print(
-                    f"run={attempt + 1} backend={services.engine.dialect.name} format={fmt} rows={result.count} "
-                    f"file_mb={size_mb:.1f} seconds={took:.2f} rows_per_s={rows / took:,.0f}"
-                )
-            await services.imports.delete_source("sg", "bench-sg-import")
+    with ExitStack() as stack:
+        files = _files(stack, fmt, scale)
+        async with open_services(Settings()) as services:
+            backend = f"backend={services.engine.dialect.name}"
+            for cycle in range(1, repeat + 1):
+                for case, which in CASES:
+                    stream, rows, size_mb = files[which]
+                    stream.seek(0)
+                    started = time.perf_counter()
+                    result = await services.imports.replace_source("sg", SOURCE, stream, fmt)
+                    took = time.perf_counter() - started
+                    assert result.count == rows, (result.count, rows)
+                    extra = f" added={result.added} removed={result.removed}"
+                    _report(case, cycle, backend, fmt, rows, size_mb, took, extra)
+                await services.imports.delete_source("sg", SOURCE)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--format", choices=("aws-sg", "ndjson"), default="aws-sg")
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1, help="Cycles of first / same / different.")
     parser.add_argument("--url", help="Import through this server's API instead of in-process.")
     parser.add_argument("--key", default="", help="API key for --url.")
     args = parser.parse_args()

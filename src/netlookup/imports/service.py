@@ -188,15 +188,11 @@ class ImportService:
         )
 
     async def _old_records(self, conn: AsyncConnection, category: Category, source: str) -> OldRecords:
-        """The source's records as (fingerprint, id), sorted by the database, streamed into compact arrays."""
+        """The source's records as (fingerprint, id), sorted by the database, into compact arrays. One buffered
+        read: a server-side cursor fetched row by row took ten times longer for 150,000 rows."""
         t = TABLES[category]
         query = select(t.c.fingerprint, t.c.id).where(t.c.source == source).order_by(t.c.fingerprint, t.c.id)
-        result = await conn.stream(query.execution_options(yield_per=BATCH_ROWS))
-        try:
-            pairs = [(fingerprint, record_id) async for fingerprint, record_id in result]
-        finally:
-            await result.close()
-        return OldRecords(pairs)
+        return OldRecords((await conn.execute(query)).tuples())
 
     async def _delete_removed(self, conn: AsyncConnection, category: Category, source: str, old: OldRecords) -> None:
         """The old records no new row claimed (and their address points); all of them in one statement each when

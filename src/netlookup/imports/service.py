@@ -192,7 +192,7 @@ class ImportService:
         read: a server-side cursor fetched row by row took ten times longer for 150,000 rows."""
         t = TABLES[category]
         query = select(t.c.fingerprint, t.c.id).where(t.c.source == source).order_by(t.c.fingerprint, t.c.id)
-        return OldRecords((await conn.execute(query)).tuples())
+        return OldRecords((fingerprint, record_id) for fingerprint, record_id in await conn.execute(query))
 
     async def _delete_removed(self, conn: AsyncConnection, category: Category, source: str, old: OldRecords) -> None:
         """The old records no new row claimed (and their address points); all of them in one statement each when

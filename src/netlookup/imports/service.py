@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import IO, Any
 
 from sqlalchemy import Table, delete, insert, select, text, update
@@ -96,8 +97,9 @@ def check_source_name(source: str) -> str:
 _PLACEHOLDERS = {"format": "%s", "qmark": "?"}
 
 
-def _plain_insert(conn: AsyncConnection, table: Table) -> tuple[str, tuple[str, ...]] | None:
-    """``INSERT INTO t (columns) VALUES (?, ...)`` in the driver's own paramstyle, and its column order.
+def _plain_insert(conn: AsyncConnection, table: Table) -> tuple[str, Callable[[dict[str, Any]], Any]] | None:
+    """``INSERT INTO t (columns) VALUES (?, ...)`` in the driver's own paramstyle, and what takes a row's values
+    in that order (``itemgetter``: a generator per row cost a quarter of a second for 150,000 rows).
 
     Bulk rows go to the driver's executemany as tuples: SQLAlchemy's per-row parameter processing cost as much
     as the driver's own work for 150,000 rows. The network tables have no column that needs a type processor.
@@ -111,7 +113,7 @@ def _plain_insert(conn: AsyncConnection, table: Table) -> tuple[str, tuple[str, 
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
         f"VALUES ({', '.join([placeholder] * len(columns))})"
     )
-    return sql, columns
+    return sql, itemgetter(*columns)
 
 
 def _lock_name(category: str, source: str) -> str:
@@ -246,8 +248,8 @@ class ImportService:
             if statement is None:
                 await conn.execute(insert(t), rows)
             else:
-                sql, columns = statement
-                await conn.exec_driver_sql(sql, [tuple(row[name] for name in columns) for row in rows])
+                sql, values_of = statement
+                await conn.exec_driver_sql(sql, [values_of(row) for row in rows])
             return
         result = await conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows)
         ids = [row_id for (row_id,) in result.all()]

@@ -129,3 +129,20 @@ def test_direction_comes_from_where_the_list_is_applied() -> None:
     assert {(r["name"], r["direction"]) for r in records(both_ways)} == {("EDGE", None), ("120", "out")}
     standard_1300 = b"access-list 1300 permit 10.20.0.0 0.0.255.255\n"
     assert [(r["cidr"], r["protocol"]) for r in records(standard_1300)] == [("10.20.0.0/16", None)]
+
+
+def test_each_hostname_scopes_its_own_objects_and_bindings() -> None:
+    body = (
+        b"object network SHARED\n host 10.0.0.1\n"
+        b"hostname fw-a\n"
+        b"object-group network SERVERS\n network-object host 10.1.1.1\n"
+        b"access-list IN extended permit tcp any object-group SERVERS eq 443\n"
+        b"access-list IN extended permit tcp any object SHARED eq 22\n"
+        b"access-group IN in interface outside\n"
+        b"hostname fw-b\n"
+        b"object-group network SERVERS\n network-object host 10.2.2.2\n"
+        b"access-list IN extended permit tcp any object-group SERVERS eq 443\n"
+        b"access-group IN out interface inside\n"
+    )
+    rows = [(r["line"], r["cidr"], r["direction"]) for r in records(body) if r["description"].startswith("destination")]
+    assert rows == [(6, "10.1.1.1/32", "in"), (7, "10.0.0.1/32", "in"), (12, "10.2.2.2/32", "out")]

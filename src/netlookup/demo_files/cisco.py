@@ -69,7 +69,7 @@ def write_cisco_acl(out: IO[bytes], scale: float, seed: int) -> int:
         if asa:
             office = [addr.network() for _ in range(3)]
             office = [n for n in office if ":" not in n] or ["192.168.10.0/24"]
-            office_group = f"OFFICE_NETS_{hostname.upper()}"  # one file holds many devices: names stay apart
+            office_group = "OFFICE_NETS"  # the same name on every device: each hostname scopes its own
             write(f"object-group network {office_group}")
             for network in office:
                 write(f" network-object {_asa_address(network)}")

@@ -78,30 +78,42 @@ def _host(address: str) -> str:
 
 
 class Objects:
-    """ASA network objects and object-groups, resolved to networks (nested groups followed, cycles refused)."""
+    """ASA network objects and object-groups, resolved to networks (nested groups followed, cycles refused), and
+    where lists are applied. Names belong to a device: each ``hostname`` line starts the next device's
+    configuration (a file may hold several), and what was defined before the first one is seen by all."""
 
     def __init__(self) -> None:
-        self.objects: dict[str, list[str]] = {}
-        # ACL name → the directions it is applied in (ASA access-group, IOS ip access-group / ipv6 traffic-filter)
-        self.bindings: dict[str, set[str]] = {}
-        self.groups: dict[str, list[tuple[str, str]]] = {}
+        self.device = 0
+        self.objects: dict[tuple[int, str], list[str]] = {}
+        self.groups: dict[tuple[int, str], list[tuple[str, str]]] = {}
+        # (device, ACL name) → the directions it is applied in (ASA access-group, IOS ip access-group, ...)
+        self.bindings: dict[tuple[int, str], set[str]] = {}
+
+    def _key(self, table: dict[tuple[int, str], Any], name: str) -> tuple[int, str] | None:
+        for key in ((self.device, name), (0, name)):
+            if key in table:
+                return key
+        return None
 
     def direction(self, acl: str) -> str | None:
         """``in`` or ``out`` when every binding of the list agrees; None when unbound or bound both ways."""
-        directions = self.bindings.get(acl, set())
+        key = self._key(self.bindings, acl)
+        directions = self.bindings[key] if key is not None else set()
         return next(iter(directions)) if len(directions) == 1 else None
 
     def resolve(self, kind: str, name: str, seen: frozenset[str] = frozenset()) -> list[str]:
         if kind == "object":
-            if name not in self.objects:
+            key = self._key(self.objects, name)
+            if key is None:
                 raise ParseError(f"object {name!r} is not defined in the file")
-            return self.objects[name]
+            return self.objects[key]
         if name in seen:
             raise ParseError(f"object-group {name!r} contains itself")
-        if name not in self.groups:
+        group = self._key(self.groups, name)
+        if group is None:
             raise ParseError(f"object-group {name!r} is not defined in the file")
         networks: list[str] = []
-        for member_kind, value in self.groups[name]:
+        for member_kind, value in self.groups[group]:
             if member_kind == "network":
                 networks.append(value)
             else:
@@ -122,40 +134,43 @@ def collect_objects(lines: Iterator[str]) -> Objects:
             continue
         binding = _binding(words, indented=raw[0].isspace(), in_interface=current is not None and current[0] == "if")
         if binding is not None:
-            found.bindings.setdefault(binding[0], set()).add(binding[1])
+            found.bindings.setdefault((found.device, binding[0]), set()).add(binding[1])
             continue
         if not raw[0].isspace():
             current = None
-            if words[0] == "interface" and len(words) >= 2:
+            if words[0] == "hostname":
+                found.device += 1
+            elif words[0] == "interface" and len(words) >= 2:
                 current = ("if", words[1])
             elif words[:2] == ["object", "network"] and len(words) >= 3:
                 current = ("object", words[2])
-                found.objects.setdefault(words[2], [])
+                found.objects.setdefault((found.device, words[2]), [])
             elif words[:2] == ["object-group", "network"] and len(words) >= 3:
                 current = ("group", words[2])
-                found.groups.setdefault(words[2], [])
+                found.groups.setdefault((found.device, words[2]), [])
             continue
         if current is None or current[0] == "if":
             continue
+        target = (found.device, current[1])
         try:
             if current[0] == "object":
                 if words[0] == "host" and len(words) == 2:
-                    found.objects[current[1]].append(_host(words[1]))
+                    found.objects[target].append(_host(words[1]))
                 elif words[0] == "subnet" and len(words) == 3:
-                    found.objects[current[1]].append(_mask_to_length(words[1], words[2], wildcard=False))
+                    found.objects[target].append(_mask_to_length(words[1], words[2], wildcard=False))
                 elif words[0] == "subnet" and len(words) == 2:
-                    found.objects[current[1]].append(_host(words[1]))
+                    found.objects[target].append(_host(words[1]))
             elif words[0] == "network-object" and len(words) >= 2:
                 if words[1] == "host" and len(words) == 3:
-                    found.groups[current[1]].append(("network", _host(words[2])))
+                    found.groups[target].append(("network", _host(words[2])))
                 elif words[1] == "object" and len(words) == 3:
-                    found.groups[current[1]].append(("object", words[2]))
+                    found.groups[target].append(("object", words[2]))
                 elif len(words) == 3:
-                    found.groups[current[1]].append(("network", _mask_to_length(words[1], words[2], False)))
+                    found.groups[target].append(("network", _mask_to_length(words[1], words[2], False)))
                 else:
-                    found.groups[current[1]].append(("network", _host(words[1])))
+                    found.groups[target].append(("network", _host(words[1])))
             elif words[0] == "group-object" and len(words) == 2:
-                found.groups[current[1]].append(("group", words[1]))
+                found.groups[target].append(("group", words[1]))
         except ParseError:
             continue
     return found
@@ -310,6 +325,7 @@ def iter_cisco_acl(stream: IO[bytes]) -> Iterator[Any]:
         yield RowError(exc.number, None, str(exc))
         return
     stream.seek(start)
+    objects.device = 0
     named: tuple[str, bool] | None = None  # (name, extended) of the current IOS named list
     produced = 0
     for number, raw in enumerate(iter_lines(stream), start=1):
@@ -320,6 +336,9 @@ def iter_cisco_acl(stream: IO[bytes]) -> Iterator[Any]:
         try:
             if not text[0].isspace():
                 named = None
+                if words[0] == "hostname":  # the next device's configuration: its own object names
+                    objects.device += 1
+                    continue
                 if words[:2] == ["ip", "access-list"] and len(words) >= 4 and words[2] in ("extended", "standard"):
                     named = (words[3], words[2] == "extended")
                     continue

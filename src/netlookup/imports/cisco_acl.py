@@ -6,7 +6,7 @@
 - ASA: ``access-list NAME [line N] extended permit|deny PROTO SRC DST [PORT]`` with subnet masks, ``any``/``any4``/
   ``any6``, ``host``, ``object NAME``, ``object-group NAME``; ``object network`` (``host``, ``subnet``) and
   ``object-group network`` (``network-object host|ADDR MASK|object``, nested ``group-object``) definitions,
-  anywhere in the file.
+  anywhere in the device's configuration (each ``hostname`` line starts the next device).
 - ``ip prefix-list`` / ``ipv6 prefix-list NAME [seq N] permit|deny PREFIX [ge N] [le N]`` → ``kind`` ``prefix-list``.
 
 Each record's ``line`` is the line of the entry in the file, ``name`` the list, ``description`` says which side

@@ -14,12 +14,12 @@ import orjson
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from netlookup.migrations import upgrade
 from tests.conftest import API_KEY, AUTH
+from tests.imports.fuzzing import mutations
 from tests.processes import ROOT, free_port, wait_until
 
 pytestmark = pytest.mark.slow
@@ -98,19 +98,6 @@ VENDOR_FILES = {
 }
 
 
-def _mutations(original: bytes) -> st.SearchStrategy[bytes]:
-    return (
-        st.binary(max_size=800)
-        | st.builds(lambda cut, junk: original[:cut] + junk, st.integers(0, len(original)), st.binary(max_size=40))
-        | st.builds(
-            lambda at, size, junk: original[:at] + junk + original[at + size :],
-            st.integers(0, len(original)),
-            st.integers(0, 20),
-            st.sampled_from([b"", b"{", b"}", b"]", b'"', b"\n", b"-1", b"999.1.1.1", b"\xff\xfe", b"null", b"[]"]),
-        )
-    )
-
-
 @pytest.mark.parametrize("fmt", sorted(VENDOR_FILES))
 def test_mutated_vendor_files_never_fail_the_server_or_write_part(served: str, fmt: str) -> None:
     category, original = VENDOR_FILES[fmt]
@@ -120,7 +107,7 @@ def test_mutated_vendor_files_never_fail_the_server_or_write_part(served: str, f
         sources = httpx.get(f"{served}/api/v1/sources", timeout=10).json()
         return [(s["count"], s["checksum"]) for s in sources if (s["category"], s["source"]) == (category, source)]
 
-    @given(body=_mutations(original))
+    @given(body=mutations(original, max_junk=40))
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def check(body: bytes) -> None:
         before = state()

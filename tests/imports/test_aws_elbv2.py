@@ -7,12 +7,12 @@ from pathlib import Path
 
 import httpx
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from netlookup.imports.aws_elbv2 import iter_aws_elbv2
 from netlookup.imports.aws_sg import Unmapped
 from netlookup.imports.formats import RowError, guess_format
 from tests.conftest import AUTH
+from tests.imports.fuzzing import mutations
 
 COMBINED = (Path(__file__).resolve().parents[1] / "fixtures" / "aws" / "elbv2-combined.json").read_bytes()
 
@@ -57,10 +57,7 @@ def test_guessing_and_bad_documents() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    st.binary(max_size=1500)
-    | st.builds(lambda cut, junk: COMBINED[:cut] + junk, st.integers(0, len(COMBINED)), st.binary(max_size=50))
-)
+@given(mutations(COMBINED))
 def test_arbitrary_and_mutated_documents_never_crash(data: bytes) -> None:
     for item in iter_aws_elbv2(io.BytesIO(data)):
         assert isinstance(item, tuple | RowError | Unmapped)

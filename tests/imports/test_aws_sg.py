@@ -8,12 +8,12 @@ from pathlib import Path
 import httpx
 import orjson
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from netlookup.config import Settings
 from netlookup.imports.aws_sg import Unmapped, iter_aws_sg
 from netlookup.imports.formats import RowError, guess_format
 from tests.conftest import AUTH
+from tests.imports.fuzzing import mutations
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws"
 GROUPS = (FIXTURES / "describe-security-groups.json").read_bytes()
@@ -58,10 +58,7 @@ def test_guessing_and_bad_dumps() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    st.binary(max_size=1500)
-    | st.builds(lambda cut, junk: GROUPS[:cut] + junk, st.integers(0, len(GROUPS)), st.binary(max_size=50))
-)
+@given(mutations(GROUPS))
 def test_arbitrary_and_mutated_dumps_never_crash(data: bytes) -> None:
     for item in iter_aws_sg(io.BytesIO(data)):
         assert isinstance(item, tuple | RowError | Unmapped)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import httpx
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from netlookup.imports.cisco_acl import iter_cisco_acl
 from netlookup.imports.formats import RowError, guess_format
 from tests.conftest import AUTH
+from tests.imports.fuzzing import mutations
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cisco"
 IOS = (FIXTURES / "ios-core-rtr1.cfg").read_bytes()
@@ -83,10 +83,7 @@ def test_bad_lines_are_errors_with_their_line() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    st.binary(max_size=800)
-    | st.builds(lambda cut, junk: ASA[:cut] + junk, st.integers(0, len(ASA)), st.binary(max_size=60))
-)
+@given(mutations(ASA))
 def test_arbitrary_and_mutated_configs_never_crash(data: bytes) -> None:
     for item in iter_cisco_acl(io.BytesIO(data)):
         assert isinstance(item, tuple | RowError)

@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from netlookup.imports.f5_rest import iter_f5_rest, parse_destination
 from netlookup.imports.formats import RowError, guess_format
 from tests.conftest import AUTH
+from tests.imports.fuzzing import mutations
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "f5"
 VIRTUALS = (FIXTURES / "ltm-virtual.json").read_bytes()
@@ -59,10 +59,7 @@ def test_guessing_and_bad_documents() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    st.binary(max_size=1500)
-    | st.builds(lambda cut, junk: VIRTUALS[:cut] + junk, st.integers(0, len(VIRTUALS)), st.binary(max_size=50))
-)
+@given(mutations(VIRTUALS))
 def test_arbitrary_and_mutated_documents_never_crash(data: bytes) -> None:
     for item in iter_f5_rest(io.BytesIO(data)):
         assert isinstance(item, tuple | RowError)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import httpx
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from netlookup.imports.f5_tmsh import iter_f5_tmsh
 from netlookup.imports.formats import RowError, guess_format, iter_records
 from tests.conftest import AUTH
+from tests.imports.fuzzing import mutations
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "f5"
 BIGIP_CONF = (FIXTURES / "bigip.conf").read_bytes()
@@ -84,15 +84,7 @@ def test_bad_text_names_its_line() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(
-    st.binary(max_size=1500)
-    | st.builds(lambda cut, junk: BIGIP_CONF[:cut] + junk, st.integers(0, len(BIGIP_CONF)), st.binary(max_size=50))
-    | st.builds(
-        lambda cut, junk: BIGIP_CONF[:cut] + junk + BIGIP_CONF[cut:],
-        st.integers(0, len(BIGIP_CONF)),
-        st.sampled_from([b"{", b"}", b'"', b"\n", b"ltm virtual x {\n", b"%", b"\xff"]),
-    )
-)
+@given(mutations(BIGIP_CONF))
 def test_arbitrary_and_mutated_text_never_crashes(data: bytes) -> None:
     for item in iter_f5_tmsh(io.BytesIO(data)):
         assert isinstance(item, tuple | RowError)

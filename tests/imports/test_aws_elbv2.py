@@ -51,6 +51,9 @@ def test_one_record_per_address_and_target_group_and_instances_reported() -> Non
 
 def test_guessing_and_bad_documents() -> None:
     assert guess_format(io.BytesIO(COMBINED)) == "aws-elbv2"
+    health_first = b'{"target_health": {' + b'"arn:x": {"TargetHealthDescriptions": []},' * 200 + b'"arn:y": {}}}'
+    assert len(health_first) > 4096
+    assert guess_format(io.BytesIO(health_first)) == "aws-elbv2"
     [error] = list(iter_aws_elbv2(io.BytesIO(b'{"target_groups": {}}')))
     assert isinstance(error, RowError)
     assert "load_balancers" in error.reason

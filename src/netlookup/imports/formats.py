@@ -232,7 +232,7 @@ def guess_format(stream: IO[bytes]) -> str:
     text = _head(stream)
     if text.startswith("{") and ('"SecurityGroups"' in text or '"SecurityGroupRules"' in text):
         return "aws-sg"
-    if text.startswith("{") and '"load_balancers"' in text:
+    if text.startswith("{") and any(f'"{key}"' in text for key in ("load_balancers", "target_groups", "target_health")):
         return "aws-elbv2"
     if text.startswith("{") and '"tm:ltm:' in text:
         return "f5-rest"

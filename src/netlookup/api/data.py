@@ -19,7 +19,7 @@ from netlookup.api.schemas import (
     RecordPage,
     SourceInfo,
 )
-from netlookup.errors import BadInput, NetlookupError, PayloadTooLarge
+from netlookup.errors import BadInput, PayloadTooLarge
 from netlookup.imports.formats import FORMATS, concatenate
 from netlookup.imports.jobs import run_delete, run_import
 from netlookup.lookup.params import DEFAULT_LIMIT, MAX_LIMIT
@@ -67,10 +67,7 @@ async def _spool_body(request: Request, max_bytes: int) -> IO[bytes]:
 
 async def _upload_stream(request: Request, max_bytes: int) -> IO[bytes]:
     content_type = request.headers.get("content-type", "").lower()
-    if content_type.startswith("application/x-www-form-urlencoded"):
-        raise NetlookupError(
-            "send the file as the raw body or as multipart/form-data with a 'file' field", status_code=415
-        )
+    # Any other content type is the file itself: `curl --data-binary @file` labels it a form, and it is not one.
     if not content_type.startswith("multipart/form-data"):
         return await _spool_body(request, max_bytes)
     form = await request.form(max_files=MAX_FILES, max_fields=16)

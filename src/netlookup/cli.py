@@ -21,7 +21,7 @@ from rich.table import Table
 
 from netlookup.config import Settings
 from netlookup.errors import ImportRejected, NetlookupError
-from netlookup.imports.formats import concatenate
+from netlookup.imports.formats import FORMATS, concatenate
 from netlookup.imports.jobs import run_import
 from netlookup.lookup.params import DEFAULT_LIMIT, LookupOptions, Mode, parse_categories, parse_query
 from netlookup.realtime.notify import Notifier, write_only_emitter
@@ -152,9 +152,7 @@ def import_command(
     source: Annotated[str, typer.Option("--source", help="Name of what the data came from.")],
     fmt: Annotated[
         str | None,
-        typer.Option(
-            "--format", help="ndjson, json, csv, aws-sg, aws-elbv2, f5-rest or cisco-acl; guessed when omitted."
-        ),
+        typer.Option("--format", help=f"One of {', '.join(FORMATS)}; guessed from the content when omitted."),
     ] = None,
 ) -> None:
     """Replace SOURCE's records of CATEGORY with FILES' (read as one), atomically. Exit 2 listing bad rows."""

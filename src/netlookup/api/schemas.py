@@ -157,8 +157,8 @@ class SourceInfo(BaseModel):
 
 class ImportRow(BaseModel):
     line: int = Field(
-        description="1-based line (ndjson, csv, cisco-acl) or element number (json; the group, rule, load balancer "
-        "or virtual server in vendor JSON formats, counted across concatenated documents)."
+        description="1-based line (ndjson, csv, cisco-acl, f5-tmsh) or element number (json; the group, rule, "
+        "load balancer or virtual server in vendor JSON formats, counted across concatenated documents)."
     )
     field: str | None = Field(description="The record field at fault, when one is.")
     reason: str

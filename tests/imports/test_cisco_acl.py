@@ -143,3 +143,14 @@ def test_each_hostname_scopes_its_own_objects_and_bindings() -> None:
     )
     rows = [(r["line"], r["cidr"], r["direction"]) for r in records(body) if r["description"].startswith("destination")]
     assert rows == [(6, "10.1.1.1/32", "in"), (7, "10.0.0.1/32", "in"), (12, "10.2.2.2/32", "out")]
+
+
+def test_object_groups_nested_too_deep_are_an_error_not_a_crash() -> None:
+    chain = b"".join(b"object-group network G%d\n group-object G%d\n" % (i, i + 1) for i in range(3000))
+    body = chain + b"object-group network G3000\n network-object host 10.0.0.1\n"
+    body += b"access-list OUT extended permit ip any object-group G0\n"
+    [error] = [i for i in iter_cisco_acl(io.BytesIO(body)) if isinstance(i, RowError)]
+    assert "nested more than" in error.reason
+    shallow = b"object-group network A\n group-object B\nobject-group network B\n network-object host 10.0.0.2\n"
+    shallow += b"access-list OUT extended permit ip any object-group A\n"
+    assert [r["cidr"] for r in records(shallow)] == ["0.0.0.0/0", "10.0.0.2/32"]

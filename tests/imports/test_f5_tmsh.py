@@ -78,6 +78,11 @@ def test_bad_text_names_its_line() -> None:
     errors = [i for i in iter_f5_tmsh(io.BytesIO(unknown_service)) if isinstance(i, RowError)]
     assert [(e.line, e.field) for e in errors] == [(93, "destination")]
     assert "no-such-service" in errors[0].reason
+    deep = b"ltm virtual /Common/deep {\n" + b"{ " * 5000 + b"}" * 5001 + b"\n"
+    [too_deep] = list(iter_f5_tmsh(io.BytesIO(deep)))
+    assert isinstance(too_deep, RowError)
+    assert too_deep.line == 1
+    assert "nested more than" in too_deep.reason
     [nothing] = list(iter_f5_tmsh(io.BytesIO(b"sys global-settings {\n    hostname x\n}\n")))
     assert isinstance(nothing, RowError)
     assert "ltm virtual" in nothing.reason

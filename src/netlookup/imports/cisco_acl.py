@@ -46,6 +46,7 @@ PROTOCOLS = {
     "ah",
 }
 _ACTION = {"permit", "deny"}
+MAX_GROUP_DEPTH = 64
 
 
 class ParseError(ValueError):
@@ -109,6 +110,8 @@ class Objects:
             return self.objects[key]
         if name in seen:
             raise ParseError(f"object-group {name!r} contains itself")
+        if len(seen) >= MAX_GROUP_DEPTH:
+            raise ParseError(f"object-group {name!r} is nested more than {MAX_GROUP_DEPTH} deep")
         group = self._key(self.groups, name)
         if group is None:
             raise ParseError(f"object-group {name!r} is not defined in the file")

@@ -36,6 +36,7 @@ from netlookup.imports.formats import LineTooLong, RowError, iter_lines
 
 # A stanza larger than this is a file we do not understand (an unclosed brace), not a pool.
 MAX_STANZA_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 32
 _STANZA_START = re.compile(r"^ltm (virtual|pool) (\S+) \{")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]|[^\s{}"]+')
 
@@ -66,12 +67,15 @@ def _tokens(text: str) -> Iterator[str]:
             yield token
 
 
-def parse_block(tokens: Iterator[str]) -> Block:
-    """Tokens up to the matching ``}`` as a nested list: words, and a sub-list for each ``{ ... }``."""
+def parse_block(tokens: Iterator[str], depth: int = 0) -> Block:
+    """Tokens up to the matching ``}`` as a nested list: words, and a sub-list for each ``{ ... }``. Raises
+    ValueError past MAX_DEPTH levels (configurations nest a handful; a deeper stanza is not one)."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"braces nested more than {MAX_DEPTH} deep")
     block: Block = []
     for token in tokens:
         if token == "{" and not isinstance(token, Quoted):
-            block.append(parse_block(tokens))
+            block.append(parse_block(tokens, depth + 1))
         elif token == "}" and not isinstance(token, Quoted):
             return block
         else:
@@ -173,7 +177,11 @@ def iter_f5_tmsh(stream: IO[bytes]) -> Iterator[Any]:
         if isinstance(stanza, RowError):
             yield stanza
             return
-        body = parse_block(_tokens("".join(stanza.text)))
+        try:
+            body = parse_block(_tokens("".join(stanza.text)))
+        except ValueError as exc:
+            yield RowError(stanza.line, None, f"ltm {stanza.kind} {stanza.name}: {exc}")
+            return
         # body is [ "ltm", kind, name, [ ...stanza body... ] ]
         inner = body[3] if len(body) > 3 and isinstance(body[3], list) else []
         if stanza.kind == "pool":

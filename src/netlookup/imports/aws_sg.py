@@ -20,7 +20,7 @@ import ijson
 import orjson
 
 from netlookup.imports.formats import ParsedRow, RowError
-from netlookup.imports.json_objects import JSON_ERRORS, as_list
+from netlookup.imports.json_objects import JSON_ERRORS, as_dict, as_list
 
 KINDS = ("SecurityGroups", "SecurityGroupRules")
 SCAN_CHUNK = 1 << 20
@@ -39,26 +39,30 @@ def _protocol(value: Any) -> Any:
     return "all" if str(value) == "-1" else value
 
 
-def _mentions(stream: IO[bytes], key: str) -> bool:
-    """Whether ``"key"`` occurs anywhere in the stream: a byte scan, far cheaper than a parse that finds nothing."""
-    needle = orjson.dumps(key)
+def _kinds_present(stream: IO[bytes]) -> list[str]:
+    """Which of KINDS occur as ``"key"`` anywhere in the stream, in KINDS order: one byte scan for all of them,
+    far cheaper than a parse that finds nothing."""
+    needles = {kind: orjson.dumps(kind) for kind in KINDS}
+    overlap = max(len(needle) for needle in needles.values())
+    found: set[str] = set()
     tail = b""
-    while chunk := stream.read(SCAN_CHUNK):
-        if needle in tail + chunk[: len(needle)] or needle in chunk:
-            return True
-        tail = chunk[-len(needle) :]
-    return False
+    while len(found) < len(needles) and (chunk := stream.read(SCAN_CHUNK)):
+        window = tail + chunk
+        found.update(kind for kind, needle in needles.items() if needle in window)
+        tail = chunk[-overlap:]
+    return [kind for kind in KINDS if kind in found]
+
+
+def _reference(number: int, kind: str, group_id: Any, direction: str, key: str, value: Any) -> Unmapped:
+    """A rule that names a group or prefix list instead of a network, for the import's ``unmapped`` report."""
+    return Unmapped(number, kind, {"group_id": group_id, "direction": direction, key: value})
 
 
 def _items(stream: IO[bytes]) -> Iterator[tuple[str, int, int, Any] | RowError]:
     """(kind, 1-based number, index in its array, object) for every group, then every rule, of every document in
     the stream. Objects are built by ijson's C backend one at a time; each kind present costs one pass."""
     start = stream.tell()
-    present = []
-    for kind in KINDS:
-        stream.seek(start)
-        if _mentions(stream, kind):
-            present.append(kind)
+    present = _kinds_present(stream)
     number = 0
     for kind in present:
         stream.seek(start)
@@ -116,24 +120,12 @@ def _group_rows(number: int, path: str, group: dict[str, Any]) -> Iterator[Parse
                         f"{path}.{key}[{p_index}].{ranges}[{r_index}]",
                     )
             for entry in as_list(permission.get("PrefixListIds")):
-                yield Unmapped(
-                    number,
-                    "prefix_list",
-                    {
-                        "group_id": common["group_id"],
-                        "direction": direction,
-                        "prefix_list_id": entry.get("PrefixListId") if isinstance(entry, dict) else None,
-                    },
-                )
+                list_id = as_dict(entry).get("PrefixListId")
+                yield _reference(number, "prefix_list", common["group_id"], direction, "prefix_list_id", list_id)
             for entry in as_list(permission.get("UserIdGroupPairs")):
-                yield Unmapped(
-                    number,
-                    "group_reference",
-                    {
-                        "group_id": common["group_id"],
-                        "direction": direction,
-                        "referenced_group_id": entry.get("GroupId") if isinstance(entry, dict) else None,
-                    },
+                group_id = as_dict(entry).get("GroupId")
+                yield _reference(
+                    number, "group_reference", common["group_id"], direction, "referenced_group_id", group_id
                 )
 
 
@@ -152,21 +144,12 @@ def _rule_rows(number: int, path: str, rule: dict[str, Any]) -> Iterator[ParsedR
     if cidr:
         yield number, {**base, "cidr": cidr}, path
     elif referenced:
-        yield Unmapped(
-            number,
-            "group_reference",
-            {
-                "group_id": base["group_id"],
-                "direction": base["direction"],
-                "referenced_group_id": referenced.get("GroupId") if isinstance(referenced, dict) else None,
-            },
-        )
+        group_id = as_dict(referenced).get("GroupId")
+        direction = base["direction"]
+        yield _reference(number, "group_reference", base["group_id"], direction, "referenced_group_id", group_id)
     elif rule.get("PrefixListId"):
-        yield Unmapped(
-            number,
-            "prefix_list",
-            {"group_id": base["group_id"], "direction": base["direction"], "prefix_list_id": rule["PrefixListId"]},
-        )
+        list_id = rule["PrefixListId"]
+        yield _reference(number, "prefix_list", base["group_id"], base["direction"], "prefix_list_id", list_id)
     else:
         yield RowError(number, "CidrIpv4", "rule has no CidrIpv4, CidrIpv6, ReferencedGroupInfo or PrefixListId", path)
 

@@ -187,7 +187,7 @@ def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) 
         from netlookup.imports.cisco_acl import iter_cisco_acl
 
         return iter_cisco_acl(stream)
-    if fmt == "f5-rest" and _starts_with_brace(stream):
+    if fmt == "f5-rest" and _head(stream).startswith("{"):
         from netlookup.imports.f5_rest import iter_f5_rest
 
         return iter_f5_rest(stream)
@@ -215,15 +215,11 @@ def _head(stream: IO[bytes]) -> str:
     return codecs.decode(sample.lstrip(codecs.BOM_UTF8), "utf-8", errors="replace").lstrip()
 
 
-def _starts_with_brace(stream: IO[bytes]) -> bool:
-    return _head(stream).startswith("{")
-
-
 _TMSH_STANZA = re.compile(r"^ltm (virtual|pool|node|rule|profile|monitor|snatpool) \S+ \{", re.M)
 
 
-def _looks_like_tmsh(stream: IO[bytes]) -> bool:
-    return bool(_TMSH_STANZA.search(_head(stream))) or _head(stream).startswith("#TMSH-VERSION")
+def _looks_like_tmsh(head: str) -> bool:
+    return head.startswith("#TMSH-VERSION") or bool(_TMSH_STANZA.search(head))
 
 
 def guess_format(stream: IO[bytes]) -> str:
@@ -236,7 +232,7 @@ def guess_format(stream: IO[bytes]) -> str:
         return "aws-elbv2"
     if text.startswith("{") and '"tm:ltm:' in text:
         return "f5-rest"
-    if _looks_like_tmsh(stream):
+    if _looks_like_tmsh(text):
         return "f5-tmsh"
     if re.search(r"^(access-list |ip access-list |ipv6? prefix-list |object-group network |hostname )", text, re.M):
         return "cisco-acl"

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
 from netlookup.config import get_settings
-from netlookup.schema import metadata
+from netlookup.tables import metadata
 
 config = context.config
 # MariaDB warns that it ignores primary-key constraint names; that is expected and only noise.

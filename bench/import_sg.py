@@ -25,9 +25,9 @@ import httpx
 import orjson
 
 from netlookup.config import Settings
+from netlookup.container import open_services
 from netlookup.demo import demo_records
 from netlookup.demo_files import write_aws_sg
-from netlookup.services import open_services
 
 SOURCE = "bench-sg-import"
 CASES = (("first", 0), ("same", 0), ("different", 1))  # (name, which file)

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from netlookup import schema
+from netlookup import tables
 from netlookup.app import create_app
 from netlookup.config import Settings
+from netlookup.container import Services, open_services
 from netlookup.migrations import upgrade
-from netlookup.services import Services, open_services
 
 API_KEY = "test-key-0123456789abcdef"
 MARIADB_SERVER = os.environ.get("NETLOOKUP_TEST_MARIADB_URL", "mysql+asyncmy://root:@127.0.0.1:3306")
@@ -80,8 +80,8 @@ async def reset_database(url: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
-            for table in reversed(schema.metadata.sorted_tables):
-                if table is schema.data_versions:
+            for table in reversed(tables.metadata.sorted_tables):
+                if table is tables.data_versions:
                     continue  # seeded by the migration; versions only ever move forward
                 await conn.execute(delete(table))
     finally:

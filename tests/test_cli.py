@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 
 from netlookup.config import Settings
-from netlookup.services import open_services
+from netlookup.container import open_services
 from tests.conftest import reset_database
 
 

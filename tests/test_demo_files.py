@@ -12,10 +12,10 @@ import orjson
 import pytest
 
 from netlookup.config import Settings
+from netlookup.container import Services
 from netlookup.demo_files import WRITERS, write_aws_sg
 from netlookup.imports.formats import FORMAT_CATEGORY, RowError, guess_format
 from netlookup.imports.jobs import run_import
-from netlookup.services import Services
 from tests.conftest import reset_database
 from tests.test_cli import run_cli
 

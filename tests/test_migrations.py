@@ -16,12 +16,12 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from netlookup import schema
+from netlookup.tables import metadata
 from netlookup.config import Settings
+from netlookup.container import open_services
 from netlookup.lookup.params import LookupOptions, Mode, parse_query
-from netlookup.lookup.statements import Arm, batched_lookup
+from netlookup.lookup.sql import Arm, batched_lookup
 from netlookup.migrations import downgrade, upgrade
-from netlookup.services import open_services
 from tests.conftest import create_mariadb_database, drop_mariadb_database
 
 TABLES = {"acl", "sg", "lb", "f5", "lb_address", "f5_address", "sources", "prefix_lengths", "data_versions"}
@@ -45,7 +45,7 @@ async def _inspect(url: str) -> tuple[set[str], list[Any]]:
     def read(sync_conn: Connection) -> tuple[set[str], list[Any]]:
         tables = set(inspect(sync_conn).get_table_names())
         diffs = (
-            compare_metadata(MigrationContext.configure(sync_conn, opts={"compare_type": True}), schema.metadata)
+            compare_metadata(MigrationContext.configure(sync_conn, opts={"compare_type": True}), metadata)
             if tables >= TABLES
             else []
         )
@@ -131,7 +131,7 @@ async def _insert_sg(url: str, protocol: str, low: int, high: int) -> None:
     try:
         async with engine.begin() as conn:
             await conn.execute(
-                schema.metadata.tables["sg"]
+                metadata.tables["sg"]
                 .insert()
                 .values(
                     source="old",

@@ -15,11 +15,11 @@ from netlookup.api import data, health, lookup
 from netlookup.api.middleware import BodySizeLimitMiddleware, LoadSheddingMiddleware, RequestContextMiddleware
 from netlookup.api.responses import install_error_handlers
 from netlookup.config import Settings, get_settings
+from netlookup.container import Services, open_services
 from netlookup.logs import configure_logging
 from netlookup.realtime.notify import Notifier
 from netlookup.realtime.readiness import RedisProbe
 from netlookup.realtime.server import create_socket_server, start_manager, stop_manager
-from netlookup.services import Services, open_services
 
 log = logging.getLogger(__name__)
 

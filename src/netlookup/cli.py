@@ -20,13 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from netlookup.config import Settings
+from netlookup.container import open_services
 from netlookup.errors import ImportRejected, NetlookupError
 from netlookup.imports.formats import FORMATS, concatenate
 from netlookup.imports.jobs import run_import
 from netlookup.lookup.params import DEFAULT_LIMIT, LookupOptions, Mode, parse_categories, parse_query
 from netlookup.realtime.notify import Notifier, write_only_emitter
 from netlookup.records import CATEGORIES, Category
-from netlookup.services import open_services
 
 app = typer.Typer(help="What touches this address? ACL, security-group, LB and F5 lookups.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)

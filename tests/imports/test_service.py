@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from netlookup.container import Services
 from netlookup.imports.diff import OldRecords
 from netlookup.imports.service import content_checksum
 from netlookup.lookup.params import LookupOptions, parse_query
-from netlookup.services import Services
 
 _fingerprints = st.lists(st.integers(-5, 5) | st.integers(-(2**63), 2**63 - 1), max_size=60)
 

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.datastructures import UploadFile
 
 from netlookup.api.deps import NotifierDep, ReadAuth, ServicesDep, WriteAuth
-from netlookup.api.responses import JSONBytesResponse
-from netlookup.api.schemas import (
+from netlookup.api.models import (
     AUTH_RESPONSES,
     ERROR_RESPONSES,
     DeleteResponse,
@@ -19,6 +18,7 @@ from netlookup.api.schemas import (
     RecordPage,
     SourceInfo,
 )
+from netlookup.api.responses import JSONBytesResponse
 from netlookup.errors import BadInput, PayloadTooLarge
 from netlookup.imports.formats import FORMATS, concatenate
 from netlookup.imports.jobs import run_delete, run_import

@@ -8,9 +8,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from netlookup.auth import key_is_valid
+from netlookup.container import Services
 from netlookup.errors import Forbidden, Unauthorized
 from netlookup.realtime.notify import Notifier
-from netlookup.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from NETLOOKUP_API_KEYS")
 

@@ -12,10 +12,10 @@ from sqlalchemy import text
 
 from netlookup.api.deps import ServicesDep
 from netlookup.api.responses import JSONBytesResponse
+from netlookup.container import Services
 from netlookup.metrics import DB_GATE, DB_POOL, INDEX_RECORDS, SOCKETIO_CLIENTS
 from netlookup.realtime.readiness import RedisProbe
 from netlookup.records import CATEGORIES
-from netlookup.services import Services
 
 router = APIRouter(tags=["health"])
 

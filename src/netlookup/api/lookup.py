@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
 from netlookup.api.deps import ReadAuth, ServicesDep
+from netlookup.api.models import ERROR_RESPONSES, BatchRequest, BatchResponse, CategoryResult, LookupResponse
 from netlookup.api.responses import JSONBytesResponse
-from netlookup.api.schemas import ERROR_RESPONSES, BatchRequest, BatchResponse, CategoryResult, LookupResponse
 from netlookup.lookup.params import (
     DEFAULT_LIMIT,
     MAX_LIMIT,

@@ -24,14 +24,14 @@ from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from netlookup import schema
+from netlookup import tables
 from netlookup.db import is_mysql
 from netlookup.errors import BadInput, Conflict, ImportRejected, NotFound
 from netlookup.gate import DbGate
 from netlookup.imports.diff import OldRecords
 from netlookup.imports.formats import FORMAT_CATEGORY, FORMATS, RowError, guess_format, iter_records
 from netlookup.imports.validate import IGNORED_FIELDS, IMPORT_FIELDS, ValidatedBatches, validated_batches
-from netlookup.lookup.statements import ADDRESS_TABLES, TABLES
+from netlookup.lookup.sql import ADDRESS_TABLES, TABLES
 from netlookup.records import NETWORK_CATEGORIES, Category
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ class ImportService:
                     raise
 
     async def _bump_version(self, conn: AsyncConnection, category: Category) -> None:
-        versions = schema.data_versions
+        versions = tables.data_versions
         await conn.execute(
             update(versions).where(versions.c.category == category).values(version=versions.c.version + 1)
         )
@@ -218,7 +218,7 @@ class ImportService:
     async def _start_writing(self, conn: AsyncConnection, category: Category, source: str) -> None:
         """The first statement of every write: dropping the source's prefix lengths is a write, so SQLite takes
         its writer lock before any read and the transaction's snapshot is never stale."""
-        p = schema.prefix_lengths
+        p = tables.prefix_lengths
         await conn.execute(delete(p).where(p.c.category == category, p.c.source == source))
 
     async def _delete_rows(self, conn: AsyncConnection, category: Category, source: str) -> None:
@@ -229,7 +229,7 @@ class ImportService:
         t = TABLES[category]
         await conn.execute(delete(t).where(t.c.source == source))
         await conn.execute(
-            delete(schema.sources).where(schema.sources.c.category == category, schema.sources.c.name == source)
+            delete(tables.sources).where(tables.sources.c.category == category, tables.sources.c.name == source)
         )
 
     async def _insert_batch(
@@ -293,7 +293,7 @@ class ImportService:
         ):
             await self._start_writing(conn, category, source)
             old = await self._old_records(conn, category, source)
-            sources = schema.sources
+            sources = tables.sources
             await conn.execute(delete(sources).where(sources.c.category == category, sources.c.name == source))
             streamed = await self._stream_rows(conn, category, source, batches, on_progress, unmapped, old)
             if streamed.error_count:
@@ -386,9 +386,9 @@ class ImportService:
             for (family, length), n in sorted(lengths.items())
         ]
         if values:
-            await conn.execute(insert(schema.prefix_lengths), values)
+            await conn.execute(insert(tables.prefix_lengths), values)
         await conn.execute(
-            insert(schema.sources).values(
+            insert(tables.sources).values(
                 category=category,
                 name=source,
                 count=count,
@@ -401,7 +401,7 @@ class ImportService:
         """Remove every record of (category, source); NotFound when there is no such source."""
         async with self._write_connection(category, source) as conn, conn.begin():
             await self._start_writing(conn, category, source)
-            s = schema.sources
+            s = tables.sources
             count = (await conn.execute(select(s.c.count).where(s.c.category == category, s.c.name == source))).scalar()
             if count is None:
                 raise NotFound(f"no {category} source named {source!r}")

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from netlookup.lookup.params import LookupOptions, Mode
-from netlookup.lookup.statements import PROTOCOLS_ADMITTING_ALL
+from netlookup.lookup.sql import PROTOCOLS_ADMITTING_ALL
 from netlookup.networks import MAX_PREFIX, Prefix, mask_start
 from netlookup.records import ADDRESS_FIELD, PUBLIC_FIELDS, Category
 

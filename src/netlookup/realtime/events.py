@@ -15,11 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from netlookup.auth import key_is_valid
 from netlookup.config import Settings
+from netlookup.container import Services
 from netlookup.errors import NetlookupError
 from netlookup.lookup.params import DEFAULT_LIMIT, MAX_LIMIT, Mode, build_options, parse_query
 from netlookup.realtime.notify import IMPORTS_ROOM, data_room
 from netlookup.records import Category
-from netlookup.services import Services
 
 log = logging.getLogger(__name__)
 

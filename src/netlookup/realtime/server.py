@@ -10,9 +10,9 @@ from collections.abc import Callable
 import socketio
 
 from netlookup.config import Settings
+from netlookup.container import Services
 from netlookup.realtime.events import register_events
 from netlookup.realtime.manager import OrjsonModule, make_client_manager
-from netlookup.services import Services
 
 log = logging.getLogger(__name__)
 

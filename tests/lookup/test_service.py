@@ -15,10 +15,10 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from netlookup.config import Settings
-from netlookup.lookup.engine import LookupService
-from netlookup.lookup.indexes import MemoryIndexes
+from netlookup.container import Services, open_services
+from netlookup.lookup.memory_sync import MemoryIndexes
 from netlookup.lookup.params import LookupOptions, Mode, parse_query
-from netlookup.services import Services, open_services
+from netlookup.lookup.service import LookupService
 from tests.conftest import reset_database
 from tests.datasets import V4_BASE, V6_BASE, random_dataset
 from tests.oracle import expected

@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from netlookup import schema
+from netlookup import tables
 from netlookup.lookup.memory import AddressIndex, CategoryIndex, NetworkIndex
-from netlookup.lookup.statements import ADDRESS_TABLES, TABLES
+from netlookup.lookup.sql import ADDRESS_TABLES, TABLES
 from netlookup.records import CATEGORIES, NETWORK_CATEGORIES, PUBLIC_FIELDS, Category
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def _release_freed_memory() -> None:
 
 async def load_index(session: AsyncSession, category: Category) -> tuple[int, CategoryIndex]:
     """Read one category's version and rows (call inside one transaction) and build its index in a thread."""
-    versions = schema.data_versions
+    versions = tables.data_versions
     version = (await session.execute(select(versions.c.version).where(versions.c.category == category))).scalar()
     t = TABLES[category]
     columns = [t.c[name] for name in PUBLIC_FIELDS[category]]
@@ -134,7 +134,7 @@ class MemoryIndexes:
             # Invalidated while building: what was read may predate the change; read again.
 
     async def _poll(self) -> None:
-        versions = schema.data_versions
+        versions = tables.data_versions
         while True:
             await asyncio.sleep(self._poll_interval)
             try:

@@ -13,10 +13,10 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from netlookup.gate import DbGate
-from netlookup.lookup.indexes import MemoryIndexes
 from netlookup.lookup.memory import CategoryIndex
+from netlookup.lookup.memory_sync import MemoryIndexes
 from netlookup.lookup.params import LookupOptions
-from netlookup.lookup.statements import Arm, batched_lookup, bind_count, prefix_lengths_present
+from netlookup.lookup.sql import Arm, batched_lookup, bind_count, prefix_lengths_present
 from netlookup.metrics import LOOKUP_LATENCY
 from netlookup.networks import MAX_PREFIX, Prefix
 from netlookup.records import ADDRESS_FIELD, PUBLIC_FIELDS, Category

@@ -24,13 +24,13 @@ from sqlalchemy import (
     union_all,
 )
 
-from netlookup import schema
+from netlookup import tables
 from netlookup.lookup.params import LookupOptions, Mode
 from netlookup.networks import Prefix, covering_keys, within_lengths
 from netlookup.records import PUBLIC_FIELDS, Category
 
-TABLES: dict[Category, Table] = {"acl": schema.acl, "sg": schema.sg, "lb": schema.lb, "f5": schema.f5}
-ADDRESS_TABLES: dict[Category, Table] = {"lb": schema.lb_address, "f5": schema.f5_address}
+TABLES: dict[Category, Table] = {"acl": tables.acl, "sg": tables.sg, "lb": tables.lb, "f5": tables.f5}
+ADDRESS_TABLES: dict[Category, Table] = {"lb": tables.lb_address, "f5": tables.f5_address}
 # best=true keeps the longest prefixes of each of these groups.
 BEST_PARTITION: dict[Category, tuple[str, ...]] = {
     "acl": ("source", "direction"),
@@ -56,7 +56,7 @@ class Arm:
 
 def prefix_lengths_present(category: Category) -> Select[tuple[int, int]]:
     """The (family, prefix_len) pairs stored for a category; lookups only probe these lengths."""
-    t = schema.prefix_lengths
+    t = tables.prefix_lengths
     return select(t.c.family, t.c.prefix_len).where(t.c.category == category).distinct()
 
 

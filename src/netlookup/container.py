@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from netlookup.browse import RecordService
 from netlookup.config import Settings
 from netlookup.db import is_mysql, make_engine, make_sessionmaker
 from netlookup.gate import DbGate
 from netlookup.imports.service import ImportService
-from netlookup.lookup.engine import LookupService
-from netlookup.lookup.indexes import MemoryIndexes
-from netlookup.records_service import RecordService
+from netlookup.lookup.memory_sync import MemoryIndexes
+from netlookup.lookup.service import LookupService
 
 
 @dataclass

@@ -10,10 +10,10 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from netlookup import schema
+from netlookup import tables
 from netlookup.errors import BadInput
 from netlookup.gate import DbGate
-from netlookup.lookup.statements import TABLES
+from netlookup.lookup.sql import TABLES
 from netlookup.records import PUBLIC_FIELDS, Category
 
 
@@ -61,7 +61,7 @@ class RecordService:
         return {"items": items, "next_cursor": next_cursor}
 
     async def list_sources(self) -> list[dict[str, Any]]:
-        s = schema.sources
+        s = tables.sources
         stmt = select(s.c.category, s.c.name, s.c.count, s.c.imported_at, s.c.checksum).order_by(s.c.category, s.c.name)
         async with self._gate.slots(1), self._sessionmaker() as session:
             rows = (await session.execute(stmt)).all()

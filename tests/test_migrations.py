@@ -16,12 +16,12 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from netlookup.tables import metadata
 from netlookup.config import Settings
 from netlookup.container import open_services
 from netlookup.lookup.params import LookupOptions, Mode, parse_query
 from netlookup.lookup.sql import Arm, batched_lookup
 from netlookup.migrations import downgrade, upgrade
+from netlookup.tables import metadata
 from tests.conftest import create_mariadb_database, drop_mariadb_database
 
 TABLES = {"acl", "sg", "lb", "f5", "lb_address", "f5_address", "sources", "prefix_lengths", "data_versions"}

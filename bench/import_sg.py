@@ -28,6 +28,7 @@ from netlookup.config import Settings
 from netlookup.container import open_services
 from netlookup.demo import demo_records
 from netlookup.demo_files import write_aws_sg
+from netlookup.realtime.notify import Notifier, write_only_emitter
 
 SOURCE = "bench-sg-import"
 CASES = (("first", 0), ("same", 0), ("different", 1))  # (name, which file)
@@ -102,14 +103,18 @@ def run_http(url: str, key: str, fmt: str, scale: float, repeat: int) -> None:
 async def run(fmt: str, scale: float, repeat: int) -> None:
     with ExitStack() as stack:
         files = _files(stack, fmt, scale)
-        async with open_services(Settings()) as services:
+        settings = Settings()
+        async with (
+            write_only_emitter(settings.redis_url) as emitter,
+            open_services(settings, Notifier(emitter)) as services,
+        ):
             backend = f"backend={services.engine.dialect.name}"
             for cycle in range(1, repeat + 1):
                 for case, which in CASES:
                     stream, rows, size_mb = files[which]
                     stream.seek(0)
                     started = time.perf_counter()
-                    result = await services.imports.replace_source("sg", SOURCE, stream, fmt)
+                    result = await services.imports.import_source("sg", SOURCE, stream, fmt)
                     took = time.perf_counter() - started
                     assert result.count == rows, (result.count, rows)
                     extra = f" added={result.added} removed={result.removed}"

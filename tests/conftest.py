@@ -21,6 +21,7 @@ from netlookup.app import create_app
 from netlookup.config import Settings
 from netlookup.container import Services, open_services
 from netlookup.migrations import upgrade
+from netlookup.realtime.notify import Notifier
 
 API_KEY = "test-key-0123456789abcdef"
 MARIADB_SERVER = os.environ.get("NETLOOKUP_TEST_MARIADB_URL", "mysql+asyncmy://root:@127.0.0.1:3306")
@@ -96,7 +97,7 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 async def services(settings: Settings) -> AsyncIterator[Services]:
     await reset_database(settings.database_url)
-    async with open_services(settings) as opened:
+    async with open_services(settings, Notifier(None)) as opened:
         yield opened
 
 

@@ -12,6 +12,7 @@ import orjson
 
 from netlookup.config import Settings
 from netlookup.container import open_services
+from netlookup.realtime.notify import Notifier
 from tests.conftest import reset_database
 
 
@@ -58,7 +59,7 @@ def test_import_with_bad_rows_exits_2_listing_them(settings: Settings, tmp_path:
 
 
 async def _checksums(settings: Settings) -> dict[tuple[str, str], tuple[int, str]]:
-    async with open_services(settings) as services:
+    async with open_services(settings, Notifier(None)) as services:
         return {
             (s["category"], s["source"]): (s["count"], s["checksum"]) for s in await services.records.list_sources()
         }

@@ -14,8 +14,9 @@ import pytest
 from netlookup.config import Settings
 from netlookup.container import Services
 from netlookup.demo_files import WRITERS, write_aws_sg
-from netlookup.imports.formats import FORMAT_CATEGORY, RowError, guess_format
-from netlookup.imports.jobs import run_import
+from netlookup.imports.formats import FORMAT_CATEGORY, guess_format
+from netlookup.imports.rows import RowError
+from netlookup.imports.service import ImportService
 from tests.conftest import reset_database
 from tests.test_cli import run_cli
 
@@ -90,7 +91,8 @@ class _Recorder:
 async def test_every_format_imports_whole_with_progress(services: Services, fmt: str) -> None:
     body, count = _written(fmt, scale=0.05)
     events = _Recorder()
-    result = await run_import(services.imports, events, FORMAT_CATEGORY[fmt], f"demo-{fmt}", io.BytesIO(body), fmt)
+    imports = ImportService(services.engine, events)
+    result = await imports.import_source(FORMAT_CATEGORY[fmt], f"demo-{fmt}", io.BytesIO(body), fmt)
     assert result.count == count
     assert events.done[0]["count"] == count
     assert events.progress == sorted(events.progress)

@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from netlookup.config import Settings
 from netlookup.container import open_services
-from netlookup.lookup.params import LookupOptions, Mode, parse_query
+from netlookup.lookup.request import LookupOptions, Mode, parse_query
 from netlookup.lookup.sql import Arm, batched_lookup
 from netlookup.migrations import downgrade, upgrade
+from netlookup.realtime.notify import Notifier
 from netlookup.tables import metadata
 from tests.conftest import create_mariadb_database, drop_mariadb_database
 
@@ -83,9 +84,9 @@ async def test_covering_lookup_uses_the_network_index(settings: Settings) -> Non
     await reset_database(settings.database_url)
     rows = [{"cidr": f"10.{i % 250}.{i // 250 % 250}.0/24", "group_id": f"sg-{i % 50}"} for i in range(20_000)]
     rows += [{"cidr": "10.0.0.0/8"}, {"cidr": "0.0.0.0/0"}, {"cidr": "10.1.0.0/16"}]
-    async with open_services(settings) as services:
+    async with open_services(settings, Notifier(None)) as services:
         body = b"".join(orjson.dumps(r) + b"\n" for r in rows)
-        await services.imports.replace_source("sg", "plan", io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
+        await services.imports.import_source("sg", "plan", io.BytesIO(body), "ndjson")
         lengths = {4: [0, 8, 16, 24]}
         mysql = services.engine.dialect.name in ("mysql", "mariadb")
         stmt = batched_lookup(

@@ -19,7 +19,7 @@ from netlookup.records import (
 def test_acl_record_is_normalised() -> None:
     record = AclRecord.model_validate({"cidr": "10.1.2.3/8", "action": "PERMIT", "port": 443, "name": " X "})
     assert (record.cidr, record.action, record.port, record.name) == ("10.0.0.0/8", "permit", "443", "X")
-    row = network_row("acl", record)
+    row = network_row(record)
     assert (row["family"], row["prefix_len"], row["port_lo"], row["port_hi"]) == (4, 8, 443, 443)
 
 
@@ -52,7 +52,7 @@ def test_sg_icmp_type_and_code_are_not_a_port_range() -> None:
     # AWS writes "ICMP time exceeded, code 0" as FromPort 11, ToPort 0: a type and a code, not ports 11 down to 0.
     record = SgRecord.model_validate({"cidr": "0.0.0.0/0", "protocol": "icmp", "from_port": 11, "to_port": 0})
     assert (record.from_port, record.to_port) == (11, 0)
-    assert network_row("sg", record)["port_lo"] is None
+    assert network_row(record)["port_lo"] is None
     assert sg_port_range(8, -1, "ICMP") is None
     assert sg_port_range(8, -1, "58") is None
     assert sg_port_range(8, -1, "tcp") == (8, 8)

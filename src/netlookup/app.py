@@ -15,11 +15,13 @@ from netlookup.api import data, health, lookup
 from netlookup.api.middleware import BodySizeLimitMiddleware, LoadSheddingMiddleware, RequestContextMiddleware
 from netlookup.api.responses import install_error_handlers
 from netlookup.config import Settings, get_settings
-from netlookup.container import Services, open_services
+from netlookup.container import open_services
 from netlookup.logs import configure_logging
+from netlookup.lookup.memory_sync import MemoryIndexes
 from netlookup.realtime.notify import Notifier
 from netlookup.realtime.readiness import RedisProbe
 from netlookup.realtime.server import create_socket_server, start_manager, stop_manager
+from netlookup.runtime import AppState
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +38,20 @@ Errors are JSON `{"detail": ...}`.
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI app; nothing connects until the lifespan starts."""
     settings = settings or get_settings()
+    indexes = MemoryIndexes(poll_interval=settings.index_poll_interval) if settings.memory_index else None
+    # The indexes hear of every change once: this node's own through the notifier (before it answers the write),
+    # other nodes' through the Redis manager.
+    on_change = indexes.apply_change if indexes is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
-            open_services(settings, memory_index=True) as services,
+            open_services(settings, state.notifier, indexes=indexes) as services,
             RedisProbe(settings.redis_url) as redis_probe,
         ):
             configure_logging(settings.log_level)
-            app.state.services = services
-            app.state.redis_probe = redis_probe
-            if services.indexes is not None:
-                services.indexes.start()
-                notifier.on_change = services.indexes.invalidate
-                if hasattr(sio.manager, "on_data_changed"):
-                    sio.manager.on_data_changed = services.indexes.invalidate
-            start_manager(sio)
+            state.started_services, state.started_redis_probe = services, redis_probe
+            start_manager(state.sio)
             log.info(
                 "netlookup started database=%s redis=%s",
                 services.engine.url.render_as_string(hide_password=True),
@@ -60,18 +60,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             try:
                 yield
             finally:
-                await stop_manager(sio)
+                await stop_manager(state.sio)
+                state.started_services = state.started_redis_probe = None
 
     app = FastAPI(title="netlookup", version=__version__, description=DESCRIPTION, lifespan=lifespan)
-
-    def current_services() -> Services:
-        services: Services = app.state.services
-        return services
-
-    sio = create_socket_server(settings, current_services)
-    app.state.sio = sio
-    notifier = Notifier(sio)
-    app.state.notifier = notifier
+    sio = create_socket_server(settings, lambda: state.services, on_remote_change=on_change)
+    state = AppState(settings=settings, sio=sio, notifier=Notifier(sio, on_change=on_change), indexes=indexes)
+    app.state.netlookup = state
     install_error_handlers(app)
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
@@ -99,4 +94,5 @@ def create_asgi_app(settings: Settings | None = None) -> socketio.ASGIApp:
     """FastAPI with Socket.IO beside it at /socket.io, one process and port; FastAPI's lifespan still runs
     (the Socket.IO wrapper forwards lifespan events to it)."""
     app = create_app(settings)
-    return socketio.ASGIApp(app.state.sio, other_asgi_app=app, socketio_path="socket.io")
+    state: AppState = app.state.netlookup
+    return socketio.ASGIApp(state.sio, other_asgi_app=app, socketio_path="socket.io")

@@ -11,10 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from netlookup import tables
+from netlookup.categories import SPECS, Category
 from netlookup.errors import BadInput
 from netlookup.gate import DbGate
-from netlookup.lookup.sql import TABLES
-from netlookup.records import PUBLIC_FIELDS, Category
 
 
 def encode_cursor(last_id: int) -> str:
@@ -42,16 +41,16 @@ class RecordService:
         self, category: Category, source: str | None, limit: int, cursor: str | None
     ) -> dict[str, Any]:
         """One page of records ordered by id; ``next_cursor`` is null on the last page."""
-        t = TABLES[category]
+        t = SPECS[category].table
         after = decode_cursor(cursor) if cursor else 0
-        stmt = select(*(t.c[name] for name in PUBLIC_FIELDS[category])).where(t.c.id > after)
+        stmt = select(*(t.c[name] for name in SPECS[category].public_fields)).where(t.c.id > after)
         if source is not None:
             stmt = stmt.where(t.c.source == source)
         stmt = stmt.order_by(t.c.id).limit(limit + 1)
         async with self._gate.slots(1), self._sessionmaker() as session:
             rows = (await session.execute(stmt)).all()
         items = []
-        names = PUBLIC_FIELDS[category]
+        names = SPECS[category].public_fields
         for row in rows[:limit]:
             item = dict(zip(names, row, strict=True))
             if "members" in item:

@@ -8,25 +8,24 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import IO, Annotated, Any, TypeVar
 
 import orjson
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from netlookup.categories import CATEGORIES, Category
 from netlookup.config import Settings
-from netlookup.container import open_services
+from netlookup.container import Services, open_services
 from netlookup.errors import ImportRejected, NetlookupError
 from netlookup.imports.formats import FORMATS, concatenate
-from netlookup.imports.jobs import run_import
-from netlookup.lookup.params import DEFAULT_LIMIT, LookupOptions, Mode, parse_categories, parse_query
+from netlookup.lookup.request import LookupOptions, LookupRequest, Mode
 from netlookup.realtime.notify import Notifier, write_only_emitter
-from netlookup.records import CATEGORIES, Category
 
 app = typer.Typer(help="What touches this address? ACL, security-group, LB and F5 lookups.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -113,33 +112,35 @@ def _progress(*, rows: bool = False) -> Progress:
     )
 
 
-class _ProgressEvents(Notifier):
-    """Announces the import to connected clients (through Redis, when configured) and drives the progress bar:
-    bytes of the file read so far (the parser's position), and rows."""
+@contextlib.asynccontextmanager
+async def _services(settings: Settings) -> AsyncIterator[Services]:
+    """The services of a one-shot command; its imports and deletes are announced to the clients of every node
+    (through a write-only Redis manager, when NETLOOKUP_REDIS_URL is set)."""
+    async with write_only_emitter(settings.redis_url) as emitter, open_services(settings, Notifier(emitter)) as opened:
+        yield opened
 
-    def __init__(self, emitter: Any, progress: Progress, task: TaskID, stream: IO[bytes]):
-        super().__init__(emitter)
-        self._progress = progress
-        self._task = task
-        self._stream = stream
 
-    async def import_progress(self, job_id: str, category: str, source: str, rows_done: int) -> None:
+def _bar_updater(progress: Progress, task: TaskID, stream: IO[bytes]) -> Any:
+    """An ``on_progress`` callback for the bar: bytes of the file read so far (the parser's position), and rows."""
+
+    async def update(rows_done: int) -> None:
         with contextlib.suppress(ValueError, OSError):  # a closed stream at the very end
-            self._progress.update(self._task, completed=self._stream.tell(), rows=rows_done)
-        await super().import_progress(job_id, category, source, rows_done)
+            progress.update(task, completed=stream.tell(), rows=rows_done)
+
+    return update
 
 
 async def _import_file(
     settings: Settings, category: Category, paths: list[Path], source: str, fmt: str | None
 ) -> dict[str, Any]:
-    async with open_services(settings) as services, write_only_emitter(settings.redis_url) as emitter:
+    async with _services(settings) as services:
         with contextlib.ExitStack() as files, _progress(rows=True) as progress:
             stream = concatenate([files.enter_context(path.open("rb")) for path in paths])
             files.callback(stream.close)
             total = sum(path.stat().st_size for path in paths) + (len(paths) if len(paths) > 1 else 0)
             task = progress.add_task(f"{category} ← {', '.join(p.name for p in paths)}", total=total or None, rows=0)
-            events = _ProgressEvents(emitter, progress, task, stream)
-            result = await run_import(services.imports, events, category, source, stream, fmt)
+            on_progress = _bar_updater(progress, task, stream)
+            result = await services.imports.import_source(category, source, stream, fmt, on_progress=on_progress)
     return result.as_dict()
 
 
@@ -169,7 +170,7 @@ async def _load_demo(
     from netlookup.demo import demo_records
 
     results = []
-    async with open_services(settings) as services:
+    async with _services(settings) as services:
         for category in categories:
             files: dict[str, IO[bytes]] = {}
             try:
@@ -181,7 +182,7 @@ async def _load_demo(
                     task = progress.add_task(f"demo {category}", total=len(files))
                     for source, stream in sorted(files.items()):
                         stream.seek(0)
-                        result = await services.imports.replace_source(category, source, stream, "ndjson")
+                        result = await services.imports.import_source(category, source, stream, "ndjson")
                         results.append(result.as_dict())
                         progress.advance(task)
             finally:
@@ -236,11 +237,7 @@ def demo_data(
     if out is not None:
         err_console.print("[red]--out needs --format[/red]: without it the demo data is loaded into the database")
         raise typer.Exit(2)
-    try:
-        wanted = parse_categories(categories)
-    except NetlookupError as exc:
-        err_console.print(f"[red]{exc.detail}[/red]")
-        raise typer.Exit(2) from None
+    wanted = _validated(LookupOptions, categories=categories).categories
     results = _run(_load_demo(_settings(), scale, seed, wanted))
     table = Table("category", "sources", "records", title=f"demo data, scale {scale}, seed {seed}")
     for category in wanted:
@@ -249,10 +246,24 @@ def demo_data(
     console.print(table)
 
 
-async def _lookup(settings: Settings, q: str, options: LookupOptions) -> dict[str, Any]:
-    prefix = parse_query(q)
-    async with open_services(settings) as services:
-        return await services.lookups.lookup(prefix, options)
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(model: type[M], **values: Any) -> M:
+    """Command-line values through the same model (and bounds) as the API's; exit 2 naming what is wrong."""
+    try:
+        return model.model_validate({name: value for name, value in values.items() if value is not None})
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            where = ".".join(str(part) for part in error["loc"])
+            err_console.print(f"[red]--{where.replace('_', '-')}: {error['msg'].removeprefix('Value error, ')}[/red]")
+        raise typer.Exit(2) from None
+
+
+async def _lookup(settings: Settings, request: LookupRequest) -> dict[str, Any]:
+    prefix = request.prefix()
+    async with _services(settings) as services:
+        return await services.lookups.lookup(prefix, request)
 
 
 def _summary(category: str, match: dict[str, Any]) -> str:
@@ -268,19 +279,21 @@ def _summary(category: str, match: dict[str, Any]) -> str:
 @app.command("lookup")
 def lookup_command(
     q: Annotated[str, typer.Argument(help="Address or CIDR.")],
-    categories: Annotated[str, typer.Option(help="Comma-separated subset of acl,sg,lb,f5.")] = "acl,sg,lb,f5",
-    mode: Annotated[Mode, typer.Option(help="covering, within or overlap.")] = Mode.covering,
+    categories: Annotated[
+        str | None, typer.Option(help="Comma-separated subset of acl,sg,lb,f5 (default: all).")
+    ] = None,
+    mode: Annotated[Mode | None, typer.Option(help="covering (default), within or overlap.")] = None,
     best: Annotated[bool, typer.Option(help="Only the longest matches per group.")] = False,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = DEFAULT_LIMIT,
+    limit: Annotated[int | None, typer.Option(help="Matches per category, 1 to 1000 (default 100).")] = None,
+    port: Annotated[int | None, typer.Option(help="Only records admitting this port (0-65535).")] = None,
+    protocol: Annotated[str | None, typer.Option(help="Only acl/sg records admitting this protocol.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON instead of a table.")] = False,
 ) -> None:
-    """What touches Q? A table per category, most specific first."""
-    try:
-        options = LookupOptions(categories=parse_categories(categories), mode=mode, best=best, limit=limit)
-    except NetlookupError as exc:
-        err_console.print(f"[red]{exc.detail}[/red]")
-        raise typer.Exit(2) from None
-    response = _run(_lookup(_settings(), q, options))
+    """What touches Q? A table per category, most specific first. The options and their bounds are the API's."""
+    request = _validated(
+        LookupRequest, q=q, categories=categories, mode=mode, best=best, limit=limit, port=port, protocol=protocol
+    )
+    response = _run(_lookup(_settings(), request))
     if as_json:
         sys.stdout.write(orjson.dumps(response, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
@@ -303,7 +316,7 @@ def lookup_command(
 
 
 async def _sources(settings: Settings) -> list[dict[str, Any]]:
-    async with open_services(settings) as services:
+    async with _services(settings) as services:
         return await services.records.list_sources()
 
 

@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from netlookup.records import Category
+from netlookup.categories import CATEGORIES, NETWORK_CATEGORIES, SPECS, Category
 
 SG_RULES_PER_SCALE = 150_000
 ACL_FILES = 60
@@ -190,14 +190,12 @@ def sample_addresses(count: int, seed: int = 7, scale: float = 1.0, data_seed: i
     """Addresses that occur in the demo data of (scale, data_seed): LB VIPs and members, F5 destinations and
     members, and host routes of ACLs and SGs; drawn deterministically, for benchmarks and smoke tests."""
     pool: list[str] = []
-    address_categories: tuple[Category, ...] = ("lb", "f5")
-    for category in address_categories:
+    for category in (c for c in CATEGORIES if not SPECS[c].network):
         for _, record in demo_records(category, scale, data_seed):
             main = record.get("vip") or record.get("destination")
             pool.extend([main] if main else [])
             pool.extend(member["ip"] for member in record["members"])
-    network_categories: tuple[Category, ...] = ("acl", "sg")
-    for category in network_categories:
+    for category in NETWORK_CATEGORIES:
         for index, (_, record) in enumerate(demo_records(category, min(scale, 0.2), data_seed)):
             if record["cidr"].endswith(("/32", "/128")):
                 pool.append(record["cidr"].rsplit("/", 1)[0])

@@ -26,10 +26,6 @@ class BadInput(NetlookupError):
     status_code = 422
 
 
-class BadRequest(NetlookupError):
-    status_code = 400
-
-
 class NotFound(NetlookupError):
     status_code = 404
 

@@ -33,10 +33,6 @@ class Prefix:
     end: bytes
     text: str
 
-    @property
-    def width(self) -> int:
-        return MAX_PREFIX[self.family]
-
 
 def _from_network(net: IPNetwork) -> Prefix:
     family: Family = 4 if net.version == 4 else 6
@@ -144,8 +140,3 @@ def covering_keys(query: Prefix, lengths: list[int]) -> list[tuple[int, bytes]]:
 def within_lengths(query: Prefix, lengths: list[int]) -> list[int]:
     """The stored prefix lengths whose networks can lie inside ``query``."""
     return [length for length in lengths if length >= query.prefix_len]
-
-
-def contains(outer: Prefix, inner: Prefix) -> bool:
-    """True when ``inner`` lies wholly inside ``outer`` (same family)."""
-    return outer.family == inner.family and outer.start <= inner.start and inner.end <= outer.end

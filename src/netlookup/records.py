@@ -1,4 +1,5 @@
-"""The four record categories: their input models (validation of imported rows) and their public fields.
+"""What an imported record of each category may hold: the input models that validate imported rows, and the
+table row a validated record becomes (network and port columns, content fingerprint).
 
 Pure code: a validated record becomes a plain dict of table columns, ready for a bulk insert.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
 from pydantic import (
@@ -21,11 +22,6 @@ from pydantic import (
 )
 
 from netlookup.networks import AddressError, Prefix, parse_address, parse_network
-
-Category = Literal["acl", "sg", "lb", "f5"]
-CATEGORIES: tuple[Category, ...] = ("acl", "sg", "lb", "f5")
-NETWORK_CATEGORIES: tuple[Category, ...] = ("acl", "sg")
-ADDRESS_CATEGORIES: tuple[Category, ...] = ("lb", "f5")
 
 _PORT_RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$")
 _SG_PROTOCOLS = {"tcp", "udp", "icmp", "icmpv6", "all", "-1"}
@@ -104,13 +100,29 @@ class Member(BaseModel):
         return host
 
 
-class _Record(BaseModel):
+class ImportedRecord(BaseModel):
+    """Fields every category has."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     description: OptText = None
 
 
-class AclRecord(_Record):
+class NetworkRecord(ImportedRecord):
+    """A record of a network (its ``cidr``: acl, sg), matched by prefix and narrowed by a port range."""
+
+    def port_range(self) -> tuple[int, int] | None:
+        """The ports the record admits; None admits every port."""
+        raise NotImplementedError
+
+
+class AddressRecord(ImportedRecord):
+    """A record published on addresses (lb, f5): the one named by ``address_field``, and its ``members``."""
+
+    address_field: ClassVar[str]
+
+
+class AclRecord(NetworkRecord):
     """A router/firewall ACL entry, prefix-list line or object-group member."""
 
     line: Annotated[Annotated[int, Field(ge=0)] | None, BeforeValidator(_blank_to_none)] = None
@@ -142,8 +154,11 @@ class AclRecord(_Record):
             return str(low) if low == high else f"{low}-{high}"
         return value
 
+    def port_range(self) -> tuple[int, int] | None:
+        return parse_port_range(self.port)
 
-class SgRecord(_Record):
+
+class SgRecord(NetworkRecord):
     """A cloud security-group rule."""
 
     group_id: OptShortStr = None
@@ -181,9 +196,14 @@ class SgRecord(_Record):
             raise ValueError(f"to_port {self.to_port} is below from_port {self.from_port}")
         return self
 
+    def port_range(self) -> tuple[int, int] | None:
+        return sg_port_range(self.from_port, self.to_port, self.protocol)
 
-class LbRecord(_Record):
+
+class LbRecord(AddressRecord):
     """A load balancer listener: a VIP and port with its members."""
+
+    address_field: ClassVar[str] = "vip"
 
     name: OptStr = None
     type: OptShortStr = None
@@ -193,8 +213,10 @@ class LbRecord(_Record):
     members: list[Member] = Field(default_factory=list, max_length=10_000)
 
 
-class F5Record(_Record):
+class F5Record(AddressRecord):
     """An F5 BIG-IP virtual server with its pool members."""
+
+    address_field: ClassVar[str] = "destination"
 
     partition: OptStr = None
     name: OptStr = None
@@ -205,63 +227,6 @@ class F5Record(_Record):
     pool: OptStr = None
     members: list[Member] = Field(default_factory=list, max_length=10_000)
     snat: OptStr = None
-
-
-RECORD_MODELS: dict[Category, type[_Record]] = {
-    "acl": AclRecord,
-    "sg": SgRecord,
-    "lb": LbRecord,
-    "f5": F5Record,
-}
-
-PUBLIC_FIELDS: dict[Category, tuple[str, ...]] = {
-    "acl": (
-        "id",
-        "source",
-        "line",
-        "name",
-        "kind",
-        "action",
-        "direction",
-        "protocol",
-        "cidr",
-        "port",
-        "description",
-    ),
-    "sg": (
-        "id",
-        "source",
-        "group_id",
-        "group_name",
-        "vpc_id",
-        "account",
-        "region",
-        "direction",
-        "protocol",
-        "from_port",
-        "to_port",
-        "cidr",
-        "description",
-    ),
-    "lb": ("id", "source", "name", "type", "vip", "port", "protocol", "members", "description"),
-    "f5": (
-        "id",
-        "source",
-        "partition",
-        "name",
-        "destination",
-        "port",
-        "protocol",
-        "route_domain",
-        "pool",
-        "members",
-        "description",
-        "snat",
-    ),
-}
-
-# Which field names the address a lb/f5 record is published on (used for ``matched_on``).
-ADDRESS_FIELD: dict[Category, str] = {"lb": "vip", "f5": "destination"}
 
 
 def fingerprint(values: dict[str, Any]) -> int:
@@ -282,15 +247,11 @@ def sg_port_range(from_port: int | None, to_port: int | None, protocol: str | No
     return from_port, to_port
 
 
-def network_row(category: Category, record: _Record) -> dict[str, Any]:
+def network_row(record: NetworkRecord) -> dict[str, Any]:
     """Table row for an acl/sg record, with the derived network and port columns."""
     values = record.model_dump()
     net: Prefix = parse_network(values["cidr"])
-    if category == "acl":
-        ports = parse_port_range(values["port"])
-    else:
-        ports = sg_port_range(values["from_port"], values["to_port"], values["protocol"])
-    return with_network_columns(values, net, ports)
+    return with_network_columns(values, net, record.port_range())
 
 
 def with_network_columns(values: dict[str, Any], net: Prefix, ports: tuple[int, int] | None) -> dict[str, Any]:
@@ -308,11 +269,11 @@ def with_network_columns(values: dict[str, Any], net: Prefix, ports: tuple[int, 
     return row
 
 
-def address_row(category: Category, record: _Record) -> tuple[dict[str, Any], list[tuple[int, bytes, int]]]:
+def address_row(record: AddressRecord) -> tuple[dict[str, Any], list[tuple[int, bytes, int]]]:
     """Table row for an lb/f5 record plus its (family, address bytes, role) points; role 0 = VIP, 1 = member."""
     values = record.model_dump()
     points: list[tuple[int, bytes, int]] = []
-    main = values[ADDRESS_FIELD[category]]
+    main = values[record.address_field]
     if main is not None:
         prefix = parse_address(main)
         points.append((prefix.family, prefix.start, 0))

@@ -9,8 +9,8 @@ import httpx
 from hypothesis import given, settings
 
 from netlookup.imports.aws_elbv2 import iter_aws_elbv2
-from netlookup.imports.aws_sg import Unmapped
-from netlookup.imports.formats import RowError, guess_format
+from netlookup.imports.formats import guess_format
+from netlookup.imports.rows import RowError, Unmapped
 from tests.conftest import AUTH
 from tests.imports.fuzzing import mutations
 

@@ -10,8 +10,9 @@ import orjson
 from hypothesis import given, settings
 
 from netlookup.config import Settings
-from netlookup.imports.aws_sg import Unmapped, iter_aws_sg
-from netlookup.imports.formats import RowError, guess_format
+from netlookup.imports.aws_sg import iter_aws_sg
+from netlookup.imports.formats import guess_format
+from netlookup.imports.rows import RowError, Unmapped
 from tests.conftest import AUTH
 from tests.imports.fuzzing import mutations
 

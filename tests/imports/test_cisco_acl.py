@@ -9,7 +9,8 @@ import httpx
 from hypothesis import given, settings
 
 from netlookup.imports.cisco_acl import iter_cisco_acl
-from netlookup.imports.formats import RowError, guess_format
+from netlookup.imports.formats import guess_format
+from netlookup.imports.rows import ParsedRow, RowError
 from tests.conftest import AUTH
 from tests.imports.fuzzing import mutations
 
@@ -19,7 +20,7 @@ ASA = (FIXTURES / "asa-fw1.cfg").read_bytes()
 
 
 def records(body: bytes) -> list[dict]:
-    return [row for _, row in (i for i in iter_cisco_acl(io.BytesIO(body)) if isinstance(i, tuple))]
+    return [i.raw for i in iter_cisco_acl(io.BytesIO(body)) if isinstance(i, ParsedRow)]
 
 
 def test_ios_numbered_named_standard_and_prefix_lists() -> None:

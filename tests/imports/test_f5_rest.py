@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 
 from netlookup.imports.f5_rest import iter_f5_rest, parse_destination
-from netlookup.imports.formats import RowError, guess_format
+from netlookup.imports.formats import guess_format
+from netlookup.imports.rows import RowError
 from tests.conftest import AUTH
 from tests.imports.fuzzing import mutations
 

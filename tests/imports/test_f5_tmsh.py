@@ -9,7 +9,8 @@ import httpx
 from hypothesis import given, settings
 
 from netlookup.imports.f5_tmsh import iter_f5_tmsh
-from netlookup.imports.formats import RowError, guess_format, iter_records
+from netlookup.imports.formats import guess_format, iter_records
+from netlookup.imports.rows import RowError
 from tests.conftest import AUTH
 from tests.imports.fuzzing import mutations
 

@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from netlookup.categories import NETWORK_CATEGORIES, SPECS, Category
 from netlookup.imports.fast_rows import fast_network_row
-from netlookup.records import NETWORK_CATEGORIES, RECORD_MODELS, Category, network_row
+from netlookup.records import NetworkRecord, network_row
 
 _text = st.none() | st.sampled_from(["", "  ", " web ", "TCP", "tcp", "-1", "6", "300", "²", "a" * 70, "x" * 300])
 _number = st.none() | st.integers(-3, 70_000) | st.sampled_from([True, 1.0, "443", "", 2**40])
@@ -55,10 +56,11 @@ _ACL = st.fixed_dictionaries(
 
 def _reference_row(category: Category, raw: dict[str, Any]) -> dict[str, Any] | None:
     try:
-        record = RECORD_MODELS[category].model_validate(raw)
+        record = SPECS[category].input_model.model_validate(raw)
     except ValidationError:
         return None
-    return network_row(category, record)
+    assert isinstance(record, NetworkRecord)
+    return network_row(record)
 
 
 def _check(category: Category, raw: dict[str, Any]) -> None:

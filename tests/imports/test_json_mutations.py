@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netlookup.imports.aws_elbv2 import iter_aws_elbv2
-from netlookup.imports.aws_sg import Unmapped, iter_aws_sg
+from netlookup.imports.aws_sg import iter_aws_sg
 from netlookup.imports.f5_rest import iter_f5_rest
-from netlookup.imports.formats import RowError
+from netlookup.imports.rows import RowError, Unmapped
 from netlookup.imports.validate import next_batch
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from netlookup.container import Services
 from netlookup.imports.diff import OldRecords
 from netlookup.imports.service import content_checksum
-from netlookup.lookup.params import LookupOptions, parse_query
+from netlookup.lookup.request import LookupOptions, parse_query
 
 _fingerprints = st.lists(st.integers(-5, 5) | st.integers(-(2**63), 2**63 - 1), max_size=60)
 
@@ -46,11 +46,12 @@ def test_checksum_ignores_order(values: list[int], rng: object) -> None:
 async def test_a_parser_that_trips_is_a_refusal_at_its_position_not_a_crash() -> None:
     from collections.abc import Iterator
 
+    from netlookup.imports.rows import ParsedRow
     from netlookup.imports.validate import validated_batches
 
     def tripping() -> Iterator[Any]:
         for number in range(1, 4):
-            yield number, {"cidr": f"10.0.{number}.0/24"}
+            yield ParsedRow(number, {"cidr": f"10.0.{number}.0/24"})
         raise TypeError("'int' object is not iterable")
 
     async with validated_batches("acl", tripping(), size=2) as batches:
@@ -66,7 +67,7 @@ async def test_a_parser_that_trips_is_a_refusal_at_its_position_not_a_crash() ->
 
 async def _import(services: Services, category: str, source: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     body = b"".join(orjson.dumps(row) + b"\n" for row in rows)
-    result = await services.imports.replace_source(category, source, io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
+    result = await services.imports.import_source(category, source, io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
     return result.as_dict()
 
 

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from netlookup.config import Settings
 from netlookup.container import Services, open_services
 from netlookup.lookup.memory_sync import MemoryIndexes
-from netlookup.lookup.params import LookupOptions, Mode, parse_query
+from netlookup.lookup.request import LookupOptions, Mode, parse_query
 from netlookup.lookup.service import LookupService
+from netlookup.realtime.notify import Notifier
 from tests.conftest import reset_database
 from tests.datasets import V4_BASE, V6_BASE, random_dataset
 from tests.oracle import expected
@@ -32,7 +33,7 @@ async def load(services: Services, data: dict[str, dict[str, list[dict[str, Any]
     for category, sources in data.items():
         for source, rows in sources.items():
             body = b"".join(orjson.dumps(row) + b"\n" for row in rows)
-            await services.imports.replace_source(category, source, io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
+            await services.imports.import_source(category, source, io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
         page = await services.records.list_records(category, None, 1000, None)  # type: ignore[arg-type]
         stored[category] = orjson.loads(orjson.dumps(page["items"]))
     return stored
@@ -62,8 +63,8 @@ queries = st.one_of(queries_v4, queries_v4, queries_v6, queries_mapped)
 
 async def memory_lookups(services: Services) -> LookupService:
     """A LookupService answering from freshly built in-memory indexes of what the database holds."""
-    indexes = MemoryIndexes(services.sessionmaker)
-    indexes.start()
+    indexes = MemoryIndexes()
+    indexes.start(services.sessionmaker)
     async with asyncio.timeout(60):
         await indexes.wait_ready()
     await indexes.stop()
@@ -76,7 +77,7 @@ def test_lookups_match_the_brute_force_oracle(settings: Settings, seed: int, pat
     runner = asyncio.Runner()
     try:
         runner.run(reset_database(settings.database_url))
-        opened = open_services(settings)
+        opened = open_services(settings, Notifier(None))
         services = runner.run(opened.__aenter__())
         stored = runner.run(load(services, random_dataset(seed)))
         lookups = services.lookups if path == "database" else runner.run(memory_lookups(services))
@@ -121,7 +122,7 @@ def test_lookups_match_the_brute_force_oracle(settings: Settings, seed: int, pat
 
 async def _import(services: Services, category: str, source: str, rows: list[dict[str, Any]]) -> None:
     body = b"".join(orjson.dumps(row) + b"\n" for row in rows)
-    await services.imports.replace_source(category, source, io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
+    await services.imports.import_source(category, source, io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
 
 
 async def test_covering_orders_longest_prefix_then_source_then_line(services: Services) -> None:

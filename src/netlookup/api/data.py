@@ -8,7 +8,7 @@ from typing import IO, Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.datastructures import UploadFile
 
-from netlookup.api.deps import NotifierDep, ReadAuth, ServicesDep, WriteAuth
+from netlookup.api.deps import ReadAuth, ServicesDep, WriteAuth
 from netlookup.api.models import (
     AUTH_RESPONSES,
     ERROR_RESPONSES,
@@ -19,11 +19,10 @@ from netlookup.api.models import (
     SourceInfo,
 )
 from netlookup.api.responses import JSONBytesResponse
+from netlookup.categories import Category
 from netlookup.errors import BadInput, PayloadTooLarge
 from netlookup.imports.formats import FORMATS, concatenate
-from netlookup.imports.jobs import run_delete, run_import
-from netlookup.lookup.params import DEFAULT_LIMIT, MAX_LIMIT
-from netlookup.records import Category
+from netlookup.lookup.request import DEFAULT_LIMIT, MAX_LIMIT
 
 read_router = APIRouter(prefix="/api/v1", tags=["data"], dependencies=[ReadAuth], responses=ERROR_RESPONSES)
 write_router = APIRouter(
@@ -107,7 +106,6 @@ async def _upload_stream(request: Request, max_bytes: int) -> IO[bytes]:
 )
 async def import_source(
     services: ServicesDep,
-    notifier: NotifierDep,
     request: Request,
     category: Category,
     source: Annotated[
@@ -141,7 +139,7 @@ async def import_source(
         raise BadInput(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
     stream = await _upload_stream(request, services.settings.max_upload_bytes)
     try:
-        result = await run_import(services.imports, notifier, category, source, stream, format)
+        result = await services.imports.import_source(category, source, stream, format)
     finally:
         stream.close()
     return JSONBytesResponse(result.as_dict())
@@ -155,9 +153,8 @@ async def import_source(
 )
 async def delete_source(
     services: ServicesDep,
-    notifier: NotifierDep,
     category: Category,
     source: Annotated[str, Path(description="The source name; may contain slashes.")],
 ) -> JSONBytesResponse:
     """Remove every record of (category, source) in one transaction."""
-    return JSONBytesResponse(await run_delete(services.imports, notifier, category, source))
+    return JSONBytesResponse(await services.imports.delete_source(category, source))

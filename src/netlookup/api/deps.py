@@ -1,4 +1,4 @@
-"""Annotated dependencies: the process services and the API-key checks."""
+"""Annotated dependencies: the app's state and services, and the API-key checks."""
 
 from __future__ import annotations
 
@@ -10,25 +10,23 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from netlookup.auth import key_is_valid
 from netlookup.container import Services
 from netlookup.errors import Forbidden, Unauthorized
-from netlookup.realtime.notify import Notifier
+from netlookup.runtime import AppState, app_state
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from NETLOOKUP_API_KEYS")
 
 
+async def get_state(request: Request) -> AppState:
+    return app_state(request)
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
 async def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+    return app_state(request).services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-async def get_notifier(request: Request) -> Notifier:
-    notifier: Notifier = request.app.state.notifier
-    return notifier
-
-
-NotifierDep = Annotated[Notifier, Depends(get_notifier)]
 
 
 def _check_key(token: str | None, keys: list[str]) -> None:
@@ -51,11 +49,11 @@ async def require_write(
 async def require_read(request: Request) -> None:
     """Reads are open unless NETLOOKUP_READ_AUTH=true; then they need ``Authorization: Bearer <key>``. Parsed by
     hand: this runs on every lookup, and the security-scheme machinery costs more than the lookup itself."""
-    services: Services = request.app.state.services
-    if not services.settings.read_auth:
+    settings = app_state(request).settings
+    if not settings.read_auth:
         return
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    _check_key(token.strip() if scheme.lower() == "bearer" else None, services.settings.api_keys)
+    _check_key(token.strip() if scheme.lower() == "bearer" else None, settings.api_keys)
 
 
 WriteAuth = Depends(require_write)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from netlookup.api.deps import ServicesDep
+from netlookup.api.deps import ServicesDep, StateDep
 from netlookup.api.responses import JSONBytesResponse
+from netlookup.categories import CATEGORIES
 from netlookup.container import Services
 from netlookup.metrics import DB_GATE, DB_POOL, INDEX_RECORDS, SOCKETIO_CLIENTS
-from netlookup.realtime.readiness import RedisProbe
-from netlookup.records import CATEGORIES
+from netlookup.realtime.manager import ResilientRedisManager
 
 router = APIRouter(tags=["health"])
 
@@ -32,7 +32,7 @@ async def healthz() -> JSONBytesResponse:
     summary="Database (and Redis, when configured) reachable",
     responses={503: {"description": "A dependency is unreachable."}},
 )
-async def readyz(services: ServicesDep, request: Request) -> JSONBytesResponse:
+async def readyz(services: ServicesDep, state: StateDep) -> JSONBytesResponse:
     """200 when the database answers within two seconds and, with NETLOOKUP_REDIS_URL set, Redis answers too.
     503 otherwise, with each check's reason: without Redis, HTTP and this node's Socket.IO clients keep working,
     but events no longer reach the other nodes (``degraded``)."""
@@ -43,10 +43,11 @@ async def readyz(services: ServicesDep, request: Request) -> JSONBytesResponse:
         checks["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready", with its reason
         checks["database"] = f"unreachable: {exc.__class__.__name__}"
-    probe: RedisProbe = request.app.state.redis_probe
+    probe = state.redis_probe
     if probe.configured:
         redis_check = await probe.check()
-        listener = getattr(request.app.state.sio.manager, "listener_connected", None)
+        manager = state.sio.manager
+        listener = isinstance(manager, ResilientRedisManager) and manager.listener_connected
         redis_check["listener"] = "connected" if listener else "reconnecting"
         checks["redis"] = redis_check
     if services.indexes is not None:
@@ -84,8 +85,8 @@ def _refresh_gauges(services: Services, sio: Any) -> None:
 
 
 @router.get("/metrics", summary="Prometheus metrics of this node", response_class=PlainTextResponse)
-async def metrics(services: ServicesDep, request: Request) -> Response:
+async def metrics(services: ServicesDep, state: StateDep) -> Response:
     """Request counts and latency by route and status, database pool and gate, shed requests, lookup latency
     per category and read path, Socket.IO clients, import rows, in-memory index sizes."""
-    _refresh_gauges(services, request.app.state.sio)
+    _refresh_gauges(services, state.sio)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

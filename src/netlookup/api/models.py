@@ -2,92 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pydantic import BaseModel, Field
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from netlookup.lookup.params import DEFAULT_LIMIT, MAX_BATCH, MAX_LIMIT, Mode
-from netlookup.records import Category
-
-
-class MemberOut(BaseModel):
-    ip: str = Field(examples=["10.73.251.75"])
-    port: int | None = Field(default=None, examples=[80])
-
-
-class AclRecordOut(BaseModel):
-    id: int
-    source: str = Field(examples=["configs/core-fw1.cfg"])
-    line: int | None = Field(examples=[120])
-    name: str | None = Field(examples=["OUTSIDE_IN"])
-    kind: str | None = Field(examples=["acl"])
-    action: Literal["permit", "deny"] | None
-    direction: Literal["in", "out"] | None
-    protocol: str | None = Field(examples=["tcp"])
-    cidr: str = Field(examples=["10.1.0.0/16"])
-    port: str | None = Field(examples=["443", "8000-8080"])
-    description: str | None
-
-
-class SgRecordOut(BaseModel):
-    id: int
-    source: str = Field(examples=["aws-prod-eu-west-1"])
-    group_id: str | None = Field(examples=["sg-0123456789abcdef0"])
-    group_name: str | None
-    vpc_id: str | None
-    account: str | None
-    region: str | None
-    direction: Literal["ingress", "egress"] | None
-    protocol: str | None = Field(examples=["tcp", "all", "6"])
-    from_port: int | None
-    to_port: int | None
-    cidr: str = Field(examples=["10.0.0.0/8"])
-    description: str | None
-
-
-class LbRecordOut(BaseModel):
-    id: int
-    source: str
-    name: str | None
-    type: str | None = Field(examples=["alb", "nlb", "haproxy"])
-    vip: str | None = Field(examples=["10.20.0.10"])
-    port: int | None
-    protocol: str | None
-    members: list[MemberOut]
-    description: str | None
-
-
-class F5RecordOut(BaseModel):
-    id: int
-    source: str
-    partition: str | None = Field(examples=["Common"])
-    name: str | None = Field(examples=["vs_app_443"])
-    destination: str | None
-    port: int | None
-    protocol: str | None
-    route_domain: int | None
-    pool: str | None
-    members: list[MemberOut]
-    description: str | None
-    snat: str | None = Field(examples=["automap"])
-
-
-class AclMatch(AclRecordOut):
-    prefix_len: int = Field(description="Prefix length of the record's network (longest first).")
-
-
-class SgMatch(SgRecordOut):
-    prefix_len: int = Field(description="Prefix length of the record's network (longest first).")
-
-
-class LbMatch(LbRecordOut):
-    prefix_len: int = Field(description="32 for IPv4, 128 for IPv6: load balancers match on addresses.")
-    matched_on: Literal["vip", "member"]
-
-
-class F5Match(F5RecordOut):
-    prefix_len: int = Field(description="32 for IPv4, 128 for IPv6: F5 objects match on addresses.")
-    matched_on: Literal["destination", "member"]
+from netlookup.categories import Category
+from netlookup.outputs import AclMatch, AclRecordOut, F5Match, F5RecordOut, LbMatch, LbRecordOut, SgMatch, SgRecordOut
 
 
 class CategoryResult(BaseModel):
@@ -110,31 +28,6 @@ class LookupResponse(BaseModel):
     )
     results: LookupResults
     took_ms: float
-
-
-class BatchRequest(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "queries": ["10.1.2.3", "10.20.0.0/16", "2001:db8::1"],
-                    "categories": ["acl", "sg"],
-                    "mode": "covering",
-                    "best": False,
-                    "limit": 100,
-                }
-            ]
-        },
-    )
-
-    queries: list[str] = Field(min_length=1, max_length=MAX_BATCH, description=f"Addresses or CIDRs, 1 to {MAX_BATCH}.")
-    categories: list[Category] | None = Field(default=None, description="Default: all four.")
-    mode: Mode = Mode.covering
-    best: bool = False
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    port: int | None = Field(default=None, ge=0, le=65535)
-    protocol: str | None = Field(default=None, min_length=1, max_length=32)
 
 
 class BatchResponse(BaseModel):

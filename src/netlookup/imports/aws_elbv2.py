@@ -20,9 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from netlookup.imports.aws_sg import Unmapped
-from netlookup.imports.formats import RowError
 from netlookup.imports.json_objects import JSON_ERRORS, as_dict, as_list, iter_objects
+from netlookup.imports.rows import ParsedItem, ParsedRow, RowError, Unmapped
 
 TYPES = {"application": "alb", "network": "nlb", "gateway": "gwlb"}
 LB_PREFIX = "load_balancers.LoadBalancers.item"
@@ -86,7 +85,7 @@ def _targets(health: Any) -> list[tuple[Any, Any]]:
     return targets
 
 
-def _records(balancer: _Balancer, group: _Group | None, targets: list[tuple[Any, Any]]) -> Iterator[Any]:
+def _records(balancer: _Balancer, group: _Group | None, targets: list[tuple[Any, Any]]) -> Iterator[ParsedItem]:
     """The records of one load balancer and one of its target groups (None: a balancer without any)."""
     members = []
     if group is not None and group.target_type not in (None, "ip"):
@@ -98,7 +97,7 @@ def _records(balancer: _Balancer, group: _Group | None, targets: list[tuple[Any,
     elif group is not None:
         members = [{"ip": target_id, "port": port or group.port} for target_id, port in targets]
     for vip in balancer.vips:
-        yield (
+        yield ParsedRow(
             balancer.number,
             {
                 "name": f"{balancer.name}/{group.name}" if group is not None and group.name else balancer.name,
@@ -113,7 +112,7 @@ def _records(balancer: _Balancer, group: _Group | None, targets: list[tuple[Any,
         )
 
 
-def iter_aws_elbv2(stream: IO[bytes]) -> Iterator[Any]:
+def iter_aws_elbv2(stream: IO[bytes]) -> Iterator[ParsedItem]:
     """Canonical ``lb`` records (and reports) from the combined ELBv2 document.
 
     Balancers and groups are kept as small summaries; each group's records are given as soon as its health dump

@@ -13,26 +13,16 @@ they are reported (count and a sample in the import result), not silently droppe
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO, Any
 
 import ijson
 import orjson
 
-from netlookup.imports.formats import ParsedRow, RowError
 from netlookup.imports.json_objects import JSON_ERRORS, as_dict, as_list
+from netlookup.imports.rows import ParsedRow, RowError, Unmapped
 
 KINDS = ("SecurityGroups", "SecurityGroupRules")
 SCAN_CHUNK = 1 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class Unmapped:
-    """A rule kept out of the records because it names no network (a group or prefix-list reference)."""
-
-    line: int
-    kind: str
-    sample: dict[str, Any]
 
 
 def _protocol(value: Any) -> Any:
@@ -84,7 +74,7 @@ def _items(stream: IO[bytes]) -> Iterator[tuple[str, int, int, Any] | RowError]:
         )
 
 
-def _group_rows(number: int, path: str, group: dict[str, Any]) -> Iterator[ParsedRow | Unmapped]:
+def _group_rows(number: int, path: str, group: dict[str, Any]) -> Iterator[ParsedRow | RowError | Unmapped]:
     common = {
         "group_id": group.get("GroupId"),
         "group_name": group.get("GroupName"),
@@ -114,7 +104,7 @@ def _group_rows(number: int, path: str, group: dict[str, Any]) -> Iterator[Parse
                     continue
                 for r_index, entry in enumerate(entries):
                     entry = entry if isinstance(entry, dict) else {}
-                    yield (
+                    yield ParsedRow(
                         number,
                         {**base, "cidr": entry.get(field), "description": entry.get("Description")},
                         f"{path}.{key}[{p_index}].{ranges}[{r_index}]",
@@ -129,7 +119,7 @@ def _group_rows(number: int, path: str, group: dict[str, Any]) -> Iterator[Parse
                 )
 
 
-def _rule_rows(number: int, path: str, rule: dict[str, Any]) -> Iterator[ParsedRow | Unmapped]:
+def _rule_rows(number: int, path: str, rule: dict[str, Any]) -> Iterator[ParsedRow | RowError | Unmapped]:
     base = {
         "group_id": rule.get("GroupId"),
         "account": rule.get("GroupOwnerId"),
@@ -142,7 +132,7 @@ def _rule_rows(number: int, path: str, rule: dict[str, Any]) -> Iterator[ParsedR
     cidr = rule.get("CidrIpv4") or rule.get("CidrIpv6")
     referenced = rule.get("ReferencedGroupInfo")
     if cidr:
-        yield number, {**base, "cidr": cidr}, path
+        yield ParsedRow(number, {**base, "cidr": cidr}, path)
     elif referenced:
         group_id = as_dict(referenced).get("GroupId")
         direction = base["direction"]
@@ -154,7 +144,7 @@ def _rule_rows(number: int, path: str, rule: dict[str, Any]) -> Iterator[ParsedR
         yield RowError(number, "CidrIpv4", "rule has no CidrIpv4, CidrIpv6, ReferencedGroupInfo or PrefixListId", path)
 
 
-def iter_aws_sg(stream: IO[bytes]) -> Iterator[ParsedRow | Unmapped]:
+def iter_aws_sg(stream: IO[bytes]) -> Iterator[ParsedRow | RowError | Unmapped]:
     """Canonical ``sg`` records (and reports) from AWS security-group dumps."""
     for item in _items(stream):
         if isinstance(item, RowError):

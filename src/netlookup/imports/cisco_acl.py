@@ -25,8 +25,8 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
-from netlookup.imports.formats import LineTooLong, RowError, iter_lines
 from netlookup.imports.ports import SERVICE_PORTS
+from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, iter_lines
 
 PROTOCOLS = {
     "ip",
@@ -248,7 +248,7 @@ def _ports(words: list[str], i: int) -> tuple[str | None, str | None, int]:
 
 def _entry(
     words: list[str], acl: str, line: int, extended: bool, wildcard: bool, objects: Objects
-) -> Iterator[tuple[int, dict[str, Any]]]:
+) -> Iterator[ParsedRow]:
     """``permit|deny ...`` (already past the list name and sequence numbers) → records."""
     action = words[0]
     i = 1
@@ -276,7 +276,7 @@ def _entry(
         for network, origin in networks:
             text = f"{side} {origin}" + (f" port {side_port}" if side == "source" and side_port else "")
             text += f"; {side_note}" if side_note else ""
-            yield (
+            yield ParsedRow(
                 line,
                 {
                     "line": line,
@@ -292,7 +292,7 @@ def _entry(
             )
 
 
-def _prefix_list(words: list[str], line: int) -> tuple[int, dict[str, Any]]:
+def _prefix_list(words: list[str], line: int) -> ParsedRow:
     # ip|ipv6 prefix-list NAME [seq N] permit|deny PREFIX [ge N] [le N]
     name = words[2]
     i = 3
@@ -301,14 +301,17 @@ def _prefix_list(words: list[str], line: int) -> tuple[int, dict[str, Any]]:
     if i + 1 >= len(words) or words[i] not in _ACTION:
         raise ParseError("prefix-list line needs permit|deny and a prefix")
     extra = " ".join(words[i + 2 :])
-    return line, {
-        "line": line,
-        "name": name,
-        "kind": "prefix-list",
-        "action": words[i],
-        "cidr": _host(words[i + 1]),
-        "description": extra or None,
-    }
+    return ParsedRow(
+        line,
+        {
+            "line": line,
+            "name": name,
+            "kind": "prefix-list",
+            "action": words[i],
+            "cidr": _host(words[i + 1]),
+            "description": extra or None,
+        },
+    )
 
 
 def _numbered_is_extended(name: str) -> bool:
@@ -319,7 +322,7 @@ def _numbered_is_extended(name: str) -> bool:
     return 100 <= number <= 199 or 2000 <= number <= 2699
 
 
-def iter_cisco_acl(stream: IO[bytes]) -> Iterator[Any]:
+def iter_cisco_acl(stream: IO[bytes]) -> Iterator[ParsedItem]:
     """Canonical ``acl`` records from IOS/ASA configuration text."""
     start = stream.tell()
     try:

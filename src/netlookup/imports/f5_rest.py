@@ -17,9 +17,9 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any
 
-from netlookup.imports.formats import RowError
 from netlookup.imports.json_objects import JSON_ERRORS, as_dict, as_list, iter_objects
 from netlookup.imports.ports import SERVICE_PORTS
+from netlookup.imports.rows import ParsedItem, ParsedRow, RowError
 
 VIRTUAL_KIND = "tm:ltm:virtual:virtualstate"
 POOL_KIND = "tm:ltm:pool:poolstate"
@@ -80,7 +80,7 @@ def _items(stream: IO[bytes]) -> Iterator[tuple[str, dict[str, Any]] | RowError]
         yield RowError(count + 1, None, f"not valid JSON after item {count}: {exc}")
 
 
-def iter_f5_rest(stream: IO[bytes]) -> Iterator[Any]:
+def iter_f5_rest(stream: IO[bytes]) -> Iterator[ParsedItem]:
     """Canonical ``f5`` records from iControl REST virtual and pool collections."""
     virtuals: list[tuple[str, dict[str, Any]]] = []
     pools: dict[str, list[dict[str, Any]]] = {}
@@ -114,7 +114,7 @@ def iter_f5_rest(stream: IO[bytes]) -> Iterator[Any]:
         translation = translation if isinstance(translation, dict) else {}
         snat = {"automap": "automap", "snat": translation.get("pool")}.get(str(translation.get("type")))
         pool = virtual.get("pool")
-        yield (
+        yield ParsedRow(
             number,
             {
                 "partition": virtual.get("partition"),

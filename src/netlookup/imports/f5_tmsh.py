@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from netlookup.imports.f5_rest import member_record, parse_destination
-from netlookup.imports.formats import LineTooLong, RowError, iter_lines
+from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, iter_lines
 
 # A stanza larger than this is a file we do not understand (an unclosed brace), not a pool.
 MAX_STANZA_BYTES = 8 * 1024 * 1024
@@ -169,7 +169,7 @@ def _stanzas(stream: IO[bytes]) -> Iterator[_Stanza | RowError]:
         yield RowError(current.line, None, f"ltm {current.kind} {current.name}: stanza never closes (missing }})")
 
 
-def iter_f5_tmsh(stream: IO[bytes]) -> Iterator[Any]:
+def iter_f5_tmsh(stream: IO[bytes]) -> Iterator[ParsedItem]:
     """Canonical ``f5`` records from ``ltm virtual`` / ``ltm pool`` configuration text."""
     virtuals: list[tuple[_Stanza, Block]] = []
     pools: dict[str, list[dict[str, Any]]] = {}
@@ -205,7 +205,7 @@ def iter_f5_tmsh(stream: IO[bytes]) -> Iterator[Any]:
             continue
         partition, name = _split_path(stanza.name)
         pool = _value(body, "pool")
-        yield (
+        yield ParsedRow(
             stanza.line,
             {
                 "partition": partition or _split_path(destination)[0],

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from netlookup.categories import Category
 from netlookup.networks import AddressError, parse_network
 from netlookup.records import (
     _SG_PROTOCOLS,
     ICMP_PROTOCOLS,
     AclRecord,
-    Category,
     SgRecord,
     parse_port_range,
     sg_port_range,

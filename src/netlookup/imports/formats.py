@@ -1,4 +1,5 @@
-"""Streaming parsers of the canonical formats: each yields (position, raw record dict) or a RowError.
+"""Streaming parsers of the canonical formats (each yields a ParsedRow or a RowError), the dispatch to every
+format's parser, and format guessing.
 
 Positions are 1-based: the line for ``ndjson`` and ``csv``, the element index for ``json`` arrays.
 Nothing here holds the whole file in memory.
@@ -13,59 +14,24 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO, Any
 
 import ijson
 import orjson
+
+from netlookup.imports.aws_elbv2 import iter_aws_elbv2
+from netlookup.imports.aws_sg import iter_aws_sg
+from netlookup.imports.cisco_acl import iter_cisco_acl
+from netlookup.imports.f5_rest import iter_f5_rest
+from netlookup.imports.f5_tmsh import iter_f5_tmsh
+from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, iter_lines
 
 FORMATS = ("ndjson", "json", "csv", "aws-sg", "aws-elbv2", "f5-rest", "f5-tmsh", "cisco-acl")
 # Vendor formats and the one category each of them fills.
 FORMAT_CATEGORY = {"aws-sg": "sg", "aws-elbv2": "lb", "f5-rest": "f5", "f5-tmsh": "f5", "cisco-acl": "acl"}
 
 
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """Why one row (or the file at that position) was rejected."""
-
-    line: int
-    field: str | None
-    reason: str
-    path: str | None = None  # JSON formats: where in the document, e.g. SecurityGroups[3].IpPermissions[0]
-
-    def as_dict(self) -> dict[str, Any]:
-        found = {"line": self.line, "field": self.field, "reason": self.reason}
-        return found | {"path": self.path} if self.path is not None else found
-
-
-# (position, raw record) or, from JSON formats, (position, raw record, JSON path of the record), or an error.
-ParsedRow = tuple[int, dict[str, Any]] | tuple[int, dict[str, Any], str] | RowError
-
-
-MAX_LINE_BYTES = 16 * 1024 * 1024
-
-
-class LineTooLong(ValueError):
-    """A line past MAX_LINE_BYTES: not a file of lines (or not one we can hold)."""
-
-    def __init__(self, number: int, limit: int):
-        super().__init__(f"line {number} is longer than {limit:,} bytes: not a file of lines")
-        self.number = number
-
-
-def iter_lines(stream: IO[bytes], limit: int | None = None) -> Iterator[bytes]:
-    """The stream's lines, each at most ``limit`` bytes (MAX_LINE_BYTES): a file without line breaks is never read
-    whole into one line. Raises LineTooLong (with the line's number) past the limit."""
-    limit = limit or MAX_LINE_BYTES
-    number = 0
-    while raw := stream.readline(limit + 1):
-        number += 1
-        if len(raw) > limit:
-            raise LineTooLong(number, limit)
-        yield raw
-
-
-def iter_ndjson(stream: IO[bytes]) -> Iterator[ParsedRow]:
+def iter_ndjson(stream: IO[bytes]) -> Iterator[ParsedItem]:
     """One JSON object per line; blank lines are skipped."""
     try:
         yield from _ndjson_lines(stream)
@@ -73,7 +39,7 @@ def iter_ndjson(stream: IO[bytes]) -> Iterator[ParsedRow]:
         yield RowError(exc.number, None, str(exc))
 
 
-def _ndjson_lines(stream: IO[bytes]) -> Iterator[ParsedRow]:
+def _ndjson_lines(stream: IO[bytes]) -> Iterator[ParsedItem]:
     for number, raw in enumerate(iter_lines(stream), start=1):
         if number == 1 and raw.startswith(codecs.BOM_UTF8):
             raw = raw[len(codecs.BOM_UTF8) :]
@@ -87,7 +53,7 @@ def _ndjson_lines(stream: IO[bytes]) -> Iterator[ParsedRow]:
         if not isinstance(value, dict):
             yield RowError(number, None, f"expected a JSON object, got {type(value).__name__}")
             continue
-        yield number, value
+        yield ParsedRow(number, value)
 
 
 def _first_significant_byte(stream: IO[bytes]) -> bytes:
@@ -97,7 +63,7 @@ def _first_significant_byte(stream: IO[bytes]) -> bytes:
             return byte
 
 
-def iter_json_array(stream: IO[bytes]) -> Iterator[ParsedRow]:
+def iter_json_array(stream: IO[bytes]) -> Iterator[ParsedItem]:
     """A JSON array of objects, parsed incrementally (ijson); a syntax error stops at the element it hit."""
     start = stream.tell()
     head = _first_significant_byte(stream)
@@ -115,7 +81,7 @@ def iter_json_array(stream: IO[bytes]) -> Iterator[ParsedRow]:
             if not isinstance(value, dict):
                 yield RowError(number, None, f"expected a JSON object, got {type(value).__name__}")
                 continue
-            yield number, value
+            yield ParsedRow(number, value)
     except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
         yield RowError(number + 1, None, f"not valid JSON after element {number}: {exc}")
 
@@ -141,7 +107,7 @@ def _split_members(text: str) -> list[dict[str, Any]]:
     return members
 
 
-def iter_csv(stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[ParsedRow]:
+def iter_csv(stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[ParsedItem]:
     """CSV with a header row; empty cells are null; ``members`` is ``ip:port;ip:port``."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     reader = csv.DictReader(text)
@@ -170,34 +136,24 @@ def iter_csv(stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[Pa
                 except ValueError as exc:
                     yield RowError(number, "members", str(exc))
                     continue
-            yield number, record
+            yield ParsedRow(number, record)
     except (UnicodeDecodeError, csv.Error) as exc:
         yield RowError(reader.line_num + 1, None, f"unreadable CSV: {exc}")
     finally:
         text.detach()
 
 
-def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[Any]:
+def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[ParsedItem]:
     """Dispatch on the format name; the caller has checked it is one of FORMATS."""
     if fmt == "aws-sg":
-        from netlookup.imports.aws_sg import iter_aws_sg
-
         return iter_aws_sg(stream)
     if fmt == "cisco-acl":
-        from netlookup.imports.cisco_acl import iter_cisco_acl
-
         return iter_cisco_acl(stream)
     if fmt == "f5-rest" and _head(stream).startswith("{"):
-        from netlookup.imports.f5_rest import iter_f5_rest
-
         return iter_f5_rest(stream)
     if fmt in ("f5-rest", "f5-tmsh"):  # f5-rest given tmsh text: the same objects, read as text
-        from netlookup.imports.f5_tmsh import iter_f5_tmsh
-
         return iter_f5_tmsh(stream)
     if fmt == "aws-elbv2":
-        from netlookup.imports.aws_elbv2 import iter_aws_elbv2
-
         return iter_aws_elbv2(stream)
     if fmt == "ndjson":
         return iter_ndjson(stream)

@@ -16,33 +16,42 @@ from array import array
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from operator import itemgetter
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
-from sqlalchemy import Table, delete, insert, select, text, update
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from netlookup import tables
+from netlookup.categories import SPECS, Category
+from netlookup.changes import DataChange
 from netlookup.db import is_mysql
-from netlookup.errors import BadInput, Conflict, ImportRejected, NotFound
+from netlookup.errors import BadInput, Conflict, ImportRejected, NetlookupError, NotFound
 from netlookup.gate import DbGate
+from netlookup.imports import writes
 from netlookup.imports.diff import OldRecords
-from netlookup.imports.formats import FORMAT_CATEGORY, FORMATS, RowError, guess_format, iter_records
+from netlookup.imports.formats import FORMAT_CATEGORY, FORMATS, guess_format, iter_records
+from netlookup.imports.rows import ParsedItem, RowError
 from netlookup.imports.validate import IGNORED_FIELDS, IMPORT_FIELDS, ValidatedBatches, validated_batches
-from netlookup.lookup.sql import ADDRESS_TABLES, TABLES
-from netlookup.records import NETWORK_CATEGORIES, Category
+from netlookup.metrics import IMPORT_ROWS
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 2000
-DELETE_CHUNK = 1000
 MAX_REPORTED_ERRORS = 100
 MAX_UNMAPPED_SAMPLE = 5
 MAX_SOURCE_LENGTH = 255
 
 ProgressCallback = Callable[[int], Awaitable[None]]
+
+
+class ImportEvents(Protocol):
+    """Who hears of every write: the realtime Notifier (clients on every node, this node's indexes first)."""
+
+    async def data_changed(self, change: DataChange) -> None: ...
+    async def import_progress(self, job_id: str, category: str, source: str, rows_done: int) -> None: ...
+    async def import_done(self, result: dict[str, Any]) -> None: ...
+    async def import_failed(self, job_id: str, category: str, source: str, status: int, detail: Any) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,28 +103,6 @@ def check_source_name(source: str) -> str:
     return name
 
 
-_PLACEHOLDERS = {"format": "%s", "qmark": "?"}
-
-
-def _plain_insert(conn: AsyncConnection, table: Table) -> tuple[str, Callable[[dict[str, Any]], Any]] | None:
-    """``INSERT INTO t (columns) VALUES (?, ...)`` in the driver's own paramstyle, and what takes a row's values
-    in that order (``itemgetter``: a generator per row cost a quarter of a second for 150,000 rows).
-
-    Bulk rows go to the driver's executemany as tuples: SQLAlchemy's per-row parameter processing cost as much
-    as the driver's own work for 150,000 rows. The network tables have no column that needs a type processor.
-    """
-    placeholder = _PLACEHOLDERS.get(conn.dialect.paramstyle)
-    if placeholder is None:
-        return None
-    quote = conn.dialect.identifier_preparer.quote
-    columns = tuple(column.name for column in table.columns if column.name != "id")
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) "
-        f"VALUES ({', '.join([placeholder] * len(columns))})"
-    )
-    return sql, itemgetter(*columns)
-
-
 def _lock_name(category: str, source: str) -> str:
     return "netlookup:" + hashlib.sha1(f"{category}\0{source}".encode()).hexdigest()
 
@@ -133,10 +120,14 @@ class _Streamed:
 
 
 class ImportService:
-    """Imports and deletes sources. One instance per process; it serialises imports of the same source."""
+    """Imports and deletes sources, and tells ``events`` of each: ``import_source`` and ``delete_source`` are the
+    only ways to write records. One instance per process; it serialises imports of the same source."""
 
-    def __init__(self, engine: AsyncEngine, *, lock_timeout: float = 30.0, gate: DbGate | None = None):
+    def __init__(
+        self, engine: AsyncEngine, events: ImportEvents, *, lock_timeout: float = 30.0, gate: DbGate | None = None
+    ):
         self._engine = engine
+        self._events = events
         self._gate = gate
         self._lock_timeout = lock_timeout
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
@@ -183,99 +174,56 @@ class ImportService:
                         raise Conflict(f"the database is busy with another import; retry {category}/{source}") from None
                     raise
 
-    async def _bump_version(self, conn: AsyncConnection, category: Category) -> None:
-        versions = tables.data_versions
-        await conn.execute(
-            update(versions).where(versions.c.category == category).values(version=versions.c.version + 1)
-        )
-
-    async def _old_records(self, conn: AsyncConnection, category: Category, source: str) -> OldRecords:
-        """The source's records as (fingerprint, id), sorted by the database, into compact arrays. One buffered
-        read: a server-side cursor fetched row by row took ten times longer for 150,000 rows."""
-        t = TABLES[category]
-        query = select(t.c.fingerprint, t.c.id).where(t.c.source == source).order_by(t.c.fingerprint, t.c.id)
-        return OldRecords((fingerprint, record_id) for fingerprint, record_id in await conn.execute(query))
-
-    async def _delete_removed(self, conn: AsyncConnection, category: Category, source: str, old: OldRecords) -> None:
-        """The old records no new row claimed (and their address points); all of them in one statement each when
-        none was claimed. New rows have larger ids than any old one, so ``id <= max_id`` never reaches them."""
-        t = TABLES[category]
-        a = ADDRESS_TABLES.get(category)
-        if old.removed == 0:
-            return
-        if old.kept == 0:
-            if a is not None:
-                await conn.execute(delete(a).where(a.c.source == source, a.c.record_id <= old.max_id))
-            await conn.execute(delete(t).where(t.c.source == source, t.c.id <= old.max_id))
-            return
-        removed = old.removed_ids()
-        for start in range(0, len(removed), DELETE_CHUNK):
-            chunk = removed[start : start + DELETE_CHUNK]
-            if a is not None:
-                await conn.execute(delete(a).where(a.c.record_id.in_(chunk)))
-            await conn.execute(delete(t).where(t.c.id.in_(chunk)))
-
-    async def _start_writing(self, conn: AsyncConnection, category: Category, source: str) -> None:
-        """The first statement of every write: dropping the source's prefix lengths is a write, so SQLite takes
-        its writer lock before any read and the transaction's snapshot is never stale."""
-        p = tables.prefix_lengths
-        await conn.execute(delete(p).where(p.c.category == category, p.c.source == source))
-
-    async def _delete_rows(self, conn: AsyncConnection, category: Category, source: str) -> None:
-        """Records, address points and the sources row (prefix lengths went in ``_start_writing``)."""
-        if category in ADDRESS_TABLES:
-            a = ADDRESS_TABLES[category]
-            await conn.execute(delete(a).where(a.c.source == source))
-        t = TABLES[category]
-        await conn.execute(delete(t).where(t.c.source == source))
-        await conn.execute(
-            delete(tables.sources).where(tables.sources.c.category == category, tables.sources.c.name == source)
-        )
-
-    async def _insert_batch(
-        self,
-        conn: AsyncConnection,
-        category: Category,
-        source: str,
-        rows: list[dict[str, Any]],
-        points: list[list[tuple[int, bytes, int]]],
-    ) -> None:
-        for row in rows:
-            row["source"] = source
-        t = TABLES[category]
-        if category in NETWORK_CATEGORIES:
-            statement = _plain_insert(conn, t)
-            if statement is None:
-                await conn.execute(insert(t), rows)
-            else:
-                sql, values_of = statement
-                await conn.exec_driver_sql(sql, [values_of(row) for row in rows])
-            return
-        result = await conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows)
-        ids = [row_id for (row_id,) in result.all()]
-        addresses = [
-            {"record_id": record_id, "source": source, "family": family, "addr": addr, "role": role}
-            for record_id, record_points in zip(ids, points, strict=True)
-            for family, addr, role in record_points
-        ]
-        if addresses:
-            await conn.execute(insert(ADDRESS_TABLES[category]), addresses)
-
-    async def replace_source(
+    async def import_source(
         self,
         category: Category,
         source: str,
         stream: IO[bytes],
         fmt: str | None = None,
+        *,
         on_progress: ProgressCallback | None = None,
         job_id: str | None = None,
     ) -> ImportResult:
-        """Replace every record of (category, source) with the file's records, atomically.
+        """Replace every record of (category, source) with the file's records, atomically, and announce it:
+        ``import:progress`` per batch (and ``on_progress``, e.g. a progress bar), then ``import:done`` and
+        ``data:changed`` once committed, or ``import:failed`` with the reason.
 
         Raises ImportRejected (nothing written) listing the first bad rows, BadInput for an unknown format
         or an empty file, Conflict when another import of the same source holds the lock too long.
         """
+        job_id = job_id or new_job_id()
         source = check_source_name(source)
+        counted = 0
+
+        async def progress(rows_done: int) -> None:
+            nonlocal counted
+            IMPORT_ROWS.labels(category).inc(rows_done - counted)
+            counted = rows_done
+            if on_progress is not None:
+                await on_progress(rows_done)
+            await self._events.import_progress(job_id, category, source, rows_done)
+
+        try:
+            result = await self._replace_source(category, source, stream, fmt, progress, job_id)
+        except NetlookupError as exc:
+            await self._events.import_failed(job_id, category, source, exc.status_code, exc.detail)
+            raise
+        except Exception:
+            await self._events.import_failed(job_id, category, source, 500, "internal error")
+            raise
+        await self._events.import_done(result.as_dict())
+        await self._events.data_changed(DataChange(category, source, result.added, result.removed, result.checksum))
+        return result
+
+    async def _replace_source(
+        self,
+        category: Category,
+        source: str,
+        stream: IO[bytes],
+        fmt: str | None,
+        on_progress: ProgressCallback,
+        job_id: str,
+    ) -> ImportResult:
         fmt = (fmt or guess_format(stream)).lower()
         if fmt not in FORMATS:
             raise BadInput(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -283,16 +231,15 @@ class ImportService:
             raise BadInput(f"format {fmt!r} holds {FORMAT_CATEGORY[fmt]} records, not {category}")
         unmapped: dict[str, Any] = {"count": 0, "by_kind": {}, "sample": []}
         started = time.perf_counter()
-        job_id = job_id or new_job_id()
         columns = IMPORT_FIELDS[category] + IGNORED_FIELDS
-        parsed: Iterator[Any] = iter_records(fmt, stream, columns)
+        parsed: Iterator[ParsedItem] = iter_records(fmt, stream, columns)
         async with (
             self._write_connection(category, source) as conn,
             conn.begin(),
             validated_batches(category, parsed, BATCH_ROWS) as batches,
         ):
-            await self._start_writing(conn, category, source)
-            old = await self._old_records(conn, category, source)
+            await writes.start_writing(conn, category, source)
+            old = await writes.old_records(conn, category, source)
             sources = tables.sources
             await conn.execute(delete(sources).where(sources.c.category == category, sources.c.name == source))
             streamed = await self._stream_rows(conn, category, source, batches, on_progress, unmapped, old)
@@ -304,12 +251,12 @@ class ImportService:
                 )
             if not streamed.fingerprints:
                 raise BadInput(f"the file holds no {category} records; to remove a source, DELETE it instead")
-            await self._delete_removed(conn, category, source, old)
+            await writes.delete_removed(conn, category, source, old)
             checksum = content_checksum(streamed.fingerprints)
-            await self._write_summary(conn, category, source, len(streamed.fingerprints), checksum, streamed.lengths)
+            await writes.write_summary(conn, category, source, len(streamed.fingerprints), checksum, streamed.lengths)
             added, removed = streamed.inserted, old.removed
             if added or removed:  # an unchanged source leaves every node's index as it is
-                await self._bump_version(conn, category)
+                await writes.bump_version(conn, category)
         took_ms = round((time.perf_counter() - started) * 1000, 1)
         log.info(
             "import committed job_id=%s category=%s source=%s count=%d added=%d removed=%d took_ms=%s",
@@ -339,7 +286,7 @@ class ImportService:
         category: Category,
         source: str,
         batches: ValidatedBatches,
-        on_progress: ProgressCallback | None,
+        on_progress: ProgressCallback,
         unmapped: dict[str, Any],
         old: OldRecords,
     ) -> _Streamed:
@@ -355,56 +302,30 @@ class ImportService:
                     unmapped["sample"].append({"line": item.line, "kind": item.kind, **item.sample})
             if streamed.error_count == 0 and batch.rows:
                 streamed.fingerprints.extend(row["fingerprint"] for row in batch.rows)
-                if category in NETWORK_CATEGORIES:
+                if SPECS[category].network:
                     streamed.lengths.update((row["family"], row["prefix_len"]) for row in batch.rows)
                 # Records the source already holds stay as they are (same content, same id): only new ones go in.
                 fresh = [i for i, row in enumerate(batch.rows) if not old.keep(row["fingerprint"])]
                 if fresh:
                     rows = [batch.rows[i] for i in fresh] if len(fresh) < len(batch.rows) else batch.rows
                     points = [batch.points[i] for i in fresh] if len(fresh) < len(batch.rows) else batch.points
-                    await self._insert_batch(conn, category, source, rows, points)
+                    await writes.insert_batch(conn, category, source, rows, points)
                     streamed.inserted += len(fresh)
             streamed.rows_done += batch.seen
-            if on_progress is not None:
-                await on_progress(streamed.rows_done)
+            await on_progress(streamed.rows_done)
             if batch.finished:
                 return streamed
 
-    async def _write_summary(
-        self,
-        conn: AsyncConnection,
-        category: Category,
-        source: str,
-        count: int,
-        checksum: str,
-        lengths: Counter[tuple[int, int]],
-    ) -> None:
-        """The sources row and, for networks, how many records of each prefix length (counted while inserting:
-        a GROUP BY over the source's rows would also walk the old rows this transaction deleted)."""
-        values = [
-            {"category": category, "source": source, "family": family, "prefix_len": length, "count": n}
-            for (family, length), n in sorted(lengths.items())
-        ]
-        if values:
-            await conn.execute(insert(tables.prefix_lengths), values)
-        await conn.execute(
-            insert(tables.sources).values(
-                category=category,
-                name=source,
-                count=count,
-                checksum=checksum,
-                imported_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0),
-            )
-        )
-
     async def delete_source(self, category: Category, source: str) -> dict[str, Any]:
-        """Remove every record of (category, source); NotFound when there is no such source."""
+        """Remove every record of (category, source) in one transaction and announce ``data:changed`` (checksum
+        null: the source is gone); NotFound when there is no such source."""
         async with self._write_connection(category, source) as conn, conn.begin():
-            await self._start_writing(conn, category, source)
+            await writes.start_writing(conn, category, source)
             s = tables.sources
             count = (await conn.execute(select(s.c.count).where(s.c.category == category, s.c.name == source))).scalar()
             if count is None:
                 raise NotFound(f"no {category} source named {source!r}")
-            await self._delete_rows(conn, category, source)
-            await self._bump_version(conn, category)
+            await writes.delete_rows(conn, category, source)
+            await writes.bump_version(conn, category)
+        await self._events.data_changed(DataChange(category, source, 0, count, None))
         return {"category": category, "source": source, "removed": count}

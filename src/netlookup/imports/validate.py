@@ -15,12 +15,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from netlookup.categories import CATEGORIES, SPECS, Category
 from netlookup.imports.fast_rows import fast_network_row
-from netlookup.imports.formats import RowError
-from netlookup.records import NETWORK_CATEGORIES, RECORD_MODELS, Category, address_row, network_row
+from netlookup.imports.rows import ParsedItem, RowError, Unmapped
+from netlookup.records import AddressRecord, NetworkRecord, address_row, network_row
 
 IMPORT_FIELDS: dict[Category, tuple[str, ...]] = {
-    category: tuple(name for name in model.model_fields) for category, model in RECORD_MODELS.items()
+    category: tuple(SPECS[category].input_model.model_fields) for category in CATEGORIES
 }
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class ValidBatch:
     rows: list[dict[str, Any]] = field(default_factory=list)
     points: list[list[tuple[int, bytes, int]]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
-    unmapped: list[Any] = field(default_factory=list)
+    unmapped: list[Unmapped] = field(default_factory=list)
     seen: int = 0
     finished: bool = False
 
@@ -57,17 +58,18 @@ def validate_row(
     """Validate one raw record; return its table row and points, or its errors (at ``line`` and ``path``)."""
     for name in IGNORED_FIELDS:
         raw.pop(name, None)
-    if category in NETWORK_CATEGORIES:
+    if SPECS[category].network:
         row = fast_network_row(category, raw)
         if row is not None:
             return row, []
     try:
-        record = RECORD_MODELS[category].model_validate(raw)
+        record = SPECS[category].input_model.model_validate(raw)
     except ValidationError as exc:
         return _errors_of(line, exc, path)
-    if category in NETWORK_CATEGORIES:
-        return network_row(category, record), []
-    return address_row(category, record)
+    if isinstance(record, NetworkRecord):
+        return network_row(record), []
+    assert isinstance(record, AddressRecord), category
+    return address_row(record)
 
 
 class ParserTripped(Exception):
@@ -79,7 +81,7 @@ class ParserTripped(Exception):
         self.seen = seen
 
 
-def next_batch(category: Category, rows: Iterator[Any], size: int, keep_rows: bool) -> ValidBatch:
+def next_batch(category: Category, rows: Iterator[ParsedItem], size: int, keep_rows: bool) -> ValidBatch:
     """Validate up to ``size`` parsed rows. Once errors are found, rows are only checked, not kept."""
     batch = ValidBatch()
     try:
@@ -88,17 +90,19 @@ def next_batch(category: Category, rows: Iterator[Any], size: int, keep_rows: bo
         raise ParserTripped(exc, batch.seen) from exc
 
 
-def _fill_batch(batch: ValidBatch, category: Category, rows: Iterator[Any], size: int, keep_rows: bool) -> ValidBatch:
+def _fill_batch(
+    batch: ValidBatch, category: Category, rows: Iterator[ParsedItem], size: int, keep_rows: bool
+) -> ValidBatch:
     for parsed in rows:
         batch.seen += 1
         if not batch.seen % YIELD_EVERY:
             time.sleep(0)  # let the event loop's thread take the GIL now rather than at the next switch interval
         if isinstance(parsed, RowError):
             batch.errors.append(parsed)
-        elif not isinstance(parsed, tuple):
+        elif isinstance(parsed, Unmapped):
             batch.unmapped.append(parsed)  # a vendor rule that names no network: reported, not imported
         else:
-            outcome = validate_row(category, parsed[1], parsed[0], parsed[2] if len(parsed) > 2 else None)
+            outcome = validate_row(category, parsed.raw, parsed.position, parsed.path)
             if isinstance(outcome, list):
                 batch.errors.extend(outcome)
             elif keep_rows and not batch.errors:
@@ -118,7 +122,7 @@ class ValidatedBatches:
     errors, the following ones are only checked, not kept. ``depth`` bounds the memory held.
     """
 
-    def __init__(self, category: Category, rows: Iterator[Any], size: int, depth: int):
+    def __init__(self, category: Category, rows: Iterator[ParsedItem], size: int, depth: int):
         self._category = category
         self._rows = rows
         self._size = size
@@ -175,7 +179,7 @@ class ValidatedBatches:
 
 @contextlib.asynccontextmanager
 async def validated_batches(
-    category: Category, rows: Iterator[Any], size: int, depth: int = 4
+    category: Category, rows: Iterator[ParsedItem], size: int, depth: int = 4
 ) -> AsyncIterator[ValidatedBatches]:
     """Start validating ``rows`` now; the worker stops (and is joined) when the block ends, however it ends."""
     batches = ValidatedBatches(category, rows, size, depth)

@@ -16,10 +16,10 @@ from typing import Any
 
 import orjson
 
-from netlookup.lookup.params import LookupOptions, Mode
+from netlookup.categories import SPECS, Category
+from netlookup.lookup.request import LookupOptions, Mode
 from netlookup.lookup.sql import PROTOCOLS_ADMITTING_ALL
 from netlookup.networks import MAX_PREFIX, Prefix, mask_start
-from netlookup.records import ADDRESS_FIELD, PUBLIC_FIELDS, Category
 
 CategoryResult = dict[str, Any]
 
@@ -91,16 +91,10 @@ class NetworkIndex:
     lengths: dict[int, list[int]] = field(default_factory=dict)
     size: int = 0
 
-    @classmethod
-    def build(cls, category: Category, rows: Iterable[Any]) -> NetworkIndex:
-        """Rows carry the public fields plus family, prefix_len, net_start, port_lo, port_hi."""
-        index = cls(category)
-        index.add(rows)
-        return index.finish()
-
     def add(self, rows: Iterable[Any]) -> None:
-        """Add a chunk of rows (call ``finish`` after the last one)."""
-        names = PUBLIC_FIELDS[self.category]
+        """Add a chunk of rows (call ``finish`` after the last one). Rows carry the public fields plus family,
+        prefix_len, net_start, port_lo and port_hi."""
+        names = SPECS[self.category].public_fields
         acl = self.category == "acl"
         for row in rows:
             match = {name: getattr(row, name) for name in names}
@@ -215,7 +209,7 @@ class AddressIndex:
     ) -> AddressIndex:
         """``rows``: public fields; ``points``: (record_id, family, address bytes, role)."""
         index = cls(category)
-        names = PUBLIC_FIELDS[category]
+        names = SPECS[category].public_fields
         by_id: dict[int, PointRecord] = {}
         for row in rows:
             match = {name: getattr(row, name) for name in names}
@@ -248,7 +242,7 @@ class AddressIndex:
             if seen is None or role < seen[1]:
                 roles[id(record)] = (record, role)
         ordered = sorted(roles.values(), key=lambda hit: hit[0].order)
-        main = ADDRESS_FIELD[self.category]
+        main = SPECS[self.category].address_field
         tail = {
             0: f',"prefix_len":{width},"matched_on":"{main}"}}'.encode(),
             1: f',"prefix_len":{width},"matched_on":"member"}}'.encode(),

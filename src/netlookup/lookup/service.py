@@ -12,14 +12,14 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from netlookup.categories import SPECS, Category
 from netlookup.gate import DbGate
 from netlookup.lookup.memory import CategoryIndex
 from netlookup.lookup.memory_sync import MemoryIndexes
-from netlookup.lookup.params import LookupOptions
+from netlookup.lookup.request import LookupOptions
 from netlookup.lookup.sql import Arm, batched_lookup, bind_count, prefix_lengths_present
 from netlookup.metrics import LOOKUP_LATENCY
 from netlookup.networks import MAX_PREFIX, Prefix
-from netlookup.records import ADDRESS_FIELD, PUBLIC_FIELDS, Category
 
 # SQLite allows 32,766 bind parameters per statement; stay well below on every backend.
 MAX_BINDS_PER_STATEMENT = 4000
@@ -32,17 +32,17 @@ def _empty_result() -> CategoryResult:
 
 
 def _network_match(category: Category, row: Any) -> dict[str, Any]:
-    match = {name: getattr(row, name) for name in PUBLIC_FIELDS[category]}
+    match = {name: getattr(row, name) for name in SPECS[category].public_fields}
     match["prefix_len"] = row.prefix_len
     return match
 
 
 def _address_match(category: Category, row: Any, prefix_len: int) -> dict[str, Any]:
-    match: dict[str, Any] = {name: getattr(row, name) for name in PUBLIC_FIELDS[category]}
+    match: dict[str, Any] = {name: getattr(row, name) for name in SPECS[category].public_fields}
     # Members are stored as JSON text: pass them through without decoding and re-encoding.
     match["members"] = orjson.Fragment(row.members or "[]")
     match["prefix_len"] = prefix_len
-    match["matched_on"] = ADDRESS_FIELD[category] if row.role == 0 else "member"
+    match["matched_on"] = SPECS[category].address_field if row.role == 0 else "member"
     return match
 
 
@@ -114,7 +114,8 @@ class LookupService:
         results = [_empty_result() for _ in prefixes]
         arms = [Arm(index, prefix) for index, prefix in enumerate(prefixes)]
         async with self._sessionmaker() as session, session.begin():
-            lengths = await self._lengths(session, category) if category in ("acl", "sg") else {}
+            network = SPECS[category].network
+            lengths = await self._lengths(session, category) if network else {}
             for chunk in _chunks(category, arms, lengths):
                 stmt = batched_lookup(category, chunk, lengths, options, self._row_values)
                 if stmt is None:
@@ -122,7 +123,7 @@ class LookupService:
                 for row in (await session.execute(stmt)).all():
                     result = results[row.qi]
                     result["total"] = row.total
-                    if category in ("acl", "sg"):
+                    if network:
                         result["matches"].append(_network_match(category, row))
                     else:
                         width = MAX_PREFIX[prefixes[row.qi].family]
@@ -152,7 +153,7 @@ class LookupService:
             return await self._from_database(category, prefixes, options)
 
         # All the connections this lookup needs are taken at once through the gate, or none (503 on timeout).
-        async with self._gated(len(from_database)) if from_database else contextlib.nullcontext():
+        async with self._gated(len(from_database)):
             per_category = await asyncio.gather(*(one(category) for category in options.categories))
         return self._responses(prefixes, options, per_category, started)
 

@@ -24,25 +24,11 @@ from sqlalchemy import (
     union_all,
 )
 
-from netlookup import tables
-from netlookup.lookup.params import LookupOptions, Mode
+from netlookup.categories import SPECS, Category
+from netlookup.lookup.request import LookupOptions, Mode
 from netlookup.networks import Prefix, covering_keys, within_lengths
-from netlookup.records import PUBLIC_FIELDS, Category
+from netlookup.tables import prefix_lengths
 
-TABLES: dict[Category, Table] = {"acl": tables.acl, "sg": tables.sg, "lb": tables.lb, "f5": tables.f5}
-ADDRESS_TABLES: dict[Category, Table] = {"lb": tables.lb_address, "f5": tables.f5_address}
-# best=true keeps the longest prefixes of each of these groups.
-BEST_PARTITION: dict[Category, tuple[str, ...]] = {
-    "acl": ("source", "direction"),
-    "sg": ("group_id", "direction"),
-}
-# After prefix length (longest first) and source, the tie-breakers of each category.
-TIE_BREAK: dict[Category, tuple[str, ...]] = {
-    "acl": ("line", "id"),
-    "sg": ("id",),
-    "lb": ("id",),
-    "f5": ("id",),
-}
 PROTOCOLS_ADMITTING_ALL = ("all", "ip")
 
 
@@ -56,7 +42,7 @@ class Arm:
 
 def prefix_lengths_present(category: Category) -> Select[tuple[int, int]]:
     """The (family, prefix_len) pairs stored for a category; lookups only probe these lengths."""
-    t = tables.prefix_lengths
+    t = prefix_lengths
     return select(t.c.family, t.c.prefix_len).where(t.c.category == category).distinct()
 
 
@@ -86,7 +72,7 @@ def _network_match(
 
 def _flow_filters(category: Category, t: Table, options: LookupOptions) -> list[ColumnElement[bool]]:
     filters: list[ColumnElement[bool]] = []
-    if category in ("acl", "sg"):
+    if SPECS[category].network:
         if options.port is not None:
             filters.append(or_(t.c.port_lo.is_(None), and_(t.c.port_lo <= options.port, t.c.port_hi >= options.port)))
         if options.protocol is not None:
@@ -120,30 +106,30 @@ def _ranked(
 def _network_arm(
     category: Category, arm: Arm, lengths: Sequence[int], options: LookupOptions, row_values: bool
 ) -> Select[tuple[object, ...]] | None:
-    t = TABLES[category]
+    spec = SPECS[category]
+    t = spec.table
     match = _network_match(t, arm.prefix, lengths, options.mode, row_values)
     if match is None:
         return None
-    keys = {"id", "prefix_len", "source", *TIE_BREAK[category]} | (
-        set(BEST_PARTITION[category]) if options.best else set()
-    )
+    keys = {"id", "prefix_len", "source", *spec.tie_break} | (set(spec.best_partition) if options.best else set())
     columns = [t.c[name] for name in sorted(keys)]
     filters = [match, *_flow_filters(category, t, options)]
     where: list[ColumnElement[bool]] = []
     if options.best:
-        partition = [t.c[name] for name in BEST_PARTITION[category]]
+        partition = [t.c[name] for name in spec.best_partition]
         best_rank = func.rank().over(partition_by=partition, order_by=t.c.prefix_len.desc()).label("best_rank")
         source = select(*columns, best_rank).where(*filters).subquery()
         where = [source.c.best_rank == 1]
     else:
         source = select(*columns).where(*filters).subquery()
-    order = [source.c.prefix_len.desc(), source.c.source, *(source.c[n] for n in TIE_BREAK[category])]
+    order = [source.c.prefix_len.desc(), source.c.source, *(source.c[n] for n in spec.tie_break)]
     return _ranked(arm, source, order, where, [source.c.prefix_len])
 
 
 def _address_arm(category: Category, arm: Arm, options: LookupOptions) -> Select[tuple[object, ...]]:
-    t = TABLES[category]
-    a = ADDRESS_TABLES[category]
+    t = SPECS[category].table
+    a = SPECS[category].address_table
+    assert a is not None, category
     hits = (
         select(a.c.record_id, func.min(a.c.role).label("role"))
         .where(a.c.family == arm.prefix.family, a.c.addr.between(arm.prefix.start, arm.prefix.end))
@@ -173,7 +159,7 @@ def batched_lookup(
     """
     selects: list[Select[tuple[object, ...]]] = []
     for arm in arms:
-        if category in ("acl", "sg"):
+        if SPECS[category].network:
             stmt = _network_arm(category, arm, lengths.get(arm.prefix.family, []), options, row_values)
             if stmt is not None:
                 selects.append(stmt)
@@ -182,9 +168,10 @@ def batched_lookup(
     if not selects:
         return None
     union = (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("arms")
-    t = TABLES[category]
-    extra = union.c.prefix_len if category in ("acl", "sg") else union.c.role
-    public = [t.c[name] for name in PUBLIC_FIELDS[category]]
+    spec = SPECS[category]
+    t = spec.table
+    extra = union.c.prefix_len if spec.network else union.c.role
+    public = [t.c[name] for name in spec.public_fields]
     return (
         select(union.c.qi, union.c.total, extra, *public)
         .join(t, t.c.id == union.c.id)
@@ -195,6 +182,6 @@ def batched_lookup(
 
 def bind_count(category: Category, arm: Arm, lengths: dict[int, list[int]]) -> int:
     """Roughly how many bind parameters an arm uses, to keep statements under SQLite's variable limit."""
-    if category in ("lb", "f5"):
+    if not SPECS[category].network:
         return 8
     return 8 + 3 * len(lengths.get(arm.prefix.family, []))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 import socketio
 
-from netlookup.realtime.notify import changes_records
+from netlookup.changes import ChangeListener, DataChange
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +49,29 @@ def redis_options() -> dict[str, Any]:
 
 
 class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
-    """AsyncRedisManager with a capped reconnect delay, a ``resync`` hint on reconnect and bounded publishes."""
+    """AsyncRedisManager with a capped reconnect delay, a ``resync`` hint on reconnect and bounded publishes.
 
-    def __init__(self, url: str, *, write_only: bool = False, channel: str = CHANNEL):
+    ``on_remote_change`` hears of every ``data:changed`` another node publishes, before this node's clients get
+    it; this node's own changes reach the listener through its Notifier instead, before they are published."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        write_only: bool = False,
+        channel: str = CHANNEL,
+        on_remote_change: ChangeListener | None = None,
+    ):
         super().__init__(url, channel=channel, write_only=write_only, redis_options=redis_options(), json=OrjsonModule)
         self.listener_connected = False
-        self.reconnects = 0
-        # Called with the category of every data:changed, local or from another node, before clients get it.
-        self.on_data_changed: Callable[[str], None] | None = None
+        self._on_remote_change = on_remote_change
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
-        if self.on_data_changed is not None and message.get("event") == "data:changed":
-            payload = (message.get("data") or [None])[0]
-            announced = isinstance(payload, dict) and isinstance(payload.get("category"), str)
-            if announced and changes_records(payload.get("added"), payload.get("removed"), payload.get("checksum")):
-                self.on_data_changed(payload["category"])
+        remote = message.get("host_id") != self.host_id
+        if self._on_remote_change is not None and remote and message.get("event") == "data:changed":
+            change = DataChange.from_payload((message.get("data") or [None])[0])
+            if change is not None:
+                self._on_remote_change(change)
         await super()._handle_emit(message)
 
     async def _publish(self, data: Any) -> Any:
@@ -85,7 +93,6 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
                 self.listener_connected = True
                 retry_sleep = 0.25
                 if failed:
-                    self.reconnects += 1
                     log.warning("redis listener reconnected: asking this node's clients to resync")
                     await self._emit_local("resync", {"reason": "redis reconnected"})
                 async for message in self.pubsub.listen():
@@ -105,8 +112,9 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         await self.emit(event, data, namespace="/", ignore_queue=True)
 
 
-def make_client_manager(redis_url: str | None) -> socketio.AsyncManager:
-    """The Redis manager when Redis is configured, else python-socketio's in-process manager."""
+def make_client_manager(redis_url: str | None, on_remote_change: ChangeListener | None = None) -> socketio.AsyncManager:
+    """The Redis manager when Redis is configured, else python-socketio's in-process manager (one node: no
+    other node's changes to hear of)."""
     if redis_url:
-        return ResilientRedisManager(redis_url)
+        return ResilientRedisManager(redis_url, on_remote_change=on_remote_change)
     return socketio.AsyncManager()

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
+from netlookup.changes import ChangeListener, DataChange
+from netlookup.realtime.manager import ResilientRedisManager
+from netlookup.realtime.rooms import IMPORTS_ROOM, data_room
+
 log = logging.getLogger(__name__)
-
-IMPORTS_ROOM = "imports"
-
-
-def data_room(category: str) -> str:
-    return f"data:{category}"
-
-
-def changes_records(added: object, removed: object, checksum: object) -> bool:
-    """Whether a data:changed announces different records: a re-import of the same content (nothing added or
-    removed) leaves the records and their ids as they were, so no index needs rebuilding. A delete (null
-    checksum) always changes them."""
-    return bool(added) or bool(removed) or checksum is None
 
 
 class Emitter(Protocol):
@@ -28,13 +19,13 @@ class Emitter(Protocol):
 
 
 class Notifier:
-    """Emits through a Socket.IO server or a write-only manager; an emit failure is logged, never raised (the
-    data is already committed; clients re-query on ``resync``)."""
+    """The import service's events, emitted through a Socket.IO server or a write-only manager (None: nobody
+    to tell). An emit failure is logged, never raised: the data is already committed, and clients re-query on
+    ``resync``. ``on_change`` hears of every change this process makes before the event leaves it."""
 
-    def __init__(self, emitter: Emitter | None, on_change: Callable[[str], None] | None = None):
+    def __init__(self, emitter: Emitter | None, on_change: ChangeListener | None = None):
         self._emitter = emitter
-        # Called before data:changed leaves this process (the in-memory index drops its stale copy first).
-        self.on_change = on_change
+        self._on_change = on_change
 
     async def _emit(self, event: str, data: dict[str, Any], room: str) -> None:
         if self._emitter is None:
@@ -44,11 +35,10 @@ class Notifier:
         except Exception:  # noqa: BLE001 - a lost notification must not fail the committed write
             log.exception("could not emit event=%s room=%s", event, room)
 
-    async def data_changed(self, category: str, source: str, added: int, removed: int, checksum: str | None) -> None:
-        if self.on_change is not None and changes_records(added, removed, checksum):
-            self.on_change(category)
-        payload = {"category": category, "source": source, "added": added, "removed": removed, "checksum": checksum}
-        await self._emit("data:changed", payload, data_room(category))
+    async def data_changed(self, change: DataChange) -> None:
+        if self._on_change is not None:
+            self._on_change(change)
+        await self._emit("data:changed", change.as_payload(), data_room(change.category))
 
     async def import_progress(self, job_id: str, category: str, source: str, rows_done: int) -> None:
         payload = {"job_id": job_id, "category": category, "source": source, "rows_done": rows_done}
@@ -69,8 +59,6 @@ async def write_only_emitter(redis_url: str | None) -> AsyncIterator[Emitter | N
     if not redis_url:
         yield None
         return
-    from netlookup.realtime.manager import ResilientRedisManager
-
     manager = ResilientRedisManager(redis_url, write_only=True)
     try:
         yield manager

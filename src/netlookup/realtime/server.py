@@ -9,9 +9,10 @@ from collections.abc import Callable
 
 import socketio
 
+from netlookup.changes import ChangeListener
 from netlookup.config import Settings
 from netlookup.container import Services
-from netlookup.realtime.events import register_events
+from netlookup.realtime.events import LookupNamespace
 from netlookup.realtime.manager import OrjsonModule, make_client_manager
 
 log = logging.getLogger(__name__)
@@ -20,11 +21,14 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 64 * 1024
 
 
-def create_socket_server(settings: Settings, get_services: Callable[[], Services]) -> socketio.AsyncServer:
-    """An ASGI-mode AsyncServer with the Redis manager when NETLOOKUP_REDIS_URL is set."""
+def create_socket_server(
+    settings: Settings, services: Callable[[], Services], on_remote_change: ChangeListener | None = None
+) -> socketio.AsyncServer:
+    """An ASGI-mode AsyncServer with the Redis manager when NETLOOKUP_REDIS_URL is set; ``on_remote_change``
+    hears of the changes other nodes announce."""
     sio = socketio.AsyncServer(
         async_mode="asgi",
-        client_manager=make_client_manager(settings.redis_url),
+        client_manager=make_client_manager(settings.redis_url, on_remote_change),
         # None: same origin only; otherwise exactly the configured origins.
         cors_allowed_origins=settings.cors_origins or None,
         json=OrjsonModule,
@@ -32,7 +36,7 @@ def create_socket_server(settings: Settings, get_services: Callable[[], Services
         logger=False,
         engineio_logger=False,
     )
-    register_events(sio, settings, get_services)
+    sio.register_namespace(LookupNamespace(settings, services))
     return sio
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from netlookup.api.responses import error_response
+from netlookup.api.responses import error_response_for
+from netlookup.errors import NetlookupError, PayloadTooLarge, ServiceUnavailable
 from netlookup.logs import REQUEST_ID
 from netlookup.metrics import HTTP_LATENCY, HTTP_REQUESTS, SHED_REQUESTS
 
@@ -60,13 +61,13 @@ class BodySizeLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             length = dict(scope["headers"]).get(b"content-length")
-            problem = None
+            problem: NetlookupError | None = None
             if length is not None and not length.isdigit():
-                problem = (400, "Content-Length is not a number")
+                problem = NetlookupError("Content-Length is not a number", status_code=400)
             elif length is not None and int(length) > self.max_bytes:
-                problem = (413, f"request body is larger than {self.max_bytes // (1024 * 1024)} MB")
+                problem = PayloadTooLarge(f"request body is larger than {self.max_bytes // (1024 * 1024)} MB")
             if problem is not None:
-                await error_response(*problem)(scope, receive, send)
+                await error_response_for(problem)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -105,7 +106,7 @@ class LoadSheddingMiddleware:
         if reason is not None:
             SHED_REQUESTS.labels(reason=reason).inc()
             detail = f"the service is busy ({reason}); retry shortly"
-            await error_response(503, detail, {"Retry-After": "1"})(scope, receive, send)
+            await error_response_for(ServiceUnavailable(detail, retry_after=1))(scope, receive, send)
             return
         self.in_flight += 1
         try:

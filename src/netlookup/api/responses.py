@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from netlookup.errors import NetlookupError
+from netlookup.errors import NetlookupError, ServiceUnavailable
 from netlookup.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
@@ -31,9 +31,18 @@ def error_response(status_code: int, detail: Any, headers: dict[str, str] | None
     return JSONBytesResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 
+def error_response_for(exc: NetlookupError) -> JSONBytesResponse:
+    """The ``{"detail": ...}`` answer of an error of the hierarchy, with its status and headers."""
+    return error_response(exc.status_code, exc.detail, exc.headers)
+
+
+DATABASE_BUSY = "the database is busy; retry shortly"
+DATABASE_UNAVAILABLE = "the database is unavailable; retry shortly"
+
+
 async def _netlookup_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, NetlookupError)
-    return error_response(exc.status_code, exc.detail, exc.headers)
+    return error_response_for(exc)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
@@ -55,14 +64,14 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
 
 async def _pool_timeout(_request: Request, _exc: Exception) -> Response:
     log.warning("database pool exhausted: answering 503")
-    return error_response(503, "the database is busy; retry shortly", {"Retry-After": "2"})
+    return error_response_for(ServiceUnavailable(DATABASE_BUSY, retry_after=2))
 
 
 async def _database_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DBAPIError)
     if exc.connection_invalidated or exc.__class__.__name__ == "OperationalError":
         log.warning("database unavailable path=%s error=%s", request.url.path, exc.orig)
-        return error_response(503, "the database is unavailable; retry shortly", {"Retry-After": "2"})
+        return error_response_for(ServiceUnavailable(DATABASE_UNAVAILABLE, retry_after=2))
     log.exception("database error path=%s", request.url.path)
     return error_response(500, "internal database error")
 
@@ -86,7 +95,7 @@ async def _driver_failure(request: Request, exc: Exception) -> Response:
     if not _raised_by_database_layer(exc):
         raise exc
     log.warning("database connection failed path=%s error=%s: %s", request.url.path, exc.__class__.__name__, exc)
-    return error_response(503, "the database is unavailable; retry shortly", {"Retry-After": "2"})
+    return error_response_for(ServiceUnavailable(DATABASE_UNAVAILABLE, retry_after=2))
 
 
 async def _internal_error(_request: Request, _exc: Exception) -> Response:

@@ -45,6 +45,40 @@ def test_import_then_lookup(settings: Settings, tmp_path: Path) -> None:
     assert "fw.cfg:11" in table
 
 
+def test_lookup_takes_the_apis_options_and_bounds(settings: Settings, tmp_path: Path) -> None:
+    asyncio.run(reset_database(settings.database_url))
+    data = tmp_path / "fw.csv"
+    data.write_text(
+        "line,name,action,protocol,cidr,port\n"
+        "10,OUT,permit,tcp,10.0.0.0/8,443\n11,OUT,deny,udp,10.1.0.0/16,53\n12,OUT,permit,tcp,10.1.2.0/24,22\n"
+    )
+    run_cli(settings.database_url, "import", "acl", str(data), "--source", "fw.cfg")
+
+    def cidrs(*options: str) -> list[str]:
+        answer = orjson.loads(run_cli(settings.database_url, "lookup", "10.1.2.3", "--json", *options).stdout)
+        assert list(answer["results"]) == ["acl"]
+        return [m["cidr"] for m in answer["results"]["acl"]["matches"]]
+
+    assert cidrs("--categories", "acl", "--port", "443") == ["10.0.0.0/8"]
+    assert cidrs("--categories", "acl", "--protocol", "udp") == ["10.1.0.0/16"]
+    assert cidrs("--categories", "acl", "--best") == ["10.1.2.0/24"]
+    assert cidrs("--categories", "acl", "--limit", "1") == ["10.1.2.0/24"]
+    within = orjson.loads(
+        run_cli(settings.database_url, "lookup", "10.1.0.0/16", "--json", "--mode", "within", "--categories", "acl")
+        .stdout
+    )
+    assert [m["cidr"] for m in within["results"]["acl"]["matches"]] == ["10.1.2.0/24", "10.1.0.0/16"]
+    for option, value, needle in (
+        ("--limit", "1001", "limit"),
+        ("--limit", "0", "limit"),
+        ("--port", "70000", "port"),
+        ("--categories", "acl,dns", "dns"),
+    ):
+        refused = run_cli(settings.database_url, "lookup", "10.1.2.3", option, value, check=False)
+        assert refused.returncode == 2, (option, value)
+        assert needle in refused.stderr, refused.stderr
+
+
 def test_import_with_bad_rows_exits_2_listing_them(settings: Settings, tmp_path: Path) -> None:
     asyncio.run(reset_database(settings.database_url))
     data = tmp_path / "bad.ndjson"

@@ -170,6 +170,34 @@ async def test_cli_import_reaches_socket_clients_through_redis(topology: Topolog
         await watcher.close()
 
 
+async def test_demo_data_from_the_cli_is_announced_to_every_node(topology: Topology) -> None:
+    """demo-data goes through the one import entry point: each source it loads sends import:done and
+    data:changed (through Redis) to the clients of a node that did not write it."""
+    import os
+    import subprocess
+    import sys
+
+    watcher = await connect(topology.b.url)
+    try:
+        await watcher.sio.call("subscribe", {"categories": ["lb"], "imports": True}, timeout=5)
+        env = {**os.environ, "NETLOOKUP_DATABASE_URL": topology.database_url, "NETLOOKUP_REDIS_URL": topology.redis.url}
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "netlookup", "demo-data", "--scale", "0.005", "--categories", "lb"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        _, changed, _ = await watcher.wait_for(lambda e, d: e == "data:changed" and d["category"] == "lb")
+        assert changed["added"] > 0
+        assert changed["checksum"]
+        await watcher.wait_for(lambda e, d: e == "import:done" and d["source"] == changed["source"])
+    finally:
+        await watcher.close()
+
+
 async def test_no_node_answers_from_older_data_once_data_changed_arrives(topology: Topology) -> None:
     watcher = await connect(topology.b.url)
     try:

@@ -1,0 +1,88 @@
+"""Keeping the in-memory indexes in step with the database: a build that fails is logged with its traceback,
+shown in /readyz, retried, and recovers by itself once the database can answer it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from netlookup.app import create_app
+from netlookup.config import Settings
+from tests.conftest import reset_database
+
+
+class _Records(logging.Handler):
+    """The records of one logger (netlookup's loggers do not propagate to the root, where caplog listens)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def sync_log() -> Iterator[_Records]:
+    handler = _Records()
+    logger = logging.getLogger("netlookup.lookup.memory_sync")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+async def _rename(url: str, old: str, new: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql(f"ALTER TABLE {old} RENAME TO {new}")
+    finally:
+        await engine.dispose()
+
+
+async def _index_status(http: httpx.AsyncClient, category: str) -> Any:
+    return (await http.get("/readyz")).json()["checks"]["memory_index"][category]
+
+
+async def test_a_failing_index_build_is_logged_with_traceback_shown_in_readyz_and_recovers(
+    settings: Settings, sync_log: _Records
+) -> None:
+    await reset_database(settings.database_url)
+    fast_retries = settings.model_copy(update={"index_poll_interval": 0.1})
+    await _rename(settings.database_url, "lb_address", "lb_address_away")
+    renamed = True
+    try:
+        app = create_app(fast_retries)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                async with asyncio.timeout(20):
+                    while not isinstance(status := await _index_status(http, "lb"), dict):
+                        await asyncio.sleep(0.05)
+                assert status["state"] == "building"
+                assert status["failed_attempts"] >= 1
+                assert "lb_address" in status["last_error"]
+                failures = [r for r in sync_log.records if r.levelno == logging.ERROR and r.exc_info]
+                assert failures, [r.getMessage() for r in sync_log.records]
+                assert "category=lb" in failures[0].getMessage()
+                # Lookups meanwhile: the database path, which fails the same way for lb only.
+                acl = await http.get("/api/v1/acl/lookup", params={"q": "10.0.0.1"})
+                assert acl.status_code == 200
+
+                await _rename(settings.database_url, "lb_address_away", "lb_address")
+                renamed = False
+                async with asyncio.timeout(30):
+                    while not isinstance(status := await _index_status(http, "lb"), dict) or "version" not in status:
+                        await asyncio.sleep(0.05)
+                assert status == {"version": status["version"], "records": 0}
+    finally:
+        if renamed:
+            await _rename(settings.database_url, "lb_address_away", "lb_address")

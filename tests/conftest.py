@@ -6,9 +6,7 @@ server, its tests skip, unless NETLOOKUP_TEST_REQUIRE_SERVICES=1 (CI), which tur
 
 from __future__ import annotations
 
-import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -22,9 +20,13 @@ from netlookup.config import Settings
 from netlookup.container import Services, open_services
 from netlookup.migrations import upgrade
 from netlookup.realtime.notify import Notifier
+from tests.processes import (
+    API_KEY,
+    ServiceMissing,
+    create_mariadb_database,
+    drop_mariadb_database,
+)
 
-API_KEY = "test-key-0123456789abcdef"
-MARIADB_SERVER = os.environ.get("NETLOOKUP_TEST_MARIADB_URL", "mysql+asyncmy://root:@127.0.0.1:3306")
 REQUIRE_SERVICES = os.environ.get("NETLOOKUP_TEST_REQUIRE_SERVICES", "") in ("1", "true", "yes")
 BACKENDS = ("sqlite", "mariadb")
 
@@ -36,28 +38,22 @@ def service_missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-async def _mariadb_admin(statement: str) -> None:
-    engine = create_async_engine(MARIADB_SERVER + "/", isolation_level="AUTOCOMMIT")
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> object:
     try:
-        async with engine.connect() as conn:
-            await conn.exec_driver_sql(statement)
-    finally:
-        await engine.dispose()
+        return (yield)
+    except ServiceMissing as exc:
+        service_missing(str(exc))
+        raise
 
 
-def create_mariadb_database(prefix: str = "netlookup_test") -> str:
-    """A new empty database on the MariaDB server; returns its URL. Skips/fails when there is no server."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> object:
     try:
-        asyncio.run(_mariadb_admin(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server here"
-        service_missing(f"MariaDB at {MARIADB_SERVER} unreachable: {exc.__class__.__name__}: {exc}")
-    return f"{MARIADB_SERVER}/{name}"
-
-
-def drop_mariadb_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    asyncio.run(_mariadb_admin(f"DROP DATABASE IF EXISTS {name}"))
+        return (yield)
+    except ServiceMissing as exc:
+        service_missing(str(exc))
+        raise
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

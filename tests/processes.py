@@ -1,7 +1,10 @@
-"""Real processes for topology tests: uvicorn nodes, a private Redis, nginx. Loopback only; all stop themselves."""
+"""Real processes for the topology tests and the benchmarks: uvicorn nodes, a private Redis, nginx, a private
+MariaDB, a database on the shared one. Loopback only; all stop themselves. Free of pytest: a missing program or
+server raises ServiceMissing, which the tests turn into a skip (a failure in CI) and the benchmarks into an exit."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -9,13 +12,20 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-
-from tests.conftest import API_KEY, service_missing
+from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parents[1]
+API_KEY = "test-key-0123456789abcdef"
+MARIADB_SERVER = os.environ.get("NETLOOKUP_TEST_MARIADB_URL", "mysql+asyncmy://root:@127.0.0.1:3306")
+
+
+class ServiceMissing(RuntimeError):
+    """A program or server these processes need is not here."""
 
 
 def free_port() -> int:
@@ -24,13 +34,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(check, timeout: float, what: str, interval: float = 0.1) -> None:  # type: ignore[no-untyped-def]
+def wait_until(check: Callable[[], object], timeout: float, what: str, interval: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if check():
                 return
-        except Exception:  # noqa: BLE001, S110 - not up yet
+        except Exception:  # noqa: BLE001 - not up yet
             pass
         time.sleep(interval)
     raise AssertionError(f"{what} not ready within {timeout} s")
@@ -65,15 +75,18 @@ class Node:
         wait_until(lambda: httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200, 30, f"node {self.name}")
         return self
 
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+    def stop(self) -> int | None:
+        """Stop as an operator would (SIGINT: in-flight requests finish); the exit code, None if never started."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -91,7 +104,7 @@ class RedisServer:
     def start(self) -> RedisServer:
         binary = shutil.which("redis-server")
         if binary is None:
-            service_missing("redis-server is not installed")
+            raise ServiceMissing("redis-server is not installed")
         self.proc = subprocess.Popen(
             [
                 binary,
@@ -137,7 +150,7 @@ class Nginx:
     def start(self) -> Nginx:
         binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
         if binary is None:
-            service_missing("nginx is not installed (apt-get install nginx-light)")
+            raise ServiceMissing("nginx is not installed (apt-get install nginx-light)")
         args = [
             sys.executable,
             str(ROOT / "nginx" / "render.py"),
@@ -193,8 +206,9 @@ class MariaDBServer:
     def _binary(self, name: str) -> str:
         found = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
         if found is None:
-            service_missing(f"{name} is not installed")
-        return found  # type: ignore[return-value]
+            raise ServiceMissing(f"{name} is not installed")
+        assert found is not None
+        return found
 
     def install(self) -> MariaDBServer:
         user = ["--user=root"] if os.geteuid() == 0 else []
@@ -248,3 +262,33 @@ class MariaDBServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+async def _mariadb_admin(server_url: str, statement: str) -> None:
+    engine = create_async_engine(server_url + "/", isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql(statement)
+    finally:
+        await engine.dispose()
+
+
+def create_mariadb_database(prefix: str = "netlookup_test", server_url: str = MARIADB_SERVER) -> str:
+    """A new empty database on the MariaDB server; returns its URL. ServiceMissing when there is no server."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_mariadb_admin(server_url, f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server here"
+        raise ServiceMissing(f"MariaDB at {server_url} unreachable: {exc.__class__.__name__}: {exc}") from None
+    return f"{server_url}/{name}"
+
+
+def ensure_mariadb_database(url: str) -> None:
+    """Create the database of ``url`` when it does not exist yet (benchmarks keep theirs between runs)."""
+    server_url, _, name = url.rpartition("/")
+    asyncio.run(_mariadb_admin(server_url, f"CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4"))
+
+
+def drop_mariadb_database(url: str) -> None:
+    server_url, _, name = url.rpartition("/")
+    asyncio.run(_mariadb_admin(server_url, f"DROP DATABASE IF EXISTS {name}"))

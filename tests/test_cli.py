@@ -64,8 +64,9 @@ def test_lookup_takes_the_apis_options_and_bounds(settings: Settings, tmp_path: 
     assert cidrs("--categories", "acl", "--best") == ["10.1.2.0/24"]
     assert cidrs("--categories", "acl", "--limit", "1") == ["10.1.2.0/24"]
     within = orjson.loads(
-        run_cli(settings.database_url, "lookup", "10.1.0.0/16", "--json", "--mode", "within", "--categories", "acl")
-        .stdout
+        run_cli(
+            settings.database_url, "lookup", "10.1.0.0/16", "--json", "--mode", "within", "--categories", "acl"
+        ).stdout
     )
     assert [m["cidr"] for m in within["results"]["acl"]["matches"]] == ["10.1.2.0/24", "10.1.0.0/16"]
     for option, value, needle in (

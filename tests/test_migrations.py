@@ -23,7 +23,7 @@ from netlookup.lookup.sql import Arm, batched_lookup
 from netlookup.migrations import downgrade, upgrade
 from netlookup.realtime.notify import Notifier
 from netlookup.tables import metadata
-from tests.conftest import create_mariadb_database, drop_mariadb_database
+from tests.processes import create_mariadb_database, drop_mariadb_database
 
 TABLES = {"acl", "sg", "lb", "f5", "lb_address", "f5_address", "sources", "prefix_lengths", "data_versions"}
 

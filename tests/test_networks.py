@@ -129,3 +129,9 @@ def test_fast_path_parses_exactly_like_ipaddress(text: str) -> None:
         assert fast == reference
     if reference != "error" and "%" not in text:
         assert parse_network(text) == reference
+
+
+@pytest.mark.parametrize("text", ["10.0.0.1\x00", "\x00", "2001:db8::\x001", "10.0.0.0/8\x00"])
+def test_text_with_a_nul_character_is_not_an_address(text: str) -> None:
+    with pytest.raises(AddressError):
+        parse_network(text)

@@ -13,8 +13,8 @@ import orjson
 import pytest
 
 from netlookup.migrations import upgrade
-from tests.conftest import AUTH, create_mariadb_database, drop_mariadb_database
-from tests.processes import MariaDBServer, Node
+from tests.conftest import AUTH
+from tests.processes import MariaDBServer, Node, create_mariadb_database, drop_mariadb_database
 
 pytestmark = pytest.mark.slow
 

@@ -71,7 +71,7 @@ def _plain_network(candidate: str) -> Prefix | None:
         return None
     try:
         packed = socket.inet_pton(kind, address)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: an embedded NUL character
         return None
     family, width = _FAMILIES[kind]
     length = int(length_text) if slash else width

@@ -10,7 +10,8 @@ import pytest
 
 from netlookup.app import create_app
 from netlookup.config import Settings
-from tests.conftest import API_KEY, AUTH
+from tests.conftest import AUTH
+from tests.processes import API_KEY
 
 
 def ndjson(rows: list[dict]) -> bytes:

@@ -3,11 +3,7 @@ no 5xx, and every response matches the schema the API publishes. Runs against a 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import orjson
@@ -18,9 +14,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from netlookup.migrations import upgrade
-from tests.conftest import API_KEY, AUTH
+from tests.conftest import AUTH
 from tests.imports.fuzzing import mutations
-from tests.processes import ROOT, free_port, wait_until
+from tests.processes import ROOT, Node
 
 pytestmark = pytest.mark.slow
 
@@ -30,19 +26,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("fuzz")
     url = f"sqlite+aiosqlite:///{workdir / 'fuzz.db'}"
     upgrade(url)
-    port = free_port()
-    env = {**os.environ, "NETLOOKUP_DATABASE_URL": url, "NETLOOKUP_API_KEYS": API_KEY, "NETLOOKUP_LOG_LEVEL": "WARNING"}
-    log = (workdir / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "netlookup", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    node = Node("fuzz", url, workdir, NETLOOKUP_LOG_LEVEL="WARNING").start()
+    base = node.url
     try:
-        wait_until(lambda: httpx.get(f"{base}/healthz", timeout=1).status_code == 200, 30, "fuzz server")
         rows = [{"cidr": f"10.{i}.0.0/16", "line": i} for i in range(20)]
         body = b"".join(orjson.dumps(r) + b"\n" for r in rows)
         assert (
@@ -58,10 +44,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-        log.close()
-    text = Path(workdir / "server.log").read_text(errors="replace")
+        node.stop()
+    text = node.log()
     assert "Traceback" not in text, text[-4000:]
 
 

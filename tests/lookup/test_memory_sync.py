@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -52,6 +52,16 @@ async def _index_status(http: httpx.AsyncClient, category: str) -> Any:
     return (await http.get("/readyz")).json()["checks"]["memory_index"][category]
 
 
+async def _poll(http: httpx.AsyncClient, done: Callable[[Any], bool], seconds: float) -> Any:
+    """The lb index status once ``done`` holds for it, asking /readyz every 50 ms for up to ``seconds``."""
+    for _ in range(int(seconds / 0.05)):
+        status = await _index_status(http, "lb")
+        if done(status):
+            return status
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"lb index status still {status!r} after {seconds} s")
+
+
 async def test_a_failing_index_build_is_logged_with_traceback_shown_in_readyz_and_recovers(
     settings: Settings, sync_log: _Records
 ) -> None:
@@ -64,9 +74,7 @@ async def test_a_failing_index_build_is_logged_with_traceback_shown_in_readyz_an
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-                async with asyncio.timeout(20):
-                    while not isinstance(status := await _index_status(http, "lb"), dict):
-                        await asyncio.sleep(0.05)
+                status = await _poll(http, lambda s: isinstance(s, dict), 20)
                 assert status["state"] == "building"
                 assert status["failed_attempts"] >= 1
                 assert "lb_address" in status["last_error"]
@@ -79,9 +87,7 @@ async def test_a_failing_index_build_is_logged_with_traceback_shown_in_readyz_an
 
                 await _rename(settings.database_url, "lb_address_away", "lb_address")
                 renamed = False
-                async with asyncio.timeout(30):
-                    while not isinstance(status := await _index_status(http, "lb"), dict) or "version" not in status:
-                        await asyncio.sleep(0.05)
+                status = await _poll(http, lambda s: isinstance(s, dict) and "version" in s, 30)
                 assert status == {"version": status["version"], "records": 0}
     finally:
         if renamed:

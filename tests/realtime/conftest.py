@@ -12,8 +12,7 @@ import pytest
 import socketio
 
 from netlookup.migrations import upgrade
-from tests.conftest import create_mariadb_database, drop_mariadb_database
-from tests.processes import Nginx, Node, RedisServer
+from tests.processes import Nginx, Node, RedisServer, create_mariadb_database, drop_mariadb_database
 
 
 @dataclass

@@ -11,8 +11,7 @@ import pytest
 import socketio
 
 from netlookup.migrations import upgrade
-from tests.conftest import API_KEY
-from tests.processes import Node, restart_redis
+from tests.processes import API_KEY, Node, restart_redis
 from tests.realtime.conftest import Topology, connect
 from tests.realtime.test_topology import import_rows
 

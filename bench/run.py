@@ -9,14 +9,11 @@ of 50 single lookups, streaming lookups over Socket.IO, and each node's RSS afte
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import datetime as dt
 import os
 import platform
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,50 +24,12 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the process scaffolding shared with the tests
+
+from tests.processes import Nginx, Node, RedisServer, ensure_mariadb_database, wait_until  # noqa: E402
+
 API_KEY = "bench-key-0123456789abcdef"
 LOCUSTFILE = ROOT / "bench" / "locustfile.py"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:  # noqa: BLE001 - not up yet
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"{what} not ready within {timeout:.0f} s")
-
-
-class Stack:
-    """Everything the benchmark starts, stopped in reverse order."""
-
-    def __init__(self, workdir: Path):
-        self.workdir = workdir
-        self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        log = (self.workdir / f"{name}.log").open("ab")
-        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        self.processes.append((name, proc))
-        return proc
-
-    def stop(self) -> None:
-        for _, proc in reversed(self.processes):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT if proc.args[0] != "nginx" else signal.SIGQUIT)
-        for _, proc in reversed(self.processes):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def netlookup(*args: str, env: dict[str, str]) -> None:
@@ -79,18 +38,8 @@ def netlookup(*args: str, env: dict[str, str]) -> None:
 
 def prepare_database(url: str, scale: float, env: dict[str, str]) -> None:
     """Create the database if needed, migrate it, and load demo data unless it is already there at this scale."""
-    server, _, name = url.rpartition("/")
     if url.startswith("mysql"):
-
-        async def create() -> None:
-            from sqlalchemy.ext.asyncio import create_async_engine
-
-            engine = create_async_engine(server + "/", isolation_level="AUTOCOMMIT")
-            async with engine.connect() as conn:
-                await conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS {name} CHARACTER SET utf8mb4")
-            await engine.dispose()
-
-        asyncio.run(create())
+        ensure_mariadb_database(url)
     netlookup("db", "upgrade", env=env)
     sources = subprocess.run(
         [sys.executable, "-m", "netlookup", "sources", "--json"],
@@ -222,7 +171,7 @@ def main() -> None:
     args = parser.parse_args()
     user_counts = [int(u) for u in args.users.split(",") if u]
     workdir = Path(tempfile.mkdtemp(prefix="netlookup-bench-"))
-    stack = Stack(workdir)
+    started: list[Node | RedisServer | Nginx] = []
     base_env = {
         **os.environ,
         "NETLOOKUP_DATABASE_URL": args.database_url,
@@ -232,63 +181,29 @@ def main() -> None:
     results: dict[str, Any] = {}
     try:
         prepare_database(args.database_url, args.scale, base_env)
-        redis_port = free_port()
-        stack.start(
-            "redis",
-            [
-                "redis-server",
-                "--port",
-                str(redis_port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(workdir),
-            ],
-        )
-        node_env = {**base_env, "NETLOOKUP_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
-        nodes = []
+        redis = RedisServer(workdir).start()
+        started.append(redis)
+        nodes: list[Node] = []
         for index in range(args.nodes):
-            port = free_port()
-            proc = stack.start(
-                f"node{index + 1}",
-                [sys.executable, "-m", "netlookup", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env=node_env,
+            node = Node(
+                f"node{index + 1}", args.database_url, workdir, **{**base_env, "NETLOOKUP_REDIS_URL": redis.url}
             )
-            nodes.append((port, proc))
-        for port, _ in nodes:
-            wait_for(
-                lambda p=port: all(
+            started.append(node)
+            nodes.append(node.start())
+        for node in nodes:
+            wait_until(
+                lambda n=node: all(
                     isinstance(v, dict)
-                    for v in httpx.get(f"http://127.0.0.1:{p}/readyz", timeout=2)
-                    .json()["checks"]["memory_index"]
-                    .values()
+                    for v in httpx.get(f"{n.url}/readyz", timeout=2).json()["checks"]["memory_index"].values()
                 ),
                 300,
-                f"node on {port}",
+                node.name,
+                interval=0.2,
             )
-        nginx_port = free_port()
-        render = [
-            sys.executable,
-            str(ROOT / "nginx" / "render.py"),
-            "--listen",
-            f"127.0.0.1:{nginx_port}",
-            "--prefix",
-            str(workdir),
-            "--workers",
-            "1",
-        ] + [a for p, _ in nodes for a in ("--node", f"127.0.0.1:{p}")]
-        if os.geteuid() == 0:
-            render += ["--user", "root"]
-        (workdir / "nginx.conf").write_text(subprocess.run(render, capture_output=True, text=True, check=True).stdout)
-        nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
-        stack.start("nginx", [nginx_bin, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-g", "daemon off;"])
-        front = f"http://127.0.0.1:{nginx_port}"
-        wait_for(lambda: httpx.get(f"{front}/healthz", timeout=2).status_code == 200, 30, "nginx")
-        first = f"http://127.0.0.1:{nodes[0][0]}"
+        nginx = Nginx(nodes, workdir)
+        started.append(nginx)
+        front = nginx.start().url
+        first = nodes[0].url
 
         from netlookup.demo import sample_addresses
 
@@ -318,10 +233,10 @@ def main() -> None:
 
         results["users"] = []
         for users in user_counts:
-            before = lookup_histogram([p for p, _ in nodes])
+            before = lookup_histogram([n.port for n in nodes])
             run = locust("PageUser", front, users, args.duration, workdir, f"users{users}")
             recovered = recovery_seconds(front)
-            server = server_percentiles(before, lookup_histogram([p for p, _ in nodes]))
+            server = server_percentiles(before, lookup_histogram([n.port for n in nodes]))
             row = run["row"]
             kinds: dict[str, int] = {}
             for failure in run["failures"]:
@@ -338,7 +253,7 @@ def main() -> None:
                 "lookup_failures": int(run["single"]["Failure Count"]) if run["single"] else 0,
                 "errors": kinds,
                 "recovery_s": recovered,
-                "rss_mb": [round(rss_mb(proc.pid)) for _, proc in nodes],
+                "rss_mb": [round(rss_mb(n.proc.pid)) for n in nodes if n.proc],
                 **server,
             }
             results["users"].append(entry)
@@ -353,9 +268,10 @@ def main() -> None:
             "p99_ms": float(sockets["row"]["99%"]),
         }
         print(f"socket: {results['socket']}", flush=True)
-        results["rss_mb_end"] = [round(rss_mb(proc.pid)) for _, proc in nodes]
+        results["rss_mb_end"] = [round(rss_mb(n.proc.pid)) for n in nodes if n.proc]
     finally:
-        stack.stop()
+        for process in reversed(started):
+            process.stop()
     write_results(results, args, Path(args.results))
     print(f"logs in {workdir}")
 

@@ -22,8 +22,10 @@ from rich.table import Table
 from netlookup.categories import CATEGORIES, Category
 from netlookup.config import Settings
 from netlookup.container import Services, open_services
+from netlookup.demo import demo_records
+from netlookup.demo_files import WRITERS, write_aws_sg
 from netlookup.errors import ImportRejected, NetlookupError
-from netlookup.imports.formats import FORMATS, concatenate
+from netlookup.imports.formats import FORMAT_CATEGORY, FORMATS, concatenate
 from netlookup.lookup.request import LookupOptions, LookupRequest, Mode
 from netlookup.realtime.notify import Notifier, write_only_emitter
 
@@ -67,7 +69,7 @@ def serve(
     ] = 5,
 ) -> None:
     """Run the HTTP API with uvicorn."""
-    import uvicorn
+    import uvicorn  # only the server command needs it
 
     settings = _settings()
     uvicorn.run(
@@ -85,7 +87,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply the Alembic migrations up to REVISION (default: head)."""
-    from netlookup.migrations import upgrade
+    from netlookup.migrations import upgrade  # Alembic loads only for the commands that need it
 
     upgrade(_settings().database_url, revision)
     console.print(f"database at revision {revision}")
@@ -94,7 +96,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
 @db_app.command("downgrade")
 def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]) -> None:
     """Revert the Alembic migrations down to REVISION (``base`` empties the database)."""
-    from netlookup.migrations import downgrade
+    from netlookup.migrations import downgrade  # Alembic loads only for the commands that need it
 
     downgrade(_settings().database_url, revision)
     console.print(f"database at revision {revision}")
@@ -167,8 +169,6 @@ def import_command(
 async def _load_demo(
     settings: Settings, scale: float, seed: int, categories: tuple[Category, ...]
 ) -> list[dict[str, Any]]:
-    from netlookup.demo import demo_records
-
     results = []
     async with _services(settings) as services:
         for category in categories:
@@ -192,9 +192,6 @@ async def _load_demo(
 
 
 def _write_vendor_file(fmt: str, out: Path | None, scale: float, seed: int, pages: int) -> None:
-    from netlookup.demo_files import WRITERS, write_aws_sg
-    from netlookup.imports.formats import FORMAT_CATEGORY
-
     target = "stdout" if out is None else str(out)
     with contextlib.ExitStack() as stack:
         stream: IO[bytes] = sys.stdout.buffer if out is None else stack.enter_context(out.open("wb"))
@@ -227,8 +224,6 @@ def demo_data(
     """Load a deterministic synthetic dataset (replaces the demo sources it writes), or with --format write it as
     the file a vendor tool would produce, to try the importers at scale."""
     if fmt is not None:
-        from netlookup.demo_files import WRITERS
-
         if fmt not in WRITERS:
             err_console.print(f"[red]unknown format {fmt!r}[/red]: use one of {', '.join(WRITERS)}")
             raise typer.Exit(2)

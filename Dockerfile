@@ -6,10 +6,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     NETLOOKUP_ALEMBIC_DIR=/app
 
 WORKDIR /app
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml uv.lock README.md alembic.ini ./
 COPY alembic ./alembic
 COPY src ./src
-RUN pip install --no-cache-dir . \
+# The dependencies exactly as uv.lock pins them (with their hashes), then the package itself.
+RUN pip install --no-cache-dir "uv==0.13.8" \
+    && uv export --frozen --no-dev --no-emit-project --format requirements-txt -o /tmp/requirements.txt \
+    && pip install --no-cache-dir --require-hashes -r /tmp/requirements.txt \
+    && pip install --no-cache-dir --no-deps . \
+    && pip uninstall --yes uv && rm /tmp/requirements.txt \
     && useradd --system --uid 10001 --no-create-home netlookup
 
 USER netlookup

@@ -125,6 +125,8 @@ def test_dockerfile_runs_one_process_per_container() -> None:
     assert "COPY alembic ./alembic" in dockerfile
     assert "NETLOOKUP_ALEMBIC_DIR=/app" in dockerfile
     assert "--workers" not in dockerfile
+    assert "uv export --frozen" in dockerfile  # the image installs what uv.lock pins
+    assert "--require-hashes" in dockerfile
 
 
 @pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client")

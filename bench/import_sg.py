@@ -46,7 +46,7 @@ def _write(stream: IO[bytes], fmt: str, scale: float, seed: int) -> int:
 
 def _files(stack: ExitStack, fmt: str, scale: float) -> list[tuple[IO[bytes], int, float]]:
     """(stream, rows, MB) of file A (seed 1) and file B (seed 2)."""
-    files = []
+    files: list[tuple[IO[bytes], int, float]] = []
     for seed in (1, 2):
         stream = stack.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 - the stack closes it
         rows = _write(stream, fmt, scale, seed)

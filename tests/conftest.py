@@ -87,7 +87,7 @@ async def reset_database(url: str) -> None:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, api_keys=[API_KEY], db_pool_size=8, db_max_overflow=4, _env_file=None)  # type: ignore[call-arg]
+    return Settings(database_url=database_url, api_keys=[API_KEY], db_pool_size=8, db_max_overflow=4, _env_file=None)
 
 
 @pytest.fixture

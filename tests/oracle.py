@@ -30,7 +30,7 @@ def _sg_port_ok(record: dict[str, Any], port: int | None) -> bool:
     if port is None or low is None or low < 0 or icmp:
         return True
     high = low if high is None or high < 0 else high
-    return low <= port <= high
+    return bool(low <= port <= high)
 
 
 def _protocol_ok(record: dict[str, Any], protocol: str | None) -> bool:

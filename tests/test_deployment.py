@@ -6,20 +6,24 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+
+from tests.processes import ServiceMissing
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_NODES = ("app1", "app2", "app3")
 
 
 @pytest.fixture(scope="module")
-def compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+def compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
 
 
-def test_compose_has_the_production_topology(compose: dict) -> None:
+def test_compose_has_the_production_topology(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(services) == {"mariadb", "redis", "migrate", *APP_NODES, "nginx"}
     for name in ("mariadb", "redis", *APP_NODES, "nginx"):
@@ -37,7 +41,7 @@ def test_compose_has_the_production_topology(compose: dict) -> None:
         assert services["nginx"]["depends_on"][node]["condition"] == "service_healthy"
 
 
-def test_compose_pools_fit_under_max_connections(compose: dict) -> None:
+def test_compose_pools_fit_under_max_connections(compose: dict[str, Any]) -> None:
     services = compose["services"]
     max_connections = next(
         int(arg.split("=")[1]) for arg in services["mariadb"]["command"] if arg.startswith("--max-connections=")
@@ -80,9 +84,7 @@ def test_nginx_config_is_rendered_for_the_compose_nodes() -> None:
 def test_rendered_config_passes_nginx_syntax_check(tmp_path: Path) -> None:
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if nginx is None:
-        from tests.conftest import service_missing
-
-        service_missing("nginx is not installed")
+        raise ServiceMissing("nginx is not installed")
     conf = tmp_path / "nginx.conf"
     conf.write_text(
         subprocess.run(

@@ -84,7 +84,7 @@ def test_covering_keys_are_exactly_the_supernets(value: int, length: int, length
     assert [k for k, _ in keys] == sorted({n for n in lengths if n <= length})
     for key_len, start in keys:
         supernet = ipaddress.IPv6Network((int.from_bytes(start, "big"), key_len))
-        assert ipaddress.ip_network(query.text).subnet_of(supernet)
+        assert ipaddress.IPv6Network(query.text).subnet_of(supernet)
     assert within_lengths(query, sorted(set(lengths))) == sorted({n for n in lengths if n >= length})
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import orjson
 import pytest
@@ -125,7 +127,9 @@ async def test_batch_answers_in_order_and_matches_single_lookups(client: httpx.A
         ({"q": "10.0.0.1", "categories": "acl,dns"}, "dns"),
     ],
 )
-async def test_bad_lookup_input_is_a_422_naming_it(client: httpx.AsyncClient, params: dict, needle: str) -> None:
+async def test_bad_lookup_input_is_a_422_naming_it(
+    client: httpx.AsyncClient, params: dict[str, Any], needle: str
+) -> None:
     response = await client.get("/api/v1/lookup", params=params)
     assert response.status_code == 422, response.text
     assert needle in response.text
@@ -150,7 +154,9 @@ async def test_missing_q_is_a_422(client: httpx.AsyncClient) -> None:
         ({"q": ["10.0.0.1"]}, "q"),
     ],
 )
-async def test_bad_batch_is_a_422_and_nothing_is_answered(client: httpx.AsyncClient, body: dict, needle: str) -> None:
+async def test_bad_batch_is_a_422_and_nothing_is_answered(
+    client: httpx.AsyncClient, body: dict[str, Any], needle: str
+) -> None:
     response = await client.post("/api/v1/lookup/batch", json=body)
     assert response.status_code == 422, response.text
     assert needle in response.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import httpx
 from hypothesis import given, settings
@@ -19,7 +20,7 @@ IOS = (FIXTURES / "ios-core-rtr1.cfg").read_bytes()
 ASA = (FIXTURES / "asa-fw1.cfg").read_bytes()
 
 
-def records(body: bytes) -> list[dict]:
+def records(body: bytes) -> list[dict[str, Any]]:
     return [i.raw for i in iter_cisco_acl(io.BytesIO(body)) if isinstance(i, ParsedRow)]
 
 

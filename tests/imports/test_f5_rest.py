@@ -30,7 +30,7 @@ POOLS = (FIXTURES / "ltm-pool.json").read_bytes()
         ("10.0.0.1:8080", ("10.0.0.1", 8080, None)),
     ],
 )
-def test_destinations(text: str, expected: tuple) -> None:
+def test_destinations(text: str, expected: tuple[str | None, int | None, int | None]) -> None:
     assert parse_destination(text) == expected
 
 

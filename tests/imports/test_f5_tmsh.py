@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import httpx
 from hypothesis import given, settings
 
 from netlookup.imports.f5_tmsh import iter_f5_tmsh
 from netlookup.imports.formats import guess_format, iter_records
-from netlookup.imports.rows import RowError
+from netlookup.imports.rows import ParsedRow, RowError
 from tests.conftest import AUTH
 from tests.imports.fuzzing import mutations
 
@@ -19,8 +20,8 @@ BIGIP_CONF = (FIXTURES / "bigip.conf").read_bytes()
 ONE_LINE = (FIXTURES / "tmsh-list-one-line.txt").read_bytes()
 
 
-def _records(body: bytes) -> list[tuple[int, dict]]:
-    return [(i[0], i[1]) for i in iter_f5_tmsh(io.BytesIO(body)) if isinstance(i, tuple)]
+def _records(body: bytes) -> list[tuple[int, dict[str, Any]]]:
+    return [(i.position, i.raw) for i in iter_f5_tmsh(io.BytesIO(body)) if isinstance(i, ParsedRow)]
 
 
 def test_bigip_conf_virtuals_joined_with_their_pools() -> None:

@@ -94,7 +94,8 @@ def test_plain_rows_take_the_fast_path() -> None:
         "cidr": "10.0.0.1/24",
     }
     acl = {"line": 7, "name": "OUTSIDE_IN", "action": "permit", "protocol": "tcp", "cidr": "2001:db8::1/64"}
-    for category, raw in (("sg", sg), ("acl", acl | {"port": "443"})):
+    cases: tuple[tuple[Category, dict[str, Any]], ...] = (("sg", sg), ("acl", acl | {"port": "443"}))
+    for category, raw in cases:
         row = fast_network_row(category, dict(raw))
         assert row is not None
         assert row == _reference_row(category, dict(raw))

@@ -33,7 +33,9 @@ def test_json_array_is_streamed_by_element() -> None:
 
 def test_csv_members_and_empty_cells() -> None:
     body = b"name,vip,members,port\nweb,10.0.0.1,10.0.0.2:80;[2001:db8::1]:443;10.0.0.3,\n"
-    [(line, row, _path)] = list(iter_csv(io.BytesIO(body), IMPORT_FIELDS["lb"]))
+    [parsed] = list(iter_csv(io.BytesIO(body), IMPORT_FIELDS["lb"]))
+    assert isinstance(parsed, ParsedRow)
+    line, row = parsed.position, parsed.raw
     assert line == 2
     assert row == {
         "name": "web",

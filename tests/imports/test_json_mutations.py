@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from netlookup.categories import Category
 from netlookup.imports.aws_elbv2 import iter_aws_elbv2
 from netlookup.imports.aws_sg import iter_aws_sg
 from netlookup.imports.f5_rest import iter_f5_rest
@@ -22,7 +23,7 @@ from netlookup.imports.rows import RowError, Unmapped
 from netlookup.imports.validate import next_batch
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-DOCUMENTS: dict[str, tuple[str, Any, Callable[[Any], Iterator[Any]]]] = {
+DOCUMENTS: dict[str, tuple[Category, Any, Callable[[Any], Iterator[Any]]]] = {
     "describe-security-groups": (
         "sg",
         orjson.loads((FIXTURES / "aws" / "describe-security-groups.json").read_bytes()),

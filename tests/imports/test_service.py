@@ -81,7 +81,9 @@ async def _ids(services: Services, category: str, source: str) -> dict[Any, list
 
 async def _acl_version(services: Services) -> int:
     async with services.engine.connect() as conn:
-        return int((await conn.exec_driver_sql("SELECT version FROM data_versions WHERE category = 'acl'")).scalar())
+        return int(
+            (await conn.exec_driver_sql("SELECT version FROM data_versions WHERE category = 'acl'")).scalar_one()
+        )
 
 
 async def test_reimport_keeps_unchanged_records_and_their_ids(services: Services) -> None:

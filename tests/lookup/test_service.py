@@ -27,7 +27,7 @@ from tests.oracle import expected
 CATEGORIES = ("acl", "sg", "lb", "f5")
 
 
-async def load(services: Services, data: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, list[dict]]:
+async def load(services: Services, data: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, list[dict[str, Any]]]:
     """Import the dataset and return every stored record (with ids) per category."""
     stored: dict[str, list[dict[str, Any]]] = {}
     for category, sources in data.items():

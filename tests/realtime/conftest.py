@@ -28,7 +28,10 @@ class Topology:
 def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     workdir = tmp_path_factory.mktemp("topology")
     database_url = create_mariadb_database("netlookup_rt")
-    redis = nodes = nginx = topology = None
+    redis: RedisServer | None = None
+    nodes: list[Node] = []
+    nginx: Nginx | None = None
+    topology: Topology | None = None
     try:
         upgrade(database_url)
         redis = RedisServer(workdir).start()
@@ -39,11 +42,12 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     finally:
         # A test may have replaced the Redis (a restart): stop whichever one is current.
         current_redis = topology.redis if topology is not None else redis
-        for process in (nginx, *(nodes or []), current_redis):
+        processes: list[Nginx | Node | RedisServer | None] = [nginx, *nodes, current_redis]
+        for process in processes:
             if process is not None:
                 process.stop()
         drop_mariadb_database(database_url)
-    for node in nodes or []:
+    for node in nodes:
         log = node.log()
         assert "Traceback" not in log, f"node {node.name} logged a traceback:\n{log[-4000:]}"
 
@@ -55,7 +59,7 @@ class Client:
     sio: socketio.AsyncClient
     events: list[tuple[str, Any, float]] = field(default_factory=list)
 
-    async def wait_for(self, predicate: Callable[[str, Any], bool], within: float = 10) -> tuple[str, Any, float]:
+    async def wait_for(self, predicate: Callable[..., bool], within: float = 10) -> tuple[str, Any, float]:
         """The first recorded event matching ``predicate``, waiting up to ``within`` seconds."""
         timeout = within
         deadline = time.monotonic() + timeout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -68,7 +69,7 @@ async def test_redis_outage_degrades_then_recovers_without_restart(topology: Top
 
 
 @pytest.fixture(scope="module")
-def guarded_node(tmp_path_factory: pytest.TempPathFactory) -> Node:
+def guarded_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     workdir = tmp_path_factory.mktemp("guarded")
     url = f"sqlite+aiosqlite:///{workdir / 'guarded.db'}"
     upgrade(url)

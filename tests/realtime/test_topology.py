@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import orjson
@@ -14,12 +15,13 @@ from tests.realtime.conftest import Topology, connect
 pytestmark = pytest.mark.slow
 
 
-async def import_rows(url: str, category: str, source: str, rows: list[dict]) -> dict:
+async def import_rows(url: str, category: str, source: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     body = b"".join(orjson.dumps(r) + b"\n" for r in rows)
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         response = await http.post(f"/api/v1/import/{category}", params={"source": source}, content=body, headers=AUTH)
     assert response.status_code == 200, response.text
-    return response.json()
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])

@@ -19,6 +19,7 @@ from typing import IO, Any
 import ijson
 import orjson
 
+from netlookup.categories import Category
 from netlookup.imports.aws_elbv2 import iter_aws_elbv2
 from netlookup.imports.aws_sg import iter_aws_sg
 from netlookup.imports.cisco_acl import iter_cisco_acl
@@ -28,7 +29,13 @@ from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError,
 
 FORMATS = ("ndjson", "json", "csv", "aws-sg", "aws-elbv2", "f5-rest", "f5-tmsh", "cisco-acl")
 # Vendor formats and the one category each of them fills.
-FORMAT_CATEGORY = {"aws-sg": "sg", "aws-elbv2": "lb", "f5-rest": "f5", "f5-tmsh": "f5", "cisco-acl": "acl"}
+FORMAT_CATEGORY: dict[str, Category] = {
+    "aws-sg": "sg",
+    "aws-elbv2": "lb",
+    "f5-rest": "f5",
+    "f5-tmsh": "f5",
+    "cisco-acl": "acl",
+}
 
 
 def iter_ndjson(stream: IO[bytes]) -> Iterator[ParsedItem]:

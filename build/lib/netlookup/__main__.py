@@ -1,0 +1,3 @@
+from netlookup.cli import main
+
+main()

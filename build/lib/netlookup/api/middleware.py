@@ -1,0 +1,115 @@
+"""Request ids and request metrics, as plain ASGI middleware (cheap on the hot path)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from netlookup.api.responses import error_response_for
+from netlookup.errors import NetlookupError, PayloadTooLarge, ServiceUnavailable
+from netlookup.logs import REQUEST_ID
+from netlookup.metrics import HTTP_LATENCY, HTTP_REQUESTS, SHED_REQUESTS
+
+
+class RequestContextMiddleware:
+    """Tags each HTTP request with ``X-Request-ID`` (the client's, or a new one), logs carry it, and counts the
+    request by route template (not raw path: no label explosion), method and status."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
+        request_id = incoming if incoming.isprintable() and incoming else os.urandom(8).hex()
+        token = REQUEST_ID.set(request_id)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route: Any = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            labels = (template, scope["method"], str(status))
+            HTTP_REQUESTS.labels(*labels).inc()
+            HTTP_LATENCY.labels(*labels).observe(time.perf_counter() - started)
+            REQUEST_ID.reset(token)
+
+
+class BodySizeLimitMiddleware:
+    """413 for a declared Content-Length over the limit before the body is read (streamed bodies are counted by
+    the import route itself); 400 for a Content-Length that is not a number."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            problem: NetlookupError | None = None
+            if length is not None and not length.isdigit():
+                problem = NetlookupError("Content-Length is not a number", status_code=400)
+            elif length is not None and int(length) > self.max_bytes:
+                problem = PayloadTooLarge(f"request body is larger than {self.max_bytes // (1024 * 1024)} MB")
+            if problem is not None:
+                await error_response_for(problem)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class LoadSheddingMiddleware:
+    """Sheds API requests with 503 + Retry-After instead of letting a flood queue until everything times out:
+    beyond ``max_inflight`` requests in progress on this node, or when the proxy's ``X-Request-Start: t=<epoch
+    seconds>`` (nginx ``$msec``) shows the request already waited more than ``max_queue_seconds`` before this node
+    read it. Health and metrics are never shed."""
+
+    def __init__(self, app: ASGIApp, max_inflight: int, max_queue_seconds: float):
+        self.app = app
+        self.max_inflight = max_inflight
+        self.max_queue_seconds = max_queue_seconds
+        self.in_flight = 0
+
+    def _shed_reason(self, scope: Scope) -> str | None:
+        if self.max_inflight > 0 and self.in_flight >= self.max_inflight:
+            return "too many requests in flight"
+        if self.max_queue_seconds > 0:
+            stamp = dict(scope["headers"]).get(b"x-request-start")
+            if stamp is not None:
+                try:
+                    waited = time.time() - float(stamp.removeprefix(b"t="))
+                except ValueError:
+                    return None
+                if waited > self.max_queue_seconds:
+                    return "queued too long"
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        reason = self._shed_reason(scope)
+        if reason is not None:
+            SHED_REQUESTS.labels(reason=reason).inc()
+            detail = f"the service is busy ({reason}); retry shortly"
+            await error_response_for(ServiceUnavailable(detail, retry_after=1))(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1

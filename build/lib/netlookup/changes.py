@@ -1,0 +1,54 @@
+"""What one import or delete changed, as every part that must hear of it (the in-memory indexes, the events to
+clients, other nodes) sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class DataChange:
+    """One import or delete of (category, source), as ``data:changed`` announces it; checksum None: deleted."""
+
+    category: str
+    source: str
+    added: int
+    removed: int
+    checksum: str | None
+
+    @property
+    def changes_records(self) -> bool:
+        """Whether the records differ from before: a re-import of the same content (nothing added or removed)
+        leaves the records and their ids as they were, so no index needs rebuilding. A delete always changes
+        them."""
+        return bool(self.added) or bool(self.removed) or self.checksum is None
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "source": self.source,
+            "added": self.added,
+            "removed": self.removed,
+            "checksum": self.checksum,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: object) -> DataChange | None:
+        """The change a ``data:changed`` payload from another node announces; None for anything malformed."""
+        if not isinstance(payload, dict):
+            return None
+        category, source = payload.get("category"), payload.get("source")
+        added, removed, checksum = payload.get("added"), payload.get("removed"), payload.get("checksum")
+        if not isinstance(category, str) or not isinstance(source, str):
+            return None
+        if not isinstance(added, int) or not isinstance(removed, int):
+            return None
+        if checksum is not None and not isinstance(checksum, str):
+            return None
+        return cls(category, source, added, removed, checksum)
+
+
+# Told of every change before clients hear of it (the in-memory indexes drop what the change made stale).
+ChangeListener = Callable[[DataChange], None]

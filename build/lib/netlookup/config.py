@@ -1,0 +1,100 @@
+"""Settings: every ``NETLOOKUP_*`` environment variable, read and checked once at start-up."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CommaList = Annotated[list[str], NoDecode]
+
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "mysql+asyncmy", "mariadb+asyncmy")
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Service configuration. Values come from the environment (prefix ``NETLOOKUP_``) or a ``.env`` file."""
+
+    model_config = SettingsConfigDict(env_prefix="NETLOOKUP_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./netlookup.db"
+    redis_url: str | None = None
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_max_overflow: int = Field(default=5, ge=0, le=500)
+    db_pool_timeout: float = Field(default=5.0, gt=0, le=300)
+    db_pool_recycle: int = Field(default=1800, ge=-1)
+    api_keys: CommaList = Field(default_factory=list)
+    read_auth: bool = False
+    cors_origins: CommaList = Field(default_factory=list)
+    max_upload_mb: int = Field(default=256, ge=1, le=100_000)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    import_lock_timeout: float = Field(default=30.0, ge=0, le=3600)
+    db_queue_timeout: float = Field(default=3.0, gt=0, le=300)
+    max_inflight: int = Field(default=1024, ge=0, le=1_000_000)
+    max_queue_seconds: float = Field(default=5.0, ge=0, le=3600)
+    memory_index: bool = True
+    index_poll_interval: float = Field(default=2.0, gt=0, le=3600)
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_are_long_enough(cls, keys: list[str]) -> list[str]:
+        short = [k for k in keys if len(k) < 16]
+        if short:
+            raise ValueError("every API key must be at least 16 characters long")
+        return keys
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, url: str) -> str:
+        url = url.strip()
+        if url.startswith("mysql://") or url.startswith("mariadb://"):
+            url = "mysql+asyncmy://" + url.split("://", 1)[1]
+        if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+            url = "sqlite+aiosqlite://" + url.split("://", 1)[1]
+        if not url.startswith(tuple(d + "://" for d in SUPPORTED_DRIVERS)):
+            raise ValueError(
+                f"unsupported database URL {url.split('://', 1)[0]!r}: use sqlite+aiosqlite:// or mysql+asyncmy://"
+            )
+        return url
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, url: str | None) -> str | None:
+        if url is None or not url.strip():
+            return None
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("redis URL must start with redis://, rediss:// or unix://")
+        return url.strip()
+
+    @model_validator(mode="after")
+    def _read_auth_needs_keys(self) -> Settings:
+        if self.read_auth and not self.api_keys:
+            raise ValueError("NETLOOKUP_READ_AUTH=true needs at least one key in NETLOOKUP_API_KEYS")
+        return self
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Imports: parsers per format and the atomic replace of one (category, source)."""

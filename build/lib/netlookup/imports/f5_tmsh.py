@@ -1,0 +1,222 @@
+"""F5 BIG-IP configuration text → ``f5`` records: the ``ltm virtual`` and ``ltm pool`` stanzas of a ``bigip.conf``
+or of ``tmsh list ltm virtual`` / ``tmsh list ltm pool`` output (also in ``one-line`` form):
+
+    ltm pool /Common/pool_web {
+        members {
+            /Common/10.73.251.75:80 {
+                address 10.73.251.75
+            }
+        }
+    }
+    ltm virtual /Common/vs_web {
+        destination /Common/10.1.10.20:80
+        ip-protocol tcp
+        pool /Common/pool_web
+        source-address-translation {
+            type automap
+        }
+    }
+
+The same meaning as the iControl REST form (``f5_rest``): route domains after ``%``, IPv6 ``addr.port``,
+``source-address-translation`` ``automap`` / ``snat`` + ``pool`` / ``none`` (and the older ``snat automap`` /
+``snatpool NAME`` lines), members' ``address`` (or the address in the member's name). Other stanzas (nodes,
+profiles, iRules, ``sys``, ``net``) are skipped. Read line by line; only one stanza is held at a time, plus a
+small summary of each virtual and pool to join them. Positions: the line where the virtual's stanza starts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from netlookup.imports.f5_rest import member_record, parse_destination
+from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, iter_lines
+
+# A stanza larger than this is a file we do not understand (an unclosed brace), not a pool.
+MAX_STANZA_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 32
+_STANZA_START = re.compile(r"^ltm (virtual|pool) (\S+) \{")
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]|[^\s{}"]+')
+
+
+class Quoted(str):
+    """A quoted value: never taken for a key."""
+
+    __slots__ = ()
+
+
+Block = list["str | Block"]
+
+
+@dataclass
+class _Stanza:
+    kind: str
+    name: str
+    line: int
+    text: list[str] = field(default_factory=list)
+    size: int = 0
+
+
+def _tokens(text: str) -> Iterator[str]:
+    for token in _TOKEN.findall(text):
+        if token.startswith('"'):
+            yield Quoted(token[1:-1].replace('\\"', '"'))
+        else:
+            yield token
+
+
+def parse_block(tokens: Iterator[str], depth: int = 0) -> Block:
+    """Tokens up to the matching ``}`` as a nested list: words, and a sub-list for each ``{ ... }``. Raises
+    ValueError past MAX_DEPTH levels (configurations nest a handful; a deeper stanza is not one)."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"braces nested more than {MAX_DEPTH} deep")
+    block: Block = []
+    for token in tokens:
+        if token == "{" and not isinstance(token, Quoted):
+            block.append(parse_block(tokens, depth + 1))
+        elif token == "}" and not isinstance(token, Quoted):
+            return block
+        else:
+            block.append(token)
+    return block
+
+
+def _value(block: Block, key: str) -> str | None:
+    """The word after ``key`` at this level of the block."""
+    for index, item in enumerate(block[:-1]):
+        following = block[index + 1]
+        if item == key and not isinstance(item, Quoted | list) and isinstance(following, str):
+            return following
+    return None
+
+
+def _sub_block(block: Block, key: str) -> Block | None:
+    for index, item in enumerate(block[:-1]):
+        following = block[index + 1]
+        if item == key and not isinstance(item, Quoted) and isinstance(following, list):
+            return following
+    return None
+
+
+def _named_blocks(block: Block) -> Iterator[tuple[str, Block]]:
+    """``name { ... }`` pairs of a block, such as the members of a pool."""
+    for index, item in enumerate(block[:-1]):
+        following = block[index + 1]
+        if isinstance(item, str) and isinstance(following, list):
+            yield item, following
+
+
+def _split_path(path: str) -> tuple[str | None, str]:
+    """``/Common/vs_web`` → ("Common", "vs_web"); a bare name has no partition."""
+    if path.startswith("/") and path.count("/") >= 2:
+        partition, _, name = path[1:].partition("/")
+        return partition, name.rsplit("/", 1)[-1]
+    return None, path
+
+
+def _pool_members(body: Block) -> list[dict[str, Any]]:
+    members = _sub_block(body, "members") or []
+    return [
+        member_record({"name": _split_path(name)[1], "address": _value(member, "address")})
+        for name, member in _named_blocks(members)
+    ]
+
+
+def _snat(body: Block) -> str | None:
+    translation = _sub_block(body, "source-address-translation")
+    if translation is not None:
+        kind = _value(translation, "type")
+        return {"automap": "automap", "snat": _value(translation, "pool")}.get(str(kind))
+    legacy = _value(body, "snat")
+    if legacy == "automap":
+        return "automap"
+    return _value(body, "snatpool")
+
+
+def _stanzas(stream: IO[bytes]) -> Iterator[_Stanza | RowError]:
+    """The ``ltm virtual`` / ``ltm pool`` stanzas with their text; other stanzas are counted through, not kept."""
+    current: _Stanza | None = None
+    depth = 0
+    try:
+        for number, raw in enumerate(iter_lines(stream), start=1):
+            text = raw.decode("utf-8", "replace")
+            start = _STANZA_START.match(text)
+            if start and (depth == 0 or current is None):
+                # A new stanza at the left margin: also where a skipped stanza with unbalanced braces (an iRule's
+                # comment) ends up, so one odd iRule does not hide every virtual after it.
+                current, depth = _Stanza(start.group(1), start.group(2), number), 0
+            for token in _tokens(text):
+                if isinstance(token, Quoted):
+                    continue
+                depth += 1 if token == "{" else -1 if token == "}" else 0
+            if current is None:
+                depth = max(depth, 0)
+                continue
+            current.text.append(text)
+            current.size += len(raw)
+            if current.size > MAX_STANZA_BYTES:
+                yield RowError(current.line, None, f"ltm {current.kind} {current.name}: stanza never closes")
+                return
+            if depth <= 0:
+                yield current
+                current, depth = None, 0
+    except LineTooLong as exc:
+        yield RowError(exc.number, None, str(exc))
+        return
+    if current is not None:
+        yield RowError(current.line, None, f"ltm {current.kind} {current.name}: stanza never closes (missing }})")
+
+
+def iter_f5_tmsh(stream: IO[bytes]) -> Iterator[ParsedItem]:
+    """Canonical ``f5`` records from ``ltm virtual`` / ``ltm pool`` configuration text."""
+    virtuals: list[tuple[_Stanza, Block]] = []
+    pools: dict[str, list[dict[str, Any]]] = {}
+    for stanza in _stanzas(stream):
+        if isinstance(stanza, RowError):
+            yield stanza
+            return
+        try:
+            body = parse_block(_tokens("".join(stanza.text)))
+        except ValueError as exc:
+            yield RowError(stanza.line, None, f"ltm {stanza.kind} {stanza.name}: {exc}")
+            return
+        # body is [ "ltm", kind, name, [ ...stanza body... ] ]
+        inner = body[3] if len(body) > 3 and isinstance(body[3], list) else []
+        if stanza.kind == "pool":
+            members = _pool_members(inner)
+            pools[stanza.name] = members
+            pools.setdefault(_split_path(stanza.name)[1], members)
+        else:
+            virtuals.append((stanza, inner))
+    if not virtuals:
+        yield RowError(1, None, "no ltm virtual stanzas found: expected bigip.conf or tmsh list ltm virtual text")
+        return
+    for stanza, body in virtuals:
+        destination = _value(body, "destination")
+        if destination is None:
+            yield RowError(stanza.line, "destination", f"ltm virtual {stanza.name} has no destination")
+            continue
+        try:
+            address, port, route_domain = parse_destination(destination)
+        except ValueError as exc:
+            yield RowError(stanza.line, "destination", str(exc))
+            continue
+        partition, name = _split_path(stanza.name)
+        pool = _value(body, "pool")
+        yield ParsedRow(
+            stanza.line,
+            {
+                "partition": partition or _split_path(destination)[0],
+                "name": name,
+                "destination": address,
+                "port": port,
+                "protocol": _value(body, "ip-protocol"),
+                "route_domain": route_domain,
+                "pool": pool,
+                "members": (pools.get(pool) or pools.get(_split_path(pool)[1]) or []) if pool else [],
+                "snat": _snat(body),
+                "description": _value(body, "description"),
+            },
+        )

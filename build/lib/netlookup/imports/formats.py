@@ -1,0 +1,217 @@
+"""Streaming parsers of the canonical formats (each yields a ParsedRow or a RowError), the dispatch to every
+format's parser, and format guessing.
+
+Positions are 1-based: the line for ``ndjson`` and ``csv``, the element index for ``json`` arrays.
+Nothing here holds the whole file in memory.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+import ijson
+import orjson
+
+from netlookup.imports.aws_elbv2 import iter_aws_elbv2
+from netlookup.imports.aws_sg import iter_aws_sg
+from netlookup.imports.cisco_acl import iter_cisco_acl
+from netlookup.imports.f5_rest import iter_f5_rest
+from netlookup.imports.f5_tmsh import iter_f5_tmsh
+from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, iter_lines
+
+FORMATS = ("ndjson", "json", "csv", "aws-sg", "aws-elbv2", "f5-rest", "f5-tmsh", "cisco-acl")
+# Vendor formats and the one category each of them fills.
+FORMAT_CATEGORY = {"aws-sg": "sg", "aws-elbv2": "lb", "f5-rest": "f5", "f5-tmsh": "f5", "cisco-acl": "acl"}
+
+
+def iter_ndjson(stream: IO[bytes]) -> Iterator[ParsedItem]:
+    """One JSON object per line; blank lines are skipped."""
+    try:
+        yield from _ndjson_lines(stream)
+    except LineTooLong as exc:
+        yield RowError(exc.number, None, str(exc))
+
+
+def _ndjson_lines(stream: IO[bytes]) -> Iterator[ParsedItem]:
+    for number, raw in enumerate(iter_lines(stream), start=1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        if not raw.strip():
+            continue
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            yield RowError(number, None, f"not valid JSON: {exc}")
+            continue
+        if not isinstance(value, dict):
+            yield RowError(number, None, f"expected a JSON object, got {type(value).__name__}")
+            continue
+        yield ParsedRow(number, value)
+
+
+def _first_significant_byte(stream: IO[bytes]) -> bytes:
+    while True:
+        byte = stream.read(1)
+        if not byte or not byte.isspace():
+            return byte
+
+
+def iter_json_array(stream: IO[bytes]) -> Iterator[ParsedItem]:
+    """A JSON array of objects, parsed incrementally (ijson); a syntax error stops at the element it hit."""
+    start = stream.tell()
+    head = _first_significant_byte(stream)
+    stream.seek(start)
+    if head == b"\xef":  # UTF-8 byte order mark
+        stream.read(3)
+        head = _first_significant_byte(stream)
+        stream.seek(start + 3)
+    if head != b"[":
+        yield RowError(1, None, "expected a JSON array of records")
+        return
+    number = 0
+    try:
+        for number, value in enumerate(ijson.items(stream, "item", use_float=True), start=1):
+            if not isinstance(value, dict):
+                yield RowError(number, None, f"expected a JSON object, got {type(value).__name__}")
+                continue
+            yield ParsedRow(number, value)
+    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
+        yield RowError(number + 1, None, f"not valid JSON after element {number}: {exc}")
+
+
+def _split_members(text: str) -> list[dict[str, Any]]:
+    """``ip:port;ip:port`` (IPv6 as ``[addr]:port``; a bare address has no port)."""
+    members: list[dict[str, Any]] = []
+    for item in (part.strip() for part in text.split(";")):
+        if not item:
+            continue
+        if item.startswith("["):
+            host, _, rest = item[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else ""
+            if rest and not rest.startswith(":"):
+                raise ValueError(f"member {item!r} is not [address]:port")
+        elif item.count(":") == 1:
+            host, _, port = item.partition(":")
+        else:
+            host, port = item, ""
+        if port and not port.isdigit():
+            raise ValueError(f"member {item!r} has a port that is not a number")
+        members.append({"ip": host, "port": int(port) if port else None})
+    return members
+
+
+def iter_csv(stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[ParsedItem]:
+    """CSV with a header row; empty cells are null; ``members`` is ``ip:port;ip:port``."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    reader = csv.DictReader(text)
+    try:
+        header = reader.fieldnames
+    except (UnicodeDecodeError, csv.Error) as exc:
+        yield RowError(1, None, f"unreadable CSV header: {exc}")
+        return
+    if not header:
+        yield RowError(1, None, "CSV file has no header row")
+        return
+    unknown = [name for name in header if name not in allowed_columns]
+    if unknown:
+        yield RowError(1, ",".join(unknown), f"unknown columns; allowed: {', '.join(allowed_columns)}")
+        return
+    try:
+        for row in reader:
+            number = reader.line_num
+            if None in row:
+                yield RowError(number, None, "more cells than header columns")
+                continue
+            record: dict[str, Any] = {key: value for key, value in row.items() if value not in (None, "")}
+            if "members" in record:
+                try:
+                    record["members"] = _split_members(record["members"])
+                except ValueError as exc:
+                    yield RowError(number, "members", str(exc))
+                    continue
+            yield ParsedRow(number, record)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        yield RowError(reader.line_num + 1, None, f"unreadable CSV: {exc}")
+    finally:
+        text.detach()
+
+
+def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[ParsedItem]:
+    """Dispatch on the format name; the caller has checked it is one of FORMATS."""
+    if fmt == "aws-sg":
+        return iter_aws_sg(stream)
+    if fmt == "cisco-acl":
+        return iter_cisco_acl(stream)
+    if fmt == "f5-rest" and _head(stream).startswith("{"):
+        return iter_f5_rest(stream)
+    if fmt in ("f5-rest", "f5-tmsh"):  # f5-rest given tmsh text: the same objects, read as text
+        return iter_f5_tmsh(stream)
+    if fmt == "aws-elbv2":
+        return iter_aws_elbv2(stream)
+    if fmt == "ndjson":
+        return iter_ndjson(stream)
+    if fmt == "json":
+        return iter_json_array(stream)
+    if fmt == "csv":
+        return iter_csv(stream, allowed_columns)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _head(stream: IO[bytes]) -> str:
+    start = stream.tell()
+    sample = stream.read(4096)
+    stream.seek(start)
+    return codecs.decode(sample.lstrip(codecs.BOM_UTF8), "utf-8", errors="replace").lstrip()
+
+
+_TMSH_STANZA = re.compile(r"^ltm (virtual|pool|node|rule|profile|monitor|snatpool) \S+ \{", re.M)
+
+
+def _looks_like_tmsh(head: str) -> bool:
+    return head.startswith("#TMSH-VERSION") or bool(_TMSH_STANZA.search(head))
+
+
+def guess_format(stream: IO[bytes]) -> str:
+    """A vendor format when its marks are in the first 4 KB (AWS keys, F5 kinds or tmsh stanzas, Cisco commands);
+    otherwise ndjson when the first significant byte opens an object, json for an array, csv for the rest."""
+    text = _head(stream)
+    if text.startswith("{") and ('"SecurityGroups"' in text or '"SecurityGroupRules"' in text):
+        return "aws-sg"
+    if text.startswith("{") and any(f'"{key}"' in text for key in ("load_balancers", "target_groups", "target_health")):
+        return "aws-elbv2"
+    if text.startswith("{") and '"tm:ltm:' in text:
+        return "f5-rest"
+    if _looks_like_tmsh(text):
+        return "f5-tmsh"
+    if re.search(r"^(access-list |ip access-list |ipv6? prefix-list |object-group network |hostname )", text, re.M):
+        return "cisco-acl"
+    if text.startswith("["):
+        return "json"
+    if text.startswith("{"):
+        return "ndjson"
+    return "csv"
+
+
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+
+
+def concatenate(streams: list[IO[bytes]]) -> IO[bytes]:
+    """Several files as one stream, a newline between them: paginated JSON dumps (several documents) and F5
+    virtuals + pools read as one import. Spooled to disk past 8 MB."""
+    if len(streams) == 1:
+        streams[0].seek(0)
+        return streams[0]
+    joined = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - returned to the caller
+    for stream in streams:
+        stream.seek(0)
+        shutil.copyfileobj(stream, joined)
+        joined.write(b"\n")
+    joined.seek(0)
+    return joined

@@ -1,0 +1,48 @@
+"""Well-known service names that configurations write instead of port numbers (Cisco IOS/ASA keywords and
+/etc/services names, as F5 writes them)."""
+
+from __future__ import annotations
+
+SERVICE_PORTS: dict[str, int] = {
+    "www": 80,
+    "http": 80,
+    "https": 443,
+    "ssh": 22,
+    "telnet": 23,
+    "domain": 53,
+    "smtp": 25,
+    "ftp": 21,
+    "ftp-data": 20,
+    "ntp": 123,
+    "snmp": 161,
+    "snmptrap": 162,
+    "bgp": 179,
+    "ldap": 389,
+    "ldaps": 636,
+    "syslog": 514,
+    "tftp": 69,
+    "pop3": 110,
+    "imap4": 143,
+    "sqlnet": 1521,
+    "rdp": 3389,
+    "isakmp": 500,
+    "bootps": 67,
+    "bootpc": 68,
+    "kerberos": 88,
+    "netbios-ssn": 139,
+    "lpd": 515,
+    "echo": 7,
+    # F5 writes ports by their /etc/services names in bigip.conf and tmsh output
+    "imap": 143,
+    "mysql": 3306,
+    "ms-sql-s": 1433,
+    "postgresql": 5432,
+    "http-alt": 8080,
+    "pcsync-https": 8443,
+    "webcache": 8080,
+    "radius": 1812,
+    "microsoft-ds": 445,
+    "ms-wbt-server": 3389,
+    "sip": 5060,
+    "redis": 6379,
+}

@@ -1,0 +1,1 @@
+"""The lookup engine: which records touch an address or CIDR. No HTTP in here."""

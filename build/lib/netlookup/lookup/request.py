@@ -1,0 +1,149 @@
+"""What a lookup asks for: one model of a lookup request, used by every entry point (the HTTP routes, the batch
+body, the Socket.IO ``lookup`` event and the CLI), so all of them take the same options with the same bounds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+
+from netlookup.categories import CATEGORIES, Category
+from netlookup.errors import BadInput
+from netlookup.networks import AddressError, Prefix, parse_network
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+MAX_BATCH = 1000
+MAX_QUERY_LENGTH = 64
+
+
+class Mode(StrEnum):
+    covering = "covering"
+    within = "within"
+    overlap = "overlap"
+
+
+def _canonical_categories(value: object) -> object:
+    """``"acl,sg"`` or ``["acl", "sg"]`` → ("acl", "sg") in the canonical order; unknown names are an error."""
+    if value is None:
+        return CATEGORIES
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple) or not all(isinstance(name, str) for name in value):
+        raise ValueError(f"categories must be a list (or a comma-separated string) of {', '.join(CATEGORIES)}")
+    wanted = {name.strip().lower() for name in value if name.strip()}
+    unknown = sorted(wanted - set(CATEGORIES))
+    if unknown:
+        raise ValueError(f"unknown categories {', '.join(unknown)}: use any of {', '.join(CATEGORIES)}")
+    if not wanted:
+        raise ValueError(f"at least one category is needed: any of {', '.join(CATEGORIES)}")
+    return tuple(c for c in CATEGORIES if c in wanted)
+
+
+_CATEGORY_NAMES: dict[str, Any] = {"type": "string", "enum": list(CATEGORIES)}
+Categories = Annotated[
+    tuple[Category, ...],
+    BeforeValidator(_canonical_categories),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "array", "items": _CATEGORY_NAMES, "minItems": 1, "uniqueItems": True},
+                {"type": "string", "pattern": r"^\s*(acl|sg|lb|f5)\s*(,\s*(acl|sg|lb|f5)\s*)*$"},
+            ],
+            "description": "A subset of acl, sg, lb, f5, as a list or comma-separated (default: all four).",
+        }
+    ),
+]
+
+
+class LookupOptions(BaseModel):
+    """Options shared by every query of one lookup or batch (frozen: the engine passes it around as is)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    categories: Categories = Field(default=CATEGORIES)
+    mode: Mode = Field(
+        default=Mode.covering,
+        description="covering: records whose network contains the query; within: records inside it; overlap: both.",
+    )
+    best: bool = Field(
+        default=False,
+        description="Only the longest matching prefixes per ACL (source, direction) and per SG (group_id, direction).",
+    )
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Matches per category.")
+    port: int | None = Field(default=None, ge=0, le=65535, description="Only records admitting this port.")
+    protocol: str | None = Field(
+        default=None, min_length=1, max_length=32, description="Only acl/sg records admitting this protocol."
+    )
+
+    @field_validator("protocol")
+    @classmethod
+    def _protocol_is_a_word(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("protocol must not be blank")
+        return value
+
+    def options(self) -> LookupOptions:
+        """Just the options (a request's query or queries left out)."""
+        return LookupOptions.model_validate(self.model_dump(include=set(LookupOptions.model_fields)))
+
+
+class LookupRequest(LookupOptions):
+    """One lookup: ``q`` and the options."""
+
+    q: str = Field(
+        max_length=MAX_QUERY_LENGTH,
+        description="An IPv4/IPv6 address or CIDR; host bits are cleared.",
+        examples=["10.1.2.3", "10.20.0.0/16", "2001:db8::1"],
+    )
+
+    def prefix(self) -> Prefix:
+        return parse_query(self.q)
+
+
+class BatchLookupRequest(LookupOptions):
+    """Many lookups with the same options."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "queries": ["10.1.2.3", "10.20.0.0/16", "2001:db8::1"],
+                    "categories": ["acl", "sg"],
+                    "mode": "covering",
+                    "best": False,
+                    "limit": 100,
+                }
+            ]
+        },
+    )
+
+    queries: list[str] = Field(min_length=1, max_length=MAX_BATCH, description=f"Addresses or CIDRs, 1 to {MAX_BATCH}.")
+
+    def prefixes(self) -> list[Prefix]:
+        return parse_queries(self.queries)
+
+
+def parse_query(q: str) -> Prefix:
+    """An address or CIDR to look up (host bits cleared, IPv4-mapped IPv6 as IPv4); BadInput names it otherwise."""
+    try:
+        return parse_network(q, unmap=True)
+    except AddressError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def parse_queries(queries: Sequence[str]) -> list[Prefix]:
+    """Validate every query of a batch first; the first bad one is reported with its index."""
+    if not queries:
+        raise BadInput("queries must hold at least one address or CIDR")
+    if len(queries) > MAX_BATCH:
+        raise BadInput(f"a batch holds at most {MAX_BATCH} queries, got {len(queries)}")
+    parsed: list[Prefix] = []
+    for index, q in enumerate(queries):
+        try:
+            parsed.append(parse_network(q, unmap=True))
+        except AddressError as exc:
+            raise BadInput(f"queries[{index}]: {exc}") from None
+    return parsed

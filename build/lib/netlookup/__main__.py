@@ -1,3 +1,0 @@
-from netlookup.cli import main
-
-main()

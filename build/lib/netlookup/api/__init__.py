@@ -1,1 +1,0 @@
-"""HTTP routers: validate, call a service, shape the response."""

@@ -1,1 +1,0 @@
-"""Imports: parsers per format and the atomic replace of one (category, source)."""

@@ -1,1 +1,0 @@
-"""The lookup engine: which records touch an address or CIDR. No HTTP in here."""

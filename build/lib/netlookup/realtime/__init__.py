@@ -1,1 +1,0 @@
-"""Socket.IO beside FastAPI: streaming lookups, change events, cross-node delivery through Redis."""

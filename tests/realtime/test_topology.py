@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -145,26 +149,21 @@ async def test_readyz_reports_redis_and_the_listening_nodes(topology: Topology) 
     assert ready["checks"]["redis"]["listener"] == "connected"
 
 
-async def test_cli_import_reaches_socket_clients_through_redis(topology: Topology, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import os
-    import subprocess
-    import sys
+async def run_cli(topology: Topology, *args: str) -> None:
+    """``netlookup ARGS`` as its own process against the topology's database and Redis."""
+    env = {**os.environ, "NETLOOKUP_DATABASE_URL": topology.database_url, "NETLOOKUP_REDIS_URL": topology.redis.url}
+    command = [sys.executable, "-m", "netlookup", *args]
+    result = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
 
+
+async def test_cli_import_reaches_socket_clients_through_redis(topology: Topology, tmp_path: Path) -> None:
     watcher = await connect(topology.b.url)
     try:
         await watcher.sio.call("subscribe", {"categories": ["f5"], "imports": True}, timeout=5)
         data = tmp_path / "f5.csv"
         data.write_text("partition,name,destination,port,members\nCommon,vs_cli,10.95.0.1,443,10.95.0.2:80\n")
-        env = {**os.environ, "NETLOOKUP_DATABASE_URL": topology.database_url, "NETLOOKUP_REDIS_URL": topology.redis.url}
-        result = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "netlookup", "import", "f5", str(data), "--source", "cli-f5"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stderr
+        await run_cli(topology, "import", "f5", str(data), "--source", "cli-f5")
         _, changed, _ = await watcher.wait_for(lambda e, d: e == "data:changed" and d["source"] == "cli-f5")
         assert (changed["category"], changed["added"]) == ("f5", 1)
         await watcher.wait_for(lambda e, d: e == "import:done" and d["source"] == "cli-f5")
@@ -175,23 +174,10 @@ async def test_cli_import_reaches_socket_clients_through_redis(topology: Topolog
 async def test_demo_data_from_the_cli_is_announced_to_every_node(topology: Topology) -> None:
     """demo-data goes through the one import entry point: each source it loads sends import:done and
     data:changed (through Redis) to the clients of a node that did not write it."""
-    import os
-    import subprocess
-    import sys
-
     watcher = await connect(topology.b.url)
     try:
         await watcher.sio.call("subscribe", {"categories": ["lb"], "imports": True}, timeout=5)
-        env = {**os.environ, "NETLOOKUP_DATABASE_URL": topology.database_url, "NETLOOKUP_REDIS_URL": topology.redis.url}
-        result = await asyncio.to_thread(
-            subprocess.run,
-            [sys.executable, "-m", "netlookup", "demo-data", "--scale", "0.005", "--categories", "lb"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr
+        await run_cli(topology, "demo-data", "--scale", "0.005", "--categories", "lb")
         _, changed, _ = await watcher.wait_for(lambda e, d: e == "data:changed" and d["category"] == "lb")
         assert changed["added"] > 0
         assert changed["checksum"]

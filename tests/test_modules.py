@@ -4,8 +4,10 @@ hidden behind a function-local import), and each category's output models have e
 from __future__ import annotations
 
 import pkgutil
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +46,18 @@ def test_output_models_have_the_categorys_public_fields(category: str) -> None:
     assert set(spec.table.columns.keys()) >= set(spec.public_fields)
     input_fields = set(spec.input_model.model_fields)
     assert input_fields == set(spec.public_fields) - {"id", "source"}
+
+
+def test_the_readme_module_map_names_every_module() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = readme.index("Module map of `src/netlookup/`")
+    module_map = readme[start : readme.index("```", start)]
+    package = Path(netlookup.__file__).parent
+    missing = [
+        str(path.relative_to(package))
+        for path in sorted(package.rglob("*.py"))
+        if path.name not in ("__init__.py", "__main__.py") and path.name not in module_map
+    ]
+    assert missing == [], f"README module map does not mention {missing}"
+    for named in re.findall(r"`([\w/]+\.py)`", module_map):
+        assert list(package.rglob(Path(named).name)), f"README module map names {named}, which does not exist"

@@ -14,7 +14,6 @@ from typing import Literal
 
 Family = Literal[4, 6]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MAX_PREFIX: dict[int, int] = {4: 32, 6: 128}
 
@@ -104,7 +103,7 @@ def parse_network(text: str, *, unmap: bool = False) -> Prefix:
     plain = _plain_network(candidate)
     if plain is not None:
         return plain
-    addr_part, slash, length_part = candidate.partition("/")
+    _address, slash, length_part = candidate.partition("/")
     if slash and not length_part.isdigit():
         raise AddressError(f"{text!r} is not an address or CIDR: prefix length {length_part!r} is not a number")
     try:

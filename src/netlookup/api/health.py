@@ -77,7 +77,7 @@ def _refresh_gauges(services: Services, sio: Any) -> None:
     DB_GATE.labels("waiting").set(services.gate.waiting)
     DB_GATE.labels("available").set(services.gate.available)
     DB_GATE.labels("capacity").set(services.gate.capacity)
-    SOCKETIO_CLIENTS.set(len(getattr(sio.eio, "sockets", {})))
+    SOCKETIO_CLIENTS.set(len(sio.eio.sockets))
     if services.indexes is not None:
         for category in CATEGORIES:
             index = services.indexes.get(category)

@@ -85,10 +85,6 @@ class LookupOptions(BaseModel):
             raise ValueError("protocol must not be blank")
         return value
 
-    def options(self) -> LookupOptions:
-        """Just the options (a request's query or queries left out)."""
-        return LookupOptions.model_validate(self.model_dump(include=set(LookupOptions.model_fields)))
-
 
 class LookupRequest(LookupOptions):
     """One lookup: ``q`` and the options."""

@@ -8,6 +8,7 @@ hung Redis block an emit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -65,6 +66,17 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         super().__init__(url, channel=channel, write_only=write_only, redis_options=redis_options(), json=OrjsonModule)
         self.listener_connected = False
         self._on_remote_change = on_remote_change
+        self.thread: asyncio.Task[None] | None = None  # the listener, once initialize() started it
+
+    async def close(self) -> None:
+        """Stop the listener (when it runs) and close the Redis connection (when one was made)."""
+        if isinstance(self.thread, asyncio.Task):
+            self.thread.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.thread
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                await self.redis.aclose()
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         remote = message.get("host_id") != self.host_id

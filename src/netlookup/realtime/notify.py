@@ -63,7 +63,4 @@ async def write_only_emitter(redis_url: str | None) -> AsyncIterator[Emitter | N
     try:
         yield manager
     finally:
-        redis = getattr(manager, "redis", None)
-        if redis is not None:
-            with contextlib.suppress(Exception):
-                await redis.aclose()
+        await manager.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -13,7 +11,7 @@ from netlookup.changes import ChangeListener
 from netlookup.config import Settings
 from netlookup.container import Services
 from netlookup.realtime.events import LookupNamespace
-from netlookup.realtime.manager import OrjsonModule, make_client_manager
+from netlookup.realtime.manager import OrjsonModule, ResilientRedisManager, make_client_manager
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +46,6 @@ def start_manager(sio: socketio.AsyncServer) -> None:
 
 
 async def stop_manager(sio: socketio.AsyncServer) -> None:
-    task = getattr(sio.manager, "thread", None)
-    if isinstance(task, asyncio.Task):
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
-    redis = getattr(sio.manager, "redis", None)
-    if redis is not None:
-        with contextlib.suppress(Exception):
-            await redis.aclose()
+    """Stop the Redis listener and close its connection (the in-process manager holds nothing to close)."""
+    if isinstance(sio.manager, ResilientRedisManager):
+        await sio.manager.close()

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from netlookup import __version__
-from netlookup.api import data, health, lookup
+from netlookup.api import data, health, lookup, web
 from netlookup.api.middleware import BodySizeLimitMiddleware, LoadSheddingMiddleware, RequestContextMiddleware
 from netlookup.api.responses import install_error_handlers
 from netlookup.config import Settings, get_settings
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     # Outermost: every response, including 413s and CORS answers, gets a request id and is counted.
     app.add_middleware(RequestContextMiddleware)
+    app.include_router(web.router)
     app.include_router(health.router)
     app.include_router(lookup.router)
     app.include_router(data.read_router)

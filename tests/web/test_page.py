@@ -1,0 +1,111 @@
+"""The lookup page as a person uses it, in Chromium: type an address, read the four panels; bad input; a CIDR with
+mode=within; narrowing; a shared URL; the socket blocked."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from netlookup.demo import sample_addresses
+from tests.web.conftest import DEMO_SCALE, Served, Watched, api_lookup
+
+TITLES = {"acl": "ACL entries", "sg": "Security-group rules", "lb": "Load balancers", "f5": "F5 virtual servers"}
+# The text of a match that its table row must show.
+ROW_KEYS = {"acl": "cidr", "sg": "cidr", "lb": "name", "f5": "name"}
+
+
+@pytest.fixture(scope="module")
+def busy_address(served: Served) -> str:
+    """A demo address touched by ACL entries, security-group rules and a load balancer or F5 virtual (the demo
+    data has no address that is both an LB's and an F5's)."""
+    for address in sample_addresses(300, scale=float(DEMO_SCALE)):
+        results: Any = api_lookup(served, q=address)["results"]
+        if results["acl"]["total"] and results["sg"]["total"] and (results["lb"]["total"] or results["f5"]["total"]):
+            return address
+    raise AssertionError("no demo address touched by acl, sg and lb or f5")
+
+
+def panel(page: Page, category: str) -> Any:
+    return page.get_by_role("region", name=TITLES[category])
+
+
+def assert_panels_match_the_api(page: Page, served: Served, **params: str) -> None:
+    answer: Any = api_lookup(served, **params)
+    expect(page.get_by_text(f"Query {answer['query']}")).to_be_visible()
+    for category, result in answer["results"].items():
+        region = panel(page, category)
+        expect(region.get_by_role("status")).to_have_count(0)  # the spinner is gone
+        if not result["matches"]:
+            expect(region.get_by_text("Nothing touches this address.")).to_be_visible()
+            continue
+        rows = region.locator("tbody tr")
+        expect(rows).to_have_count(len(result["matches"]))
+        for index, match in enumerate(result["matches"]):
+            expect(rows.nth(index)).to_contain_text(str(match[ROW_KEYS[category]] or ""))
+        expect(region.get_by_text(re.compile(rf"^{result['total']} match"))).to_be_visible()
+
+
+def test_an_address_fills_all_four_panels_with_what_the_api_answers(
+    watched: Watched, served: Served, busy_address: str
+) -> None:
+    page = watched.page
+    page.goto(served.url + "/")
+    expect(page.get_by_text("Live (Socket.IO)")).to_be_visible()
+    box = page.get_by_label("Address or CIDR")
+    box.fill(busy_address)
+    box.press("Enter")
+    assert_panels_match_the_api(page, served, q=busy_address)
+    assert f"q={busy_address}" in page.url
+
+
+def test_a_bad_address_is_flagged_and_nothing_is_sent(watched: Watched, served: Served) -> None:
+    page = watched.page
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(str(frame))))
+    page.goto(served.url + "/")
+    expect(page.get_by_text("Live (Socket.IO)")).to_be_visible()
+    box = page.get_by_label("Address or CIDR")
+    box.fill("10.1.2.300")
+    expect(page.get_by_text("10.1.2.300 is not an address or CIDR")).to_be_visible()  # as you type
+    box.press("Enter")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    page.wait_for_timeout(300)
+    assert not [frame for frame in sent if '"lookup"' in frame]
+    expect(page.get_by_role("region")).to_have_count(0)
+
+
+def test_a_cidr_within_and_narrowing_by_port_and_protocol(watched: Watched, served: Served) -> None:
+    page = watched.page
+    page.goto(served.url + "/")
+    page.get_by_label("Address or CIDR").fill("10.0.0.0/8")
+    page.get_by_label("Mode").select_option("within")
+    page.get_by_label("Port").fill("443")
+    page.get_by_label("Protocol").fill("tcp")
+    page.get_by_label("Limit per category").fill("20")
+    page.get_by_role("button", name="Look up").click()
+    assert_panels_match_the_api(page, served, q="10.0.0.0/8", mode="within", port="443", protocol="tcp", limit="20")
+
+
+def test_a_shared_url_reproduces_the_answer(watched: Watched, served: Served, busy_address: str) -> None:
+    page = watched.page
+    page.goto(f"{served.url}/?q={busy_address}&best=true&categories=acl,sg")
+    expect(page.get_by_label("Address or CIDR")).to_have_value(busy_address)
+    assert_panels_match_the_api(page, served, q=busy_address, best="true", categories="acl,sg")
+    expect(panel(page, "lb")).to_have_count(0)
+
+
+def test_with_the_socket_blocked_the_page_answers_over_http_and_says_so(
+    watched: Watched, served: Served, busy_address: str
+) -> None:
+    page = watched.page
+    page.route("**/socket.io/**", lambda route: route.abort())  # long-polling
+    page.route_web_socket(re.compile(r"/socket\.io/"), lambda ws: ws.close())  # and the WebSocket
+    page.goto(served.url + "/")
+    expect(page.get_by_text("answering over HTTP")).to_be_visible()
+    box = page.get_by_label("Address or CIDR")
+    box.fill(busy_address)
+    box.press("Enter")
+    assert_panels_match_the_api(page, served, q=busy_address)

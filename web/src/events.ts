@@ -41,7 +41,42 @@ export interface DataChanged {
   checksum: string | null;
 }
 
+export interface SourceInfo {
+  category: Category;
+  source: string;
+  count: number;
+  imported_at: string;
+  checksum: string;
+}
+
+export interface ImportResult {
+  job_id: string;
+  category: Category;
+  source: string;
+  count: number;
+  added: number;
+  removed: number;
+  checksum: string;
+  took_ms: number;
+  unmapped?: { count: number; by_kind: Record<string, number>; sample: Record<string, unknown>[] };
+}
+
+export interface RowError {
+  line: number;
+  field: string | null;
+  reason: string;
+  path?: string | null;
+}
+
+export interface ImportProgress {
+  job_id: string;
+  category: Category;
+  source: string;
+  rows_done: number;
+}
+
 export interface ServerToClientEvents {
+  "import:progress": (data: ImportProgress) => void;
   "lookup:partial": (data: { request_id: string; category: Category; result: CategoryResult }) => void;
   "lookup:done": (data: { request_id: string; query: string; took_ms: number }) => void;
   "lookup:error": (data: { request_id: string; detail: unknown }) => void;

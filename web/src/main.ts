@@ -2,10 +2,14 @@
 import "./style.css";
 
 import { CATEGORIES, type Category, type LookupPayload, type Mode } from "./events";
-import { Protocol } from "./protocol";
-import { DEFAULT_FORM, type SearchForm, type State, Store } from "./store";
-import { checkLimit, checkPort, checkProtocol, checkQuery } from "./validate";
+import { apiKey, batch, deleteSource, detailText, importFiles, listSources, Protocol, type ImportRejection } from "./protocol";
+import { DEFAULT_FORM, type SearchForm, type State, Store, type View } from "./store";
+import { checkLimit, checkPort, checkProtocol, checkQuery, splitQueries } from "./validate";
+import { renderBulk } from "./views/bulk";
+import { download, toCsv } from "./views/downloads";
+import { renderImport } from "./views/importer";
 import { renderResults } from "./views/results";
+import { renderSources } from "./views/sources";
 
 const store = new Store();
 const protocol = new Protocol(store);
@@ -109,7 +113,20 @@ function showChanges(state: State): void {
   banner.querySelector("p")!.textContent = lines.join("; ");
 }
 
+const VIEWS: View[] = ["lookup", "bulk", "sources", "import"];
+
+function showView(state: State): void {
+  for (const view of VIEWS) {
+    document.querySelector<HTMLElement>(`#view-${view}`)!.hidden = state.view !== view;
+    document.querySelector<HTMLElement>(`nav [data-view="${view}"]`)!.setAttribute("aria-pressed", String(state.view === view));
+  }
+}
+
 store.subscribe((state) => {
+  showView(state);
+  renderBulk(document.querySelector<HTMLElement>("#bulk-results")!, state);
+  renderSources(document.querySelector<HTMLElement>("#sources-list")!, state, (category, source) => void removeSource(category, source));
+  renderImport(document.querySelector<HTMLElement>("#import-status")!, state);
   renderResults(results, state, store, (category) => {
     const current = state.panels[category].result?.matches.length ?? 100;
     run(state.form, Math.min(1000, Math.max(current * 2, 200)));
@@ -175,4 +192,146 @@ if (initial.q) {
     else window.setTimeout(waitForSocket, 25);
   };
   waitForSocket();
+}
+
+// Views: Lookup, Many addresses, Sources, Import.
+for (const button of document.querySelectorAll<HTMLButtonElement>("nav [data-view]")) {
+  button.addEventListener("click", () => {
+    const view = button.dataset.view as View;
+    store.update({ view });
+    if (view === "sources") void refreshSources();
+  });
+}
+
+// Downloads of the current answer.
+document.querySelector("#lookup-json")!.addEventListener("click", () => {
+  const response = store.state.response;
+  if (response) download(`netlookup-${response.query.replace("/", "_")}.json`, JSON.stringify(response, null, 2), "application/json");
+});
+document.querySelector("#lookup-csv")!.addEventListener("click", () => {
+  const response = store.state.response;
+  if (response) download(`netlookup-${response.query.replace("/", "_")}.csv`, toCsv([response]), "text/csv");
+});
+
+// Many addresses: one batch request; a bad line is pointed at before anything is sent.
+const bulkForm = document.querySelector<HTMLFormElement>("#bulk")!;
+bulkForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  void runBulk(bulkForm.querySelector<HTMLTextAreaElement>("textarea")!.value);
+});
+
+async function runBulk(text: string): Promise<void> {
+  const queries = splitQueries(text);
+  const slot = document.querySelector<HTMLElement>("#error-bulk")!;
+  const bad = queries.map((q, index) => ({ index, check: checkQuery(q) })).find((item) => !item.check.ok);
+  if (queries.length === 0 || queries.length > 1000 || bad) {
+    slot.textContent =
+      queries.length === 0
+        ? "paste at least one address"
+        : queries.length > 1000
+          ? `${queries.length} addresses: at most 1000 in one lookup`
+          : `address ${bad!.index + 1} (${queries[bad!.index]}): ${bad!.check.ok ? "" : bad!.check.error}`;
+    return;
+  }
+  slot.textContent = "";
+  store.update({ bulk: { busy: true, error: null, responses: [] } });
+  const answer = await batch(queries);
+  store.update({
+    bulk: answer.ok
+      ? { busy: false, error: null, responses: answer.value.results }
+      : { busy: false, error: detailText(answer.detail), responses: [] },
+  });
+}
+
+document.querySelector("#bulk-json")!.addEventListener("click", () => {
+  const { responses } = store.state.bulk;
+  if (responses.length) download("netlookup-batch.json", JSON.stringify({ results: responses }, null, 2), "application/json");
+});
+document.querySelector("#bulk-csv")!.addEventListener("click", () => {
+  const { responses } = store.state.bulk;
+  if (responses.length) download("netlookup-batch.csv", toCsv(responses), "text/csv");
+});
+
+// The API key: for writes, kept in sessionStorage for this tab.
+const keyInput = document.querySelector<HTMLInputElement>("#api-key")!;
+keyInput.value = apiKey.get();
+keyInput.addEventListener("change", () => apiKey.set(keyInput.value.trim()));
+
+function authProblem(status: number, detail: unknown): string {
+  if (status === 401) return "An API key is needed: enter it below.";
+  if (status === 403) return `The API key was refused: ${detailText(detail)}`;
+  return detailText(detail);
+}
+
+async function refreshSources(message: string | null = null): Promise<void> {
+  store.update({ sources: { ...store.state.sources, busy: true, error: null, message } });
+  const answer = await listSources();
+  store.update({
+    sources: answer.ok
+      ? { busy: false, error: null, message, rows: answer.value }
+      : { busy: false, error: authProblem(answer.status, answer.detail), message, rows: [] },
+  });
+}
+
+document.querySelector("#sources-refresh")!.addEventListener("click", () => void refreshSources());
+
+async function removeSource(category: Category, source: string): Promise<void> {
+  if (!window.confirm(`Delete every ${category} record of ${source}? This cannot be undone.`)) return;
+  if (!apiKey.get()) {
+    store.update({ sources: { ...store.state.sources, error: "Deleting needs an API key: enter it below." } });
+    keyInput.focus();
+    return;
+  }
+  const answer = await deleteSource(category, source);
+  if (!answer.ok) {
+    store.update({ sources: { ...store.state.sources, error: authProblem(answer.status, answer.detail) } });
+    return;
+  }
+  await refreshSources(`Deleted ${category}/${source}: ${answer.value.removed} records.`);
+}
+
+// Import: several files read as one; progress from import:progress, then the result or the rows that refused it.
+const importForm = document.querySelector<HTMLFormElement>("#import")!;
+let importing: { category: string; source: string } | null = null;
+protocol.onImportProgress = (progress) => {
+  if (importing && progress.category === importing.category && progress.source === importing.source) {
+    store.update({ importing: { ...store.state.importing, rowsDone: progress.rows_done } });
+  }
+};
+
+importForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  void runImport();
+});
+
+async function runImport(): Promise<void> {
+  const field = <T extends HTMLElement>(name: string): T => importForm.querySelector<T>(`[name="${name}"]`)!;
+  const files = [...(field<HTMLInputElement>("files").files ?? [])];
+  const category = field<HTMLSelectElement>("category").value as Category;
+  const source = field<HTMLInputElement>("source").value.trim();
+  const format = field<HTMLSelectElement>("format").value;
+  const slot = document.querySelector<HTMLElement>("#error-import")!;
+  slot.textContent = files.length === 0 ? "choose at least one file" : source === "" ? "name the source" : !apiKey.get() ? "imports need an API key: enter it below" : "";
+  if (slot.textContent) return;
+  importing = { category, source };
+  store.update({ importing: { busy: true, rowsDone: null, result: null, error: null, rowErrors: [], errorCount: 0 } });
+  const answer = await importFiles({ category, source, format, files });
+  importing = null;
+  if (answer.ok) {
+    store.update({ importing: { busy: false, rowsDone: null, result: answer.value, error: null, rowErrors: [], errorCount: 0 } });
+    return;
+  }
+  const rejection = answer.detail as Partial<ImportRejection>;
+  const rows = Array.isArray(rejection.errors) ? rejection.errors : [];
+  const error = rows.length
+    ? (rejection.message ?? "the import was refused")
+    : `${authProblem(answer.status, answer.detail)} Nothing was changed.`;
+  const errorCount = rejection.error_count ?? rows.length;
+  store.update({ importing: { busy: false, rowsDone: null, result: null, error, rowErrors: rows, errorCount } });
+}
+
+const initialView = new URLSearchParams(window.location.search).get("view");
+if (initialView && VIEWS.includes(initialView as View)) {
+  store.update({ view: initialView as View });
+  if (initialView === "sources") void refreshSources();
 }

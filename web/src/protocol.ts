@@ -6,9 +6,13 @@ import type {
   Category,
   ClientToServerEvents,
   DataChanged,
+  ImportProgress,
+  ImportResult,
   LookupPayload,
   LookupResponse,
+  RowError,
   ServerToClientEvents,
+  SourceInfo,
 } from "./events";
 import type { Store } from "./store";
 
@@ -69,7 +73,10 @@ export class Protocol {
     this.socket.on("lookup:done", (d) => this.route(d.request_id, { kind: "done", query: d.query, took_ms: d.took_ms }));
     this.socket.on("lookup:error", (d) => this.route(d.request_id, { kind: "error", detail: d.detail }));
     this.socket.on("data:changed", (change) => this.onChange?.(change));
+    this.socket.on("import:progress", (progress) => this.onImportProgress?.(progress));
   }
+
+  onImportProgress: ((progress: ImportProgress) => void) | null = null;
 
   get connected(): boolean {
     return this.socket.connected;
@@ -124,4 +131,63 @@ export class Protocol {
       if (generation === this.generation) this.store.lookupFailed(`netlookup is unreachable: ${String(error)}`);
     }
   }
+}
+
+const KEY_STORAGE = "netlookup.apiKey";
+
+/** The API key for writes: kept for this tab only (sessionStorage), never in the URL. */
+export const apiKey = {
+  get: (): string => window.sessionStorage.getItem(KEY_STORAGE) ?? "",
+  set: (key: string): void => window.sessionStorage.setItem(KEY_STORAGE, key),
+};
+
+function authorised(key: string): HeadersInit {
+  return key ? { Authorization: `Bearer ${key}`, Accept: "application/json" } : { Accept: "application/json" };
+}
+
+export type Answer<T> = { ok: true; value: T } | { ok: false; status: number; detail: unknown };
+
+async function answer<T>(response: Promise<Response>): Promise<Answer<T>> {
+  try {
+    const got = await response;
+    const body = (await got.json()) as T | { detail: unknown };
+    if (got.ok) return { ok: true, value: body as T };
+    return { ok: false, status: got.status, detail: (body as { detail: unknown }).detail };
+  } catch (error) {
+    return { ok: false, status: 0, detail: `netlookup is unreachable: ${String(error)}` };
+  }
+}
+
+/** Many lookups in one request (POST /api/v1/lookup/batch). */
+export function batch(queries: string[]): Promise<Answer<{ results: LookupResponse[] }>> {
+  const body = JSON.stringify({ queries });
+  return answer(fetch("/api/v1/lookup/batch", { method: "POST", headers: { "Content-Type": "application/json" }, body }));
+}
+
+export function listSources(): Promise<Answer<SourceInfo[]>> {
+  return answer(fetch("/api/v1/sources", { headers: authorised(apiKey.get()) }));
+}
+
+export function deleteSource(category: Category, source: string): Promise<Answer<{ removed: number }>> {
+  const path = `/api/v1/sources/${category}/${source.split("/").map(encodeURIComponent).join("/")}`;
+  return answer(fetch(path, { method: "DELETE", headers: authorised(apiKey.get()) }));
+}
+
+export interface ImportRequest {
+  category: Category;
+  source: string;
+  format: string;
+  files: File[];
+}
+
+export type ImportRejection = { message: string; error_count: number; errors: RowError[] };
+
+/** Upload files as one import (multipart ``file`` fields, read in order as one file). */
+export function importFiles(request: ImportRequest): Promise<Answer<ImportResult>> {
+  const params = new URLSearchParams({ source: request.source });
+  if (request.format) params.set("format", request.format);
+  const form = new FormData();
+  for (const file of request.files) form.append("file", file, file.name);
+  const headers = authorised(apiKey.get());
+  return answer(fetch(`/api/v1/import/${request.category}?${params.toString()}`, { method: "POST", headers, body: form }));
 }

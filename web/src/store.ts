@@ -1,5 +1,15 @@
 // The page's state, in one place: views render from it, the protocol module writes to it.
-import { CATEGORIES, type Category, type CategoryResult, type DataChanged, type Mode } from "./events";
+import {
+  CATEGORIES,
+  type Category,
+  type CategoryResult,
+  type DataChanged,
+  type ImportResult,
+  type LookupResponse,
+  type Mode,
+  type RowError,
+  type SourceInfo,
+} from "./events";
 
 export interface SearchForm {
   q: string;
@@ -21,6 +31,29 @@ export interface Panel {
 }
 
 export type Transport = "connecting" | "socket" | "http";
+export type View = "lookup" | "bulk" | "sources" | "import";
+
+export interface Bulk {
+  busy: boolean;
+  error: string | null;
+  responses: LookupResponse[];
+}
+
+export interface Sources {
+  busy: boolean;
+  error: string | null;
+  message: string | null;
+  rows: SourceInfo[];
+}
+
+export interface Import {
+  busy: boolean;
+  rowsDone: number | null;
+  result: ImportResult | null;
+  error: string | null;
+  rowErrors: RowError[];
+  errorCount: number;
+}
 
 export interface State {
   form: SearchForm;
@@ -31,6 +64,11 @@ export interface State {
   panels: Record<Category, Panel>;
   transport: Transport;
   changes: DataChanged[];
+  view: View;
+  bulk: Bulk;
+  sources: Sources;
+  importing: Import;
+  response: LookupResponse | null;
 }
 
 export const DEFAULT_FORM: SearchForm = {
@@ -60,6 +98,11 @@ export class Store {
     panels: emptyPanels("idle"),
     transport: "connecting",
     changes: [],
+    view: "lookup",
+    bulk: { busy: false, error: null, responses: [] },
+    sources: { busy: false, error: null, message: null, rows: [] },
+    importing: { busy: false, rowsDone: null, result: null, error: null, rowErrors: [], errorCount: 0 },
+    response: null,
   };
   private listeners: Listener[] = [];
 
@@ -75,7 +118,7 @@ export class Store {
   startLookup(categories: Category[]): void {
     const panels = emptyPanels("idle");
     for (const category of categories) panels[category].status = "loading";
-    this.update({ panels, query: null, tookMs: null, error: null });
+    this.update({ panels, query: null, tookMs: null, error: null, response: null });
   }
 
   categoryDone(category: Category, result: CategoryResult): void {
@@ -84,7 +127,12 @@ export class Store {
   }
 
   lookupDone(query: string, tookMs: number): void {
-    this.update({ query, tookMs });
+    const results: LookupResponse["results"] = {};
+    for (const category of CATEGORIES) {
+      const result = this.state.panels[category].result;
+      if (result) results[category] = result;
+    }
+    this.update({ query, tookMs, response: { query, results, took_ms: tookMs } });
   }
 
   lookupFailed(error: string): void {

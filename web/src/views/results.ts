@@ -3,7 +3,7 @@ import { CATEGORIES, type Category, type Match } from "../events";
 import type { Panel, State, Store } from "../store";
 import { bestIds, COLUMNS, members, sorted, TITLES } from "./tables";
 
-function element<K extends keyof HTMLElementTagNameMap>(
+export function element<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   attributes: Record<string, string> = {},
   ...children: (Node | string)[]
@@ -63,6 +63,18 @@ function table(category: Category, panel: Panel, store: Store, host: string | nu
     body.append(row);
   }
   return element("div", { class: "table-wrap" }, element("table", {}, element("thead", {}, head), body));
+}
+
+/** A category's matches as a plain table (no sorting): the bulk view's expanded rows. */
+export function staticTable(category: Category, matches: Match[], query: string): HTMLElement {
+  if (matches.length === 0) return element("p", { class: "empty" }, "Nothing touches this address.");
+  const columns = COLUMNS[category];
+  const head = element("tr", {}, ...columns.map((c) => element("th", { scope: "col" }, c.label)));
+  const host = hostOf(query);
+  const rows = matches.map((match) =>
+    element("tr", {}, ...columns.map((c) => cell(category, c.key, match, c.text(match), host))),
+  );
+  return element("div", { class: "table-wrap" }, element("table", {}, element("thead", {}, head), element("tbody", {}, ...rows)));
 }
 
 function panelView(category: Category, state: State, store: Store, onMore: (category: Category) => void): HTMLElement {

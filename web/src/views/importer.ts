@@ -1,0 +1,30 @@
+// An import's progress (rows read, from import:progress), then its result, or the rows that refused it.
+import type { State } from "../store";
+import { element } from "./results";
+
+export function renderImport(root: HTMLElement, state: State): void {
+  const run = state.importing;
+  const children: HTMLElement[] = [];
+  if (run.busy) {
+    const bar = element("progress", { "aria-label": "Import progress" });
+    const rows = run.rowsDone === null ? "uploading…" : `${run.rowsDone.toLocaleString("en")} rows read`;
+    children.push(element("p", { role: "status" }, bar, ` ${rows}`));
+  }
+  if (run.result) {
+    const r = run.result;
+    const lines = [`Imported ${r.category}/${r.source}: ${r.count.toLocaleString("en")} records, +${r.added} −${r.removed}, in ${r.took_ms} ms.`];
+    if (r.unmapped) lines.push(`Not imported (name no network): ${r.unmapped.count} (${Object.entries(r.unmapped.by_kind).map(([k, n]) => `${k} ${n}`).join(", ")}).`);
+    children.push(element("p", { role: "status", class: "import-done" }, lines.join(" ")));
+  }
+  if (run.error) {
+    children.push(element("p", { role: "alert", class: "field-error" }, run.error));
+  }
+  if (run.rowErrors.length) {
+    children.push(element("p", {}, `Nothing was changed: ${run.errorCount} bad rows (the first ${run.rowErrors.length} below).`));
+    const head = element("tr", {}, ...["Line", "Path", "Field", "Reason"].map((label) => element("th", { scope: "col" }, label)));
+    const rows = run.rowErrors.map((e) =>
+      element("tr", {}, element("td", {}, String(e.line)), element("td", {}, e.path ?? ""), element("td", {}, e.field ?? ""), element("td", {}, e.reason)));
+    children.push(element("div", { class: "table-wrap" }, element("table", { "aria-label": "Rows that refused the import" }, element("thead", {}, head), element("tbody", {}, ...rows))));
+  }
+  root.replaceChildren(...children);
+}

@@ -81,7 +81,7 @@ def import_view(page: Page) -> Any:
 
 
 def _enter_key(page: Page) -> None:
-    key = page.get_by_label("API key for imports and deletes")
+    key = page.get_by_role("textbox", name="API key")
     key.fill(API_KEY)
     key.press("Tab")
 

@@ -140,6 +140,9 @@ store.subscribe((state) => {
         ? "Live updates unavailable: answering over HTTP, reconnecting"
         : "Connecting…";
   transport.dataset.state = state.transport;
+  const keyNotice = document.querySelector<HTMLElement>("#key-problem")!;
+  keyNotice.textContent = state.keyProblem ?? "";
+  keyNotice.hidden = state.keyProblem === null;
 });
 
 protocol.onChange = (change) => {
@@ -255,7 +258,11 @@ document.querySelector("#bulk-csv")!.addEventListener("click", () => {
 // The API key: for writes, kept in sessionStorage for this tab.
 const keyInput = document.querySelector<HTMLInputElement>("#api-key")!;
 keyInput.value = apiKey.get();
-keyInput.addEventListener("change", () => apiKey.set(keyInput.value.trim()));
+keyInput.addEventListener("change", () => {
+  apiKey.set(keyInput.value.trim());
+  store.update({ keyProblem: null });
+  protocol.reconnect();
+});
 
 function authProblem(status: number, detail: unknown): string {
   if (status === 401) return "An API key is needed: enter it below.";

@@ -22,6 +22,13 @@ type LookupEvent =
   | { kind: "done"; query: string; took_ms: number }
   | { kind: "error"; detail: unknown };
 
+/** What to tell a person whose reads need a key (or whose key was refused). */
+export function keyMessage(reason: string): string {
+  return /failed|not valid/.test(reason)
+    ? `The API key was refused (${reason}): enter a valid key below.`
+    : "This netlookup needs an API key to read: enter it below.";
+}
+
 /** A 422's detail in its own words: a string, or FastAPI's list of {loc, msg}. */
 export function detailText(detail: unknown): string {
   if (typeof detail === "string") return detail;
@@ -54,6 +61,8 @@ export class Protocol {
   constructor(private readonly store: Store) {
     this.socket = io({
       path: "/socket.io",
+      // Read each time it connects: a key entered later is used on the next attempt.
+      auth: (send) => send(apiKey.get() ? { token: apiKey.get() } : {}),
       transports: ["websocket", "polling"],
       tryAllTransports: true,
       timeout: 3000,
@@ -68,7 +77,10 @@ export class Protocol {
       this.socket.emit("subscribe", { categories: [...store.state.form.categories], imports: true }, () => {});
     });
     this.socket.on("disconnect", () => store.update({ transport: "http" }));
-    this.socket.on("connect_error", () => store.update({ transport: "http" }));
+    this.socket.on("connect_error", (error) => {
+      const refused = /authentication/.test(error.message);
+      store.update({ transport: "http", keyProblem: refused ? keyMessage(error.message) : store.state.keyProblem });
+    });
     this.socket.on("lookup:partial", (d) => this.route(d.request_id, { kind: "partial", category: d.category, result: d.result }));
     this.socket.on("lookup:done", (d) => this.route(d.request_id, { kind: "done", query: d.query, took_ms: d.took_ms }));
     this.socket.on("lookup:error", (d) => this.route(d.request_id, { kind: "error", detail: d.detail }));
@@ -77,6 +89,11 @@ export class Protocol {
   }
 
   onImportProgress: ((progress: ImportProgress) => void) | null = null;
+
+  /** Connect again (after a key was entered). */
+  reconnect(): void {
+    this.socket.disconnect().connect();
+  }
 
   get connected(): boolean {
     return this.socket.connected;
@@ -116,7 +133,11 @@ export class Protocol {
 
   private async overHttp(payload: LookupPayload, generation: number): Promise<void> {
     try {
-      const response = await fetch(`/api/v1/lookup?${queryString(payload)}`, { headers: { Accept: "application/json" } });
+      const response = await fetch(`/api/v1/lookup?${queryString(payload)}`, { headers: authorised(apiKey.get()) });
+      if (response.status === 401 || response.status === 403) {
+        const body = (await response.json()) as { detail: unknown };
+        this.store.update({ keyProblem: keyMessage(detailText(body.detail)) });
+      }
       const body = (await response.json()) as LookupResponse | { detail: unknown };
       if (generation !== this.generation) return;
       if (!response.ok || !("results" in body)) {
@@ -161,7 +182,8 @@ async function answer<T>(response: Promise<Response>): Promise<Answer<T>> {
 /** Many lookups in one request (POST /api/v1/lookup/batch). */
 export function batch(queries: string[]): Promise<Answer<{ results: LookupResponse[] }>> {
   const body = JSON.stringify({ queries });
-  return answer(fetch("/api/v1/lookup/batch", { method: "POST", headers: { "Content-Type": "application/json" }, body }));
+  const headers = { ...authorised(apiKey.get()), "Content-Type": "application/json" };
+  return answer(fetch("/api/v1/lookup/batch", { method: "POST", headers, body }));
 }
 
 export function listSources(): Promise<Answer<SourceInfo[]>> {

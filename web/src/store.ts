@@ -69,6 +69,8 @@ export interface State {
   sources: Sources;
   importing: Import;
   response: LookupResponse | null;
+  // Set when netlookup asks for a key to read (NETLOOKUP_READ_AUTH) or refused the one given.
+  keyProblem: string | null;
 }
 
 export const DEFAULT_FORM: SearchForm = {
@@ -103,6 +105,7 @@ export class Store {
     sources: { busy: false, error: null, message: null, rows: [] },
     importing: { busy: false, rowsDone: null, result: null, error: null, rowErrors: [], errorCount: 0 },
     response: null,
+    keyProblem: null,
   };
   private listeners: Listener[] = [];
 

@@ -1,4 +1,13 @@
 # netlookup: one uvicorn process per container (Socket.IO needs sticky sessions; scale with more containers).
+
+# The web page, built from web/ with the versions its package-lock.json pins.
+FROM node:20-slim AS web
+WORKDIR /build/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -9,6 +18,7 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md alembic.ini ./
 COPY alembic ./alembic
 COPY src ./src
+COPY --from=web /build/src/netlookup/webui ./src/netlookup/webui
 # The dependencies exactly as uv.lock pins them (with their hashes), then the package itself.
 RUN pip install --no-cache-dir "uv==0.13.8" \
     && uv export --frozen --no-dev --no-emit-project --format requirements-txt -o /tmp/requirements.txt \

@@ -129,6 +129,8 @@ def test_dockerfile_runs_one_process_per_container() -> None:
     assert "--workers" not in dockerfile
     assert "uv export --frozen" in dockerfile  # the image installs what uv.lock pins
     assert "--require-hashes" in dockerfile
+    assert "FROM node:20-slim AS web" in dockerfile  # the page is built in a Node stage
+    assert "COPY --from=web /build/src/netlookup/webui ./src/netlookup/webui" in dockerfile
 
 
 @pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client")

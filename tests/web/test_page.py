@@ -4,8 +4,10 @@ mode=within; narrowing; a shared URL; the socket blocked."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -59,6 +61,19 @@ def test_an_address_fills_all_four_panels_with_what_the_api_answers(
     box.press("Enter")
     assert_panels_match_the_api(page, served, q=busy_address)
     assert f"q={busy_address}" in page.url
+    with page.expect_download() as csv_download:
+        page.get_by_role("button", name="Download CSV").first.click()
+    lines = Path(csv_download.value.path()).read_text().splitlines()
+    answer: Any = api_lookup(served, q=busy_address)
+    assert lines[0].startswith("query,category,prefix_len")
+    assert len(lines) - 1 == sum(len(r["matches"]) for r in answer["results"].values())
+    with page.expect_download() as json_download:
+        page.get_by_role("button", name="Download JSON").first.click()
+    saved = orjson.loads(Path(json_download.value.path()).read_bytes())
+    assert saved["query"] == answer["query"]
+    assert {c: len(r["matches"]) for c, r in saved["results"].items()} == {
+        c: len(r["matches"]) for c, r in answer["results"].items()
+    }
 
 
 def test_a_bad_address_is_flagged_and_nothing_is_sent(watched: Watched, served: Served) -> None:

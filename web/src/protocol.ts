@@ -102,6 +102,11 @@ export class Protocol {
   /** Run a lookup: streamed over the socket when connected, else one HTTP request. */
   lookup(payload: LookupPayload, categories: Category[]): void {
     this.generation += 1;
+    // Timings a person can read in the browser (performance.getEntriesByType("measure")) and bench/ measures.
+    performance.clearMarks();
+    performance.clearMeasures();
+    performance.mark("netlookup:start");
+    this.firstPartial = true;
     this.store.startLookup(categories);
     if (!this.socket.connected) {
       void this.overHttp(payload, this.generation);
@@ -125,9 +130,18 @@ export class Protocol {
     }
   }
 
+  private firstPartial = true;
+
   private apply(event: LookupEvent): void {
-    if (event.kind === "partial" && event.result) this.store.categoryDone(event.category, event.result);
-    if (event.kind === "done") this.store.lookupDone(event.query, event.took_ms);
+    if (event.kind === "partial" && event.result) {
+      this.store.categoryDone(event.category, event.result);
+      if (this.firstPartial) performance.measure("netlookup:first-partial", "netlookup:start");
+      this.firstPartial = false;
+    }
+    if (event.kind === "done") {
+      this.store.lookupDone(event.query, event.took_ms);
+      performance.measure("netlookup:done", "netlookup:start");
+    }
     if (event.kind === "error") this.store.lookupFailed(detailText(event.detail));
   }
 

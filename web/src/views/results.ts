@@ -16,8 +16,8 @@ export function element<K extends keyof HTMLElementTagNameMap>(
 
 function hostOf(query: string | null): string | null {
   if (!query) return null;
-  const [address, length] = query.split("/");
-  return length === "32" || length === "128" ? (address ?? null) : null;
+  const [address, length] = query.trim().toLowerCase().split("/");
+  return length === undefined || length === "32" || length === "128" ? (address ?? null) : null;
 }
 
 function cell(category: Category, key: string, match: Match, text: string, host: string | null): HTMLElement {
@@ -99,10 +99,14 @@ function panelView(category: Category, state: State, store: Store, onMore: (cate
       more.addEventListener("click", () => onMore(category));
       summary.append(more);
     }
-    section.append(summary, table(category, panel, store, hostOf(state.query)));
+    section.append(summary, table(category, panel, store, hostOf(state.form.q)));
   }
   return section;
 }
+
+// A panel's element is kept while its state object is the same (the store replaces only what changed), so each
+// lookup:partial renders one table, not all four again.
+const rendered = new WeakMap<Panel, HTMLElement>();
 
 export function renderResults(root: HTMLElement, state: State, store: Store, onMore: (category: Category) => void): void {
   const shown = CATEGORIES.filter((category) => state.panels[category].status !== "idle");
@@ -112,5 +116,19 @@ export function renderResults(root: HTMLElement, state: State, store: Store, onM
     header.append("Query ", element("strong", {}, state.query), ` answered in ${took} ms`);
   }
   if (state.error) header.append(element("span", { class: "error", role: "alert" }, state.error));
-  root.replaceChildren(header, ...shown.map((category) => panelView(category, state, store, onMore)));
+  const panels = shown.map((category) => {
+    const panel = state.panels[category];
+    const kept = rendered.get(panel);
+    if (kept) return kept;
+    const node = panelView(category, state, store, onMore);
+    rendered.set(panel, node);
+    return node;
+  });
+  const current = [...root.children];
+  const wanted = [header, ...panels];
+  if (current.length === wanted.length && current.slice(1).every((node, index) => node === wanted[index + 1])) {
+    current[0]?.replaceWith(header);
+    return;
+  }
+  root.replaceChildren(...wanted);
 }

@@ -111,6 +111,27 @@ def test_a_shared_url_reproduces_the_answer(watched: Watched, served: Served, bu
     expect(page.get_by_label("Address or CIDR")).to_have_value(busy_address)
     assert_panels_match_the_api(page, served, q=busy_address, best="true", categories="acl,sg")
     expect(panel(page, "lb")).to_have_count(0)
+    # Another lookup, then back and forward: the URL carries each answer.
+    box = page.get_by_label("Address or CIDR")
+    box.fill("10.0.0.0/8")
+    box.press("Enter")
+    expect(page.get_by_text("Query 10.0.0.0/8")).to_be_visible()
+    page.go_back()
+    expect(box).to_have_value(busy_address)
+    expect(page.get_by_text(f"Query {busy_address}/32")).to_be_visible()
+    page.go_forward()
+    expect(page.get_by_text("Query 10.0.0.0/8")).to_be_visible()
+
+
+def test_keyboard_only_slash_focuses_the_box_and_enter_answers(watched: Watched, served: Served) -> None:
+    page = watched.page
+    page.goto(served.url + "/")
+    page.get_by_role("button", name="Sources").focus()
+    page.keyboard.press("/")
+    expect(page.get_by_label("Address or CIDR")).to_be_focused()
+    page.keyboard.type("10.1.2.3")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Query 10.1.2.3/32")).to_be_visible()
 
 
 def test_with_the_socket_blocked_the_page_answers_over_http_and_says_so(

@@ -88,8 +88,15 @@ def _enter_key(page: Page) -> None:
 
 def test_an_aws_dump_imports_with_progress_then_counts(watched: Watched, served: Served, tmp_path: Path) -> None:
     page = watched.page
+    # Every text the import status shows, however briefly (a 15,000-rule import takes a fraction of a second).
+    page.add_init_script(
+        """new MutationObserver(() => {
+             const status = document.querySelector("#import-status");
+             if (status) (window.__importTexts ||= []).push(status.textContent);
+           }).observe(document, {subtree: true, childList: true, characterData: true});"""
+    )
     dump = io.BytesIO()
-    count = write_aws_sg(dump, 0.02, 5)
+    count = write_aws_sg(dump, 0.1, 5)
     path = tmp_path / "sgs.json"
     path.write_bytes(dump.getvalue())
     open_view(page, served, "Import")
@@ -99,6 +106,8 @@ def test_an_aws_dump_imports_with_progress_then_counts(watched: Watched, served:
     import_view(page).get_by_label("Source name").fill("aws-page-test")
     page.get_by_role("button", name="Import the files").click()
     expect(page.get_by_text(re.compile(rf"Imported sg/aws-page-test: {count:,} records, \+{count} −0"))).to_be_visible()
+    shown = page.evaluate("window.__importTexts")
+    assert any(re.search(r"[\d,]+ rows read", text) for text in shown), shown[:10]
     sources: Any = httpx.get(f"{served.url}/api/v1/sources", timeout=10).json()
     assert {(s["source"], s["count"]) for s in sources if s["category"] == "sg"} >= {("aws-page-test", count)}
 

@@ -146,3 +146,15 @@ def test_with_the_socket_blocked_the_page_answers_over_http_and_says_so(
     box.fill(busy_address)
     box.press("Enter")
     assert_panels_match_the_api(page, served, q=busy_address)
+
+
+def test_a_truncated_panel_says_so_and_loads_more(watched: Watched, served: Served) -> None:
+    page = watched.page
+    page.goto(f"{served.url}/?q=10.0.0.0/8&mode=within&categories=sg&limit=5")
+    answer: Any = api_lookup(served, q="10.0.0.0/8", mode="within", categories="sg", limit="5")
+    assert answer["results"]["sg"]["truncated"]
+    sg = panel(page, "sg")
+    expect(sg.get_by_text(f"{answer['results']['sg']['total']} matches, showing the first 5.")).to_be_visible()
+    expect(sg.locator("tbody tr")).to_have_count(5)
+    sg.get_by_role("button", name="Load more").click()
+    expect(sg.locator("tbody tr")).to_have_count(min(200, answer["results"]["sg"]["total"]))

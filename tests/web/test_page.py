@@ -158,3 +158,24 @@ def test_a_truncated_panel_says_so_and_loads_more(watched: Watched, served: Serv
     expect(sg.locator("tbody tr")).to_have_count(5)
     sg.get_by_role("button", name="Load more").click()
     expect(sg.locator("tbody tr")).to_have_count(min(200, answer["results"]["sg"]["total"]))
+
+
+def test_tables_sort_mark_best_rows_and_the_matched_member(watched: Watched, served: Served, busy_address: str) -> None:
+    page = watched.page
+    page.goto(f"{served.url}/?q={busy_address}")
+    answer: Any = api_lookup(served, q=busy_address)
+    sg = panel(page, "sg")
+    expect(sg.locator("tbody tr")).to_have_count(len(answer["results"]["sg"]["matches"]))
+    expect(sg.locator("tbody tr.best").first).to_contain_text("best")  # in words, not only a colour
+    sg.get_by_role("button", name=re.compile(r"^Group")).click()
+    expect(sg.get_by_role("columnheader", name=re.compile(r"^Group"))).to_have_attribute("aria-sort", "ascending")
+    group_cells = sg.locator("tbody tr td:nth-child(2)")
+    ascending = group_cells.all_inner_texts()
+    assert sorted(ascending) == sorted(m["group_id"] for m in answer["results"]["sg"]["matches"])
+    sg.get_by_role("button", name=re.compile(r"^Group")).click()
+    expect(sg.get_by_role("columnheader", name=re.compile(r"^Group"))).to_have_attribute("aria-sort", "descending")
+    assert group_cells.all_inner_texts() == ascending[::-1]
+    for category in ("lb", "f5"):
+        members = [m for m in answer["results"][category]["matches"] if m["matched_on"] == "member"]
+        if members:
+            expect(panel(page, category).locator("mark").first).to_have_text(re.compile(rf"^{re.escape(busy_address)}"))

@@ -151,3 +151,16 @@ def test_sources_lists_imports_and_deletes_after_confirmation(watched: Watched, 
     page.get_by_role("button", name="Delete acl source to-delete.cfg").click()
     expect(page.get_by_text("Deleted acl/to-delete.cfg: 1 records.")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="to-delete.cfg")).to_have_count(0)
+
+
+def test_rules_that_name_no_network_are_reported_after_an_import(watched: Watched, served: Served) -> None:
+    page = watched.page
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "aws" / "describe-security-groups.json"
+    open_view(page, served, "Import")
+    _enter_key(page)
+    import_view(page).get_by_label("Files").set_input_files(str(fixture))
+    import_view(page).get_by_label("Category").select_option("sg")
+    import_view(page).get_by_label("Source name").fill("aws-fixture")
+    page.get_by_role("button", name="Import the files").click()
+    expect(page.get_by_text(re.compile(r"Not imported \(name no network\): 2 \("))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"group_reference 1"))).to_be_visible()

@@ -63,7 +63,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await stop_manager(state.sio)
                 state.started_services = state.started_redis_probe = None
 
-    app = FastAPI(title="netlookup", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc are netlookup's own routes (api/web.py): their files come from the package, not a CDN.
+    app = FastAPI(
+        title="netlookup",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     sio = create_socket_server(settings, lambda: state.services, on_remote_change=on_change)
     state = AppState(settings=settings, sio=sio, notifier=Notifier(sio, on_change=on_change), indexes=indexes)
     app.state.netlookup = state

@@ -59,3 +59,17 @@ async def test_without_a_build_the_page_says_how_to_build_it(
     assert page.status_code == 200
     assert "npm run build" in page.text
     assert (await client.get("/api/v1/lookup", params={"q": "10.0.0.1"})).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+async def test_the_explorers_load_their_files_from_netlookup(client: httpx.AsyncClient, path: str) -> None:
+    page = await client.get(path)
+    assert page.status_code == 200
+    files = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert files
+    assert all(f.startswith("/explorer/") for f in files), files
+    assert "cdn." not in page.text
+    for url in files:
+        got = await client.get(url)
+        assert got.status_code == 200, url
+        assert got.headers["cache-control"] == "public, max-age=31536000, immutable"

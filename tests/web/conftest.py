@@ -107,7 +107,9 @@ def watched(served: Served, browser: Browser, request: pytest.FixtureRequest) ->
             seen.errors.append(message.text)
 
     def on_request(sent: Request) -> None:
-        seen.hosts.add(urlsplit(sent.url).netloc)
+        url = urlsplit(sent.url)
+        if url.scheme not in ("blob", "data"):  # made in the page itself, not fetched from anywhere
+            seen.hosts.add(f"{url.scheme}://{url.netloc}")
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: seen.errors.append(str(error)))
@@ -119,7 +121,8 @@ def watched(served: Served, browser: Browser, request: pytest.FixtureRequest) ->
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
         context.close()
     assert seen.errors == []
-    assert seen.hosts <= {urlsplit(served.url).netloc}, seen.hosts
+    origin = urlsplit(served.url).netloc
+    assert seen.hosts <= {f"http://{origin}", f"ws://{origin}"}, seen.hosts
 
 
 def api_lookup(served: Served, **params: str) -> dict[str, object]:

@@ -32,14 +32,26 @@ def _parse(request: Request, **fixed: Any) -> LookupRequest:
         ) from None
 
 
+def _inlined(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
+    """The schema with pydantic's local ``#/$defs/...`` references replaced by what they name: a parameter's
+    schema sits in the OpenAPI document, where those definitions do not exist."""
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        rest = {key: value for key, value in schema.items() if key != "$ref"}
+        return {**definitions[ref.removeprefix("#/$defs/")], **rest}
+    return schema
+
+
 def _documented(*, without: tuple[str, ...] = ()) -> dict[str, Any]:
     """OpenAPI ``parameters`` for the lookup query string, generated from the request model itself."""
     schema = LookupRequest.model_json_schema()
+    definitions = schema.pop("$defs", {})
     required = set(schema.get("required", []))
     parameters = []
     for name, field_schema in schema["properties"].items():
         if name in without:
             continue
+        field_schema = _inlined(field_schema, definitions)
         description = field_schema.pop("description", None)
         examples = field_schema.pop("examples", None)
         field_schema.pop("title", None)

@@ -4,16 +4,20 @@ shown in /readyz, retried, and recovers by itself once the database can answer i
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from netlookup.app import create_app
 from netlookup.config import Settings
+from netlookup.container import Services
+from netlookup.lookup.memory_sync import STOP_GRACE, MemoryIndexes
 from tests.conftest import reset_database
 
 
@@ -92,3 +96,24 @@ async def test_a_failing_index_build_is_logged_with_traceback_shown_in_readyz_an
     finally:
         if renamed:
             await _rename(settings.database_url, "lb_address_away", "lb_address")
+
+
+async def test_stopping_during_a_build_leaves_off_between_chunks_without_a_traceback(services: Services) -> None:
+    rows = b"".join(
+        orjson.dumps({"cidr": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}/32", "group_id": "sg-1"}) + b"\n"
+        for i in range(40_000)
+    )
+    await services.imports.import_source("sg", "many", io.BytesIO(rows), "ndjson")
+    pool_errors = _Records()
+    pool_logger = logging.getLogger("sqlalchemy.pool")
+    pool_logger.addHandler(pool_errors)
+    try:
+        for delay in (0.0, 0.05, 0.2):  # stop at different points of the sg build
+            indexes = MemoryIndexes(poll_interval=0.1)
+            indexes.start(services.sessionmaker)
+            await asyncio.sleep(delay)
+            async with asyncio.timeout(STOP_GRACE + 5):
+                await indexes.stop()
+    finally:
+        pool_logger.removeHandler(pool_errors)
+    assert [r.getMessage() for r in pool_errors.records if r.levelno >= logging.ERROR] == []

@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 
 BUILD_CHUNK = 5000
 MAX_RETRY_DELAY = 60.0
+# On shutdown, how long builds get to stop between two chunks before they are cancelled mid-read.
+STOP_GRACE = 10.0
+
+
+class Stopping(Exception):
+    """The process is shutting down: a build leaves off between two chunks."""
 
 
 @dataclass(slots=True)
@@ -53,8 +59,12 @@ def _release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-async def load_index(session: AsyncSession, category: Category) -> tuple[int, CategoryIndex]:
-    """Read one category's version and rows (call inside one transaction) and build its index in a thread."""
+async def load_index(
+    session: AsyncSession, category: Category, stopping: asyncio.Event | None = None
+) -> tuple[int, CategoryIndex]:
+    """Read one category's version and rows (call inside one transaction) and build its index in a thread.
+    Raises Stopping between two chunks once ``stopping`` is set: a build cancelled in the middle of a fetch
+    leaves the driver's cursor half-read, which the pool then logs as a traceback while it closes."""
     versions = tables.data_versions
     version = (await session.execute(select(versions.c.version).where(versions.c.category == category))).scalar()
     spec = SPECS[category]
@@ -67,6 +77,8 @@ async def load_index(session: AsyncSession, category: Category) -> tuple[int, Ca
         result = await session.stream(select(*columns, *extra).execution_options(yield_per=BUILD_CHUNK))
         try:
             async for chunk in result.partitions(BUILD_CHUNK):
+                if stopping is not None and stopping.is_set():
+                    raise Stopping
                 await asyncio.to_thread(network_index.add, chunk)
         finally:  # a rebuild cancelled at shutdown or by a newer change leaves no half-read result behind
             await result.close()
@@ -95,6 +107,13 @@ class MemoryIndexes:
         self._failures: dict[Category, BuildFailure] = {}
         self._poller: asyncio.Task[None] | None = None
         self._installed = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less when the process stops; True when it stops."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
 
     def get(self, category: Category) -> CategoryIndex | None:
         entry = self._indexes.get(category)
@@ -140,16 +159,19 @@ class MemoryIndexes:
 
     async def _rebuild(self, category: Category) -> None:
         assert self._sessionmaker is not None
-        while True:
+        while not self._stopping.is_set():
             generation = self._generation[category]
             started = time.perf_counter()
             try:
                 async with self._sessionmaker() as session, session.begin():
-                    version, index = await load_index(session, category)
+                    version, index = await load_index(session, category, self._stopping)
+            except Stopping:
+                return
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database path keeps serving; try again later
-                await asyncio.sleep(self._build_failed(category, exc))
+                if await self._pause(self._build_failed(category, exc)):
+                    return
                 continue
             if self._generation[category] == generation:
                 self._indexes[category] = (version, index)
@@ -189,8 +211,7 @@ class MemoryIndexes:
         assert self._sessionmaker is not None
         sessionmaker = self._sessionmaker
         versions = tables.data_versions
-        while True:
-            await asyncio.sleep(self._poll_interval)
+        while not await self._pause(self._poll_interval):
             try:
                 async with sessionmaker() as session:
                     current = dict((await session.execute(select(versions.c.category, versions.c.version))).all())
@@ -212,12 +233,17 @@ class MemoryIndexes:
         self._poller = asyncio.create_task(self._poll(), name="index-version-poll")
 
     async def stop(self) -> None:
-        tasks = [task for task in (*self._builders.values(), self._poller) if task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        """Let builds and the poll leave off at their next chunk or pause (up to STOP_GRACE), then cancel what is
+        left."""
+        self._stopping.set()
+        tasks = [task for task in (*self._builders.values(), self._poller) if task is not None and not task.done()]
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
+            for task in pending:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     async def wait_ready(self) -> None:
         """Until every category has an index (tests and benchmarks; wrap in asyncio.timeout)."""

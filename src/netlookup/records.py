@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from abc import abstractmethod
 from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
@@ -111,9 +112,9 @@ class ImportedRecord(BaseModel):
 class NetworkRecord(ImportedRecord):
     """A record of a network (its ``cidr``: acl, sg), matched by prefix and narrowed by a port range."""
 
+    @abstractmethod
     def port_range(self) -> tuple[int, int] | None:
         """The ports the record admits; None admits every port."""
-        raise NotImplementedError
 
 
 class AddressRecord(ImportedRecord):

@@ -122,11 +122,18 @@ function showView(state: State): void {
   }
 }
 
+// The views of slices that did not change are left as they are (a lookup's partials, an import's progress and
+// every keystroke update the store; 50 expanded bulk answers need not be drawn again for them).
+let drawn: Pick<State, "bulk" | "sources" | "importing"> | null = null;
+
 store.subscribe((state) => {
   showView(state);
-  renderBulk(document.querySelector<HTMLElement>("#bulk-results")!, state);
-  renderSources(document.querySelector<HTMLElement>("#sources-list")!, state, (category, source) => void removeSource(category, source));
-  renderImport(document.querySelector<HTMLElement>("#import-status")!, state);
+  if (state.bulk !== drawn?.bulk) renderBulk(document.querySelector<HTMLElement>("#bulk-results")!, state);
+  if (state.sources !== drawn?.sources) {
+    renderSources(document.querySelector<HTMLElement>("#sources-list")!, state, (category, source) => void removeSource(category, source));
+  }
+  if (state.importing !== drawn?.importing) renderImport(document.querySelector<HTMLElement>("#import-status")!, state);
+  drawn = { bulk: state.bulk, sources: state.sources, importing: state.importing };
   renderResults(results, state, store, (category) => {
     const current = state.panels[category].result?.matches.length ?? 100;
     run(state.form, Math.min(1000, Math.max(current * 2, 200)));

@@ -146,26 +146,21 @@ export class Protocol {
   }
 
   private async overHttp(payload: LookupPayload, generation: number): Promise<void> {
-    try {
-      const response = await fetch(`/api/v1/lookup?${queryString(payload)}`, { headers: authorised(apiKey.get()) });
-      if (response.status === 401 || response.status === 403) {
-        const body = (await response.json()) as { detail: unknown };
-        this.store.update({ keyProblem: keyMessage(detailText(body.detail)) });
-      }
-      const body = (await response.json()) as LookupResponse | { detail: unknown };
-      if (generation !== this.generation) return;
-      if (!response.ok || !("results" in body)) {
-        this.store.lookupFailed("detail" in body ? detailText(body.detail) : `HTTP ${response.status}`);
-        return;
-      }
-      for (const [category, result] of Object.entries(body.results)) {
-        if (result) this.store.categoryDone(category as Category, result);
-      }
-      this.store.lookupDone(body.query, body.took_ms);
-    } catch (error) {
-      if (generation === this.generation) this.store.lookupFailed(`netlookup is unreachable: ${String(error)}`);
+    const got = await answer<LookupResponse>(
+      fetch(`/api/v1/lookup?${queryString(payload)}`, { headers: authorised(apiKey.get()) }),
+    );
+    if (generation !== this.generation) return;
+    if (!got.ok) {
+      if (got.status === 401 || got.status === 403) this.store.update({ keyProblem: keyMessage(detailText(got.detail)) });
+      this.store.lookupFailed(detailText(got.detail));
+      return;
     }
+    for (const [category, result] of Object.entries(got.value.results)) {
+      if (result) this.store.categoryDone(category as Category, result);
+    }
+    this.store.lookupDone(got.value.query, got.value.took_ms);
   }
+
 }
 
 const KEY_STORAGE = "netlookup.apiKey";

@@ -292,3 +292,14 @@ def ensure_mariadb_database(url: str) -> None:
 def drop_mariadb_database(url: str) -> None:
     server_url, _, name = url.rpartition("/")
     asyncio.run(_mariadb_admin(server_url, f"DROP DATABASE IF EXISTS {name}"))
+
+
+def run_cli(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`netlookup ARGS` against ``database_url``, as a user runs it; asserts exit 0 unless ``check`` is off."""
+    env = {**os.environ, "NETLOOKUP_DATABASE_URL": database_url, "COLUMNS": "200"}
+    result = subprocess.run(
+        [sys.executable, "-m", "netlookup", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
@@ -14,16 +11,7 @@ from netlookup.config import Settings
 from netlookup.container import open_services
 from netlookup.realtime.notify import Notifier
 from tests.conftest import reset_database
-
-
-def run_cli(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NETLOOKUP_DATABASE_URL": database_url, "COLUMNS": "200"}
-    result = subprocess.run(
-        [sys.executable, "-m", "netlookup", *args], env=env, capture_output=True, text=True, timeout=300
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+from tests.processes import run_cli
 
 
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from netlookup.imports.formats import FORMAT_CATEGORY, guess_format
 from netlookup.imports.rows import RowError
 from netlookup.imports.service import ImportService
 from tests.conftest import reset_database
-from tests.test_cli import run_cli
+from tests.processes import run_cli
 
 SCALE = 0.02
 

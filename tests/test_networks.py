@@ -9,10 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netlookup.networks import (
+    WRITTEN_NETWORK_PATTERN,
     AddressError,
     Prefix,
     _plain_network,
     covering_keys,
+    is_written_network,
     mask_start,
     parse_address,
     parse_network,
@@ -135,3 +137,43 @@ def test_fast_path_parses_exactly_like_ipaddress(text: str) -> None:
 def test_text_with_a_nul_character_is_not_an_address(text: str) -> None:
     with pytest.raises(AddressError):
         parse_network(text)
+
+
+# The published pattern of a query (OpenAPI `q`, `queries[]`) and the parser agree: what the pattern admits the
+# parser reads, and every way ipaddress writes a network the pattern admits.
+@settings(max_examples=2000)
+@given(text=st.from_regex(WRITTEN_NETWORK_PATTERN, fullmatch=True))
+def test_every_text_the_published_pattern_admits_is_a_network(text: str) -> None:
+    parse_network(text, unmap=True)
+
+
+def _written_forms(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> list[str]:
+    forms = [str(network), str(network.network_address), network.exploded, f" {network}\t"]
+    if network.version == 6:
+        forms.append(network.exploded.upper())
+        low = int(network.network_address) & 0xFFFFFFFF
+        forms.append(f"{network.network_address.exploded[:30]}{ipaddress.IPv4Address(low)}/{network.prefixlen}")
+    return forms
+
+
+@settings(max_examples=1000)
+@given(
+    network=st.one_of(
+        st.builds(
+            lambda v, n: ipaddress.IPv4Network((v, n), strict=False), st.integers(0, 2**32 - 1), st.integers(0, 32)
+        ),
+        st.builds(
+            lambda v, n: ipaddress.IPv6Network((v, n), strict=False), st.integers(0, 2**128 - 1), st.integers(0, 128)
+        ),
+    )
+)
+def test_the_published_pattern_admits_every_way_a_network_is_written(
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network,
+) -> None:
+    for text in _written_forms(network):
+        assert is_written_network(text), text
+
+
+@pytest.mark.parametrize("text", ["10.0.0.0/08", "10.0.0.1\n", "\u00a010.0.0.1", "10.0.0.1/", "1::2::3", "١٠.0.0.1"])
+def test_the_published_pattern_refuses_what_it_does_not_describe(text: str) -> None:
+    assert not is_written_network(text)

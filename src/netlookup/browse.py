@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 from typing import Any
 
 import orjson
@@ -15,21 +14,21 @@ from netlookup.categories import SPECS, Category
 from netlookup.errors import BadInput
 from netlookup.gate import DbGate
 
+# A cursor is the id the next page starts after, in decimal: keyset pagination by id, a shape a schema can state.
+CURSOR_PATTERN = "^[0-9]{1,19}$"
+_CURSOR = re.compile(r"[0-9]{1,19}")
+_MAX_ID = 2**63 - 1
+
 
 def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+    return str(last_id)
 
 
 def decode_cursor(cursor: str) -> int:
-    """The id after which the next page starts; BadInput for anything we did not hand out."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
-        if kind != "id" or not value.isdigit():
-            raise ValueError
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadInput(f"cursor {cursor!r} is not a cursor this API returned") from None
+    """The id after which the next page starts (past the largest id: an empty page); BadInput for any other text."""
+    if not _CURSOR.fullmatch(cursor):
+        raise BadInput(f"cursor {cursor!r} is not a cursor this API returned: next_cursor is 1 to 19 digits")
+    return min(int(cursor), _MAX_ID)
 
 
 class RecordService:

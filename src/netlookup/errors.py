@@ -43,6 +43,10 @@ class PayloadTooLarge(NetlookupError):
     status_code = 413
 
 
+class UnsupportedMediaType(NetlookupError):
+    status_code = 415
+
+
 class Conflict(NetlookupError):
     status_code = 409
 

@@ -7,6 +7,7 @@ big-endian bytes (4 bytes for IPv4, 16 for IPv6), so byte order equals address o
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from functools import lru_cache
@@ -113,6 +114,35 @@ def parse_network(text: str, *, unmap: bool = False) -> Prefix:
     if unmap:
         net = _unmap_ipv4(net)
     return _from_network(net)
+
+
+def _written_network_pattern() -> str:
+    """A regular expression for an IPv4/IPv6 address or CIDR as text, following RFC 3986's IPv6address grammar
+    (``::`` compression, an embedded dotted quad in the last 32 bits) with a prefix length in range and without
+    leading zeros, and optional spaces or tabs around it. ASCII only (no ``\\d``, which would admit other
+    scripts' digits), so JSON Schema tools, Python and JavaScript read it alike."""
+    octet = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+    ipv4 = rf"{octet}(?:\.{octet}){{3}}"
+    h16 = "[0-9a-fA-F]{1,4}"
+    ls32 = f"(?:{h16}:{h16}|{ipv4})"
+    # After "::", what may follow when at most n groups come before it (RFC 3986 section 3.2.2).
+    tails = [f"(?:{h16}:){{4}}{ls32}", f"(?:{h16}:){{3}}{ls32}", f"(?:{h16}:){{2}}{ls32}", f"{h16}:{ls32}"]
+    tails += [ls32, h16, ""]
+    forms = [f"(?:{h16}:){{6}}{ls32}", f"::(?:{h16}:){{5}}{ls32}"]
+    forms += [f"(?:(?:{h16}:){{0,{n - 1}}}{h16})?::{tail}" for n, tail in enumerate(tails, start=1)]
+    ipv6 = "(?:" + "|".join(forms) + ")"
+    v4_length = "(?:3[0-2]|[12]?[0-9])"
+    v6_length = "(?:12[0-8]|1[01][0-9]|[1-9]?[0-9])"
+    return rf"^[ \t]*(?:{ipv4}(?:/{v4_length})?|{ipv6}(?:/{v6_length})?)[ \t]*$"
+
+
+WRITTEN_NETWORK_PATTERN = _written_network_pattern()
+_WRITTEN_NETWORK = re.compile(WRITTEN_NETWORK_PATTERN.removesuffix("$") + r"\Z")
+
+
+def is_written_network(text: str) -> bool:
+    """Whether ``text`` is written as :data:`WRITTEN_NETWORK_PATTERN` says (what the API publishes for ``q``)."""
+    return _WRITTEN_NETWORK.match(text) is not None
 
 
 def parse_address(text: str) -> Prefix:

@@ -154,8 +154,12 @@ async def test_broken_files_are_rejected_with_a_reason(
 
 async def test_bad_import_parameters(client: httpx.AsyncClient) -> None:
     body = ndjson([{"cidr": "10.0.0.0/8"}])
-    assert (await do_import(client, "acl", "x", body, "xml")).status_code == 422
-    assert (await do_import(client, "dns", "x", body)).status_code == 422
+    unknown_format = await do_import(client, "acl", "x", body, "xml")
+    assert unknown_format.status_code == 422
+    assert "aws-sg" in unknown_format.text  # the answer lists the formats there are
+    unknown_category = await do_import(client, "dns", "x", body)
+    assert unknown_category.status_code == 404
+    assert unknown_category.json() == {"detail": "unknown category 'dns': use one of acl, sg, lb, f5"}
     assert (await client.post("/api/v1/import/acl", content=body, headers=AUTH)).status_code == 422
     form = await client.post("/api/v1/import/acl", params={"source": "x"}, data={"cidr": "10.0.0.0/8"}, headers=AUTH)
     assert form.status_code == 422  # a real form is no file: its body "cidr=10.0.0.0%2F8" is not CSV we know

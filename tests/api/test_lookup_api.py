@@ -117,7 +117,7 @@ async def test_batch_answers_in_order_and_matches_single_lookups(client: httpx.A
         ({"q": "10.0.0.0/33"}, "10.0.0.0/33"),
         ({"q": "2001:db8::/129"}, "2001:db8::/129"),
         ({"q": "not-an-ip"}, "not-an-ip"),
-        ({"q": ""}, "empty"),
+        ({"q": ""}, "at least 1 character"),
         ({"q": "10.0.0.0/x"}, "not a number"),
         ({"q": "fe80::1%eth0"}, "zone"),
         ({"q": "10.0.0.1", "limit": 0}, "limit"),
@@ -170,10 +170,10 @@ async def test_batch_with_broken_json_is_a_422(client: httpx.AsyncClient) -> Non
     assert response.status_code == 422
 
 
-async def test_unknown_category_path_is_rejected(client: httpx.AsyncClient) -> None:
+async def test_unknown_category_path_is_a_404_naming_it(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/v1/dns/lookup", params={"q": "10.0.0.1"})
-    assert response.status_code == 422
-    assert "dns" in response.text
+    assert response.status_code == 404
+    assert response.json() == {"detail": "unknown category 'dns': use one of acl, sg, lb, f5"}
 
 
 async def test_openapi_documents_every_route_with_descriptions(client: httpx.AsyncClient) -> None:

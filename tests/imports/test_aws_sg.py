@@ -124,7 +124,7 @@ def test_cli_imports_several_files_as_one(settings: Settings, tmp_path: Path) ->
     import asyncio
 
     from tests.conftest import reset_database
-    from tests.test_cli import run_cli
+    from tests.processes import run_cli
 
     asyncio.run(reset_database(settings.database_url))
     first, second = tmp_path / "page1.json", tmp_path / "page2.json"

@@ -10,42 +10,60 @@ from starlette.datastructures import UploadFile
 
 from netlookup.api.deps import ReadAuth, ServicesDep, WriteAuth
 from netlookup.api.models import (
-    AUTH_RESPONSES,
-    ERROR_RESPONSES,
+    READ_ERRORS,
+    READ_SECURITY,
     DeleteResponse,
-    ErrorResponse,
     ImportResponse,
     RecordPage,
     SourceInfo,
+    error_responses,
 )
 from netlookup.api.responses import JSONBytesResponse
+from netlookup.browse import CURSOR_PATTERN
 from netlookup.categories import Category
 from netlookup.errors import BadInput, PayloadTooLarge
-from netlookup.imports.formats import FORMATS, concatenate
+from netlookup.imports.formats import ImportFormat, concatenate
 from netlookup.lookup.request import DEFAULT_LIMIT, MAX_LIMIT
 
-read_router = APIRouter(prefix="/api/v1", tags=["data"], dependencies=[ReadAuth], responses=ERROR_RESPONSES)
+read_router = APIRouter(
+    prefix="/api/v1", tags=["data"], dependencies=[ReadAuth], responses=error_responses(*READ_ERRORS)
+)
 write_router = APIRouter(
-    prefix="/api/v1", tags=["data"], dependencies=[WriteAuth], responses={**ERROR_RESPONSES, **AUTH_RESPONSES}
+    prefix="/api/v1", tags=["data"], dependencies=[WriteAuth], responses=error_responses(401, 403, 404, 503)
 )
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 MAX_FILES = 50
 
 
-@read_router.get("/sources", response_model=list[SourceInfo], summary="Every imported source")
+@read_router.get(
+    "/sources", response_model=list[SourceInfo], summary="Every imported source", openapi_extra=READ_SECURITY
+)
 async def list_sources(services: ServicesDep) -> JSONBytesResponse:
     """Each (category, source) with its record count, import time (UTC) and content checksum."""
     return JSONBytesResponse(await services.records.list_sources())
 
 
-@read_router.get("/{category}", response_model=RecordPage, summary="List records (keyset-paginated)")
+@read_router.get(
+    "/{category}",
+    response_model=RecordPage,
+    summary="List records (keyset-paginated)",
+    responses=error_responses(404, 422),
+    openapi_extra=READ_SECURITY,
+)
 async def list_records(
     services: ServicesDep,
     category: Category,
     source: Annotated[str | None, Query(max_length=255, description="Only this source.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=64, description="next_cursor of the previous page.")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            pattern=CURSOR_PATTERN,
+            description="next_cursor of the previous page: the id the page starts after, in decimal.",
+            examples=["100"],
+        ),
+    ] = None,
 ) -> JSONBytesResponse:
     """Records ordered by id. Follow ``next_cursor`` until it is null."""
     return JSONBytesResponse(await services.records.list_records(category, source, limit, cursor))
@@ -78,31 +96,74 @@ async def _upload_stream(request: Request, max_bytes: int) -> IO[bytes]:
     return concatenate([upload.file for upload in uploads])
 
 
+_CSV_EXAMPLE = """line,name,action,direction,protocol,cidr,port,description
+10,OUTSIDE-IN,permit,in,tcp,10.20.0.0/16,443,web tier
+20,OUTSIDE-IN,permit,in,tcp,10.20.30.0/24,8000-8080,app tier
+30,OUTSIDE-IN,deny,in,ip,0.0.0.0/0,,default deny
+"""
+_AWS_SG_EXAMPLE = {
+    "SecurityGroups": [
+        {
+            "GroupId": "sg-0123456789abcdef0",
+            "GroupName": "web",
+            "VpcId": "vpc-0a1b2c3d",
+            "OwnerId": "123456789012",
+            "Description": "web tier",
+            "IpPermissions": [
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 443,
+                    "ToPort": 443,
+                    "IpRanges": [{"CidrIp": "10.20.0.0/16", "Description": "office"}],
+                    "Ipv6Ranges": [{"CidrIpv6": "2001:db8::/32"}],
+                }
+            ],
+            "IpPermissionsEgress": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        }
+    ]
+}
+_NDJSON_EXAMPLE = (
+    '{"name": "web-lb", "vip": "10.1.2.3", "port": 443, "protocol": "tcp", '
+    '"members": [{"ip": "10.1.5.10", "port": 8443}, {"ip": "10.1.5.11", "port": 8443}]}\n'
+)
+_BINARY: dict[str, object] = {"type": "string", "format": "binary"}
+IMPORT_BODY: dict[str, object] = {
+    "description": "The file: the raw body (any content type), or multipart/form-data with one or more `file` "
+    "fields read as one file.",
+    "required": True,
+    "content": {
+        "text/csv": {
+            "schema": _BINARY,
+            "examples": {"acl-csv": {"summary": "Three ACL entries as CSV (category acl)", "value": _CSV_EXAMPLE}},
+        },
+        "application/json": {
+            "schema": _BINARY,
+            "examples": {
+                "aws-sg": {
+                    "summary": "aws ec2 describe-security-groups output (category sg, format aws-sg)",
+                    "value": _AWS_SG_EXAMPLE,
+                }
+            },
+        },
+        "application/x-ndjson": {
+            "schema": _BINARY,
+            "examples": {
+                "lb-ndjson": {"summary": "One load balancer as ndjson (category lb)", "value": _NDJSON_EXAMPLE}
+            },
+        },
+        "multipart/form-data": {
+            "schema": {"type": "object", "properties": {"file": _BINARY}, "required": ["file"]},
+        },
+    },
+}
+
+
 @write_router.post(
     "/import/{category}",
     response_model=ImportResponse,
     summary="Replace one source's records",
-    responses={
-        409: {"model": ErrorResponse, "description": "Another import of this source is running."},
-        413: {"model": ErrorResponse, "description": "Body over NETLOOKUP_MAX_UPLOAD_MB."},
-    },
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "application/x-ndjson": {"schema": {"type": "string", "format": "binary"}},
-                "text/csv": {"schema": {"type": "string", "format": "binary"}},
-                "application/json": {"schema": {"type": "string", "format": "binary"}},
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                        "required": ["file"],
-                    }
-                },
-            },
-            "required": True,
-        }
-    },
+    responses=error_responses(400, 409, 413, 422),
+    openapi_extra={"requestBody": IMPORT_BODY},
 )
 async def import_source(
     services: ServicesDep,
@@ -118,9 +179,9 @@ async def import_source(
         ),
     ],
     format: Annotated[
-        str | None,
+        ImportFormat | None,
         Query(
-            description=f"One of {', '.join(FORMATS)}; guessed from the first 4 KB when omitted. Vendor formats fill "
+            description="Guessed from the first 4 KB when omitted. Vendor formats fill "
             "one category: aws-sg → sg (describe-security-groups / describe-security-group-rules JSON), aws-elbv2 → "
             "lb (the combined load_balancers/target_groups/target_health document), f5-rest and f5-tmsh → f5 "
             "(iControl REST virtual + pool JSON, or the ltm virtual/pool text of bigip.conf), cisco-acl → acl "
@@ -135,8 +196,6 @@ async def import_source(
     of the first 100 errors) and the old data stays. Vendor rules that name no network (security-group or
     prefix-list references, instance targets) are not records: the answer counts them under ``unmapped``, with a
     sample. Answers once the new data is committed and visible."""
-    if format is not None and format.lower() not in FORMATS:
-        raise BadInput(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
     stream = await _upload_stream(request, services.settings.max_upload_bytes)
     try:
         result = await services.imports.import_source(category, source, stream, format)
@@ -149,12 +208,20 @@ async def import_source(
     "/sources/{category}/{source:path}",
     response_model=DeleteResponse,
     summary="Delete a source",
-    responses={404: {"model": ErrorResponse}},
+    responses=error_responses(422),
 )
 async def delete_source(
     services: ServicesDep,
     category: Category,
-    source: Annotated[str, Path(description="The source name; may contain slashes.")],
+    source: Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=255,
+            description="The source name; may contain slashes.",
+            examples=["configs/core-fw1.cfg"],
+        ),
+    ],
 ) -> JSONBytesResponse:
     """Remove every record of (category, source) in one transaction."""
     return JSONBytesResponse(await services.imports.delete_source(category, source))

@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from netlookup.auth import key_is_valid
 from netlookup.container import Services
-from netlookup.errors import Forbidden, Unauthorized
+from netlookup.errors import Forbidden, Unauthorized, UnsupportedMediaType
 from netlookup.runtime import AppState, app_state
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from NETLOOKUP_API_KEYS")
@@ -58,3 +58,21 @@ async def require_read(request: Request) -> None:
 
 WriteAuth = Depends(require_write)
 ReadAuth = Depends(require_read)
+
+
+async def require_json(request: Request) -> None:
+    """A JSON body route refuses other content types with 415 (FastAPI would read them as a body of the wrong
+    type and answer 422). No Content-Type at all is read as JSON, as FastAPI does."""
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        return
+    media_type = content_type.partition(";")[0].strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        raise UnsupportedMediaType(
+            f"the body must be JSON (Content-Type: application/json), not {media_type or 'empty'!r}"
+        )
+
+
+JSONBody = Depends(require_json)

@@ -3,29 +3,40 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.models import Example
 from pydantic import ValidationError
 
-from netlookup.api.deps import ReadAuth, ServicesDep
-from netlookup.api.models import ERROR_RESPONSES, BatchResponse, CategoryResult, LookupResponse
+from netlookup.api.deps import JSONBody, ReadAuth, ServicesDep
+from netlookup.api.models import (
+    READ_ERRORS,
+    READ_SECURITY,
+    BatchResponse,
+    CategoryResult,
+    LookupResponse,
+    error_responses,
+)
 from netlookup.api.responses import JSONBytesResponse
 from netlookup.categories import Category
-from netlookup.lookup.request import BatchLookupRequest, LookupRequest
+from netlookup.lookup.request import FROM_TEXT, BatchLookupRequest, LookupRequest
 
-router = APIRouter(prefix="/api/v1", tags=["lookup"], dependencies=[ReadAuth], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/api/v1", tags=["lookup"], dependencies=[ReadAuth], responses=error_responses(*READ_ERRORS, 422)
+)
 
 _QUERY_FIELDS = frozenset(LookupRequest.model_fields)
 
 
 def _parse(request: Request, **fixed: Any) -> LookupRequest:
-    """The query string as a LookupRequest, validated in one pass (unknown parameters are ignored); errors are
-    the same 422 FastAPI gives. ``fixed`` values replace the client's (the category of a one-category route)."""
+    """The query string as a LookupRequest, validated in one pass as text (``limit=10``, ``best=true``; unknown
+    parameters are ignored); errors are the same 422 FastAPI gives. ``fixed`` values replace the client's (the
+    category of a one-category route)."""
     values: dict[str, Any] = {k: v for k, v in request.query_params.items() if k in _QUERY_FIELDS} | fixed
     try:
-        return LookupRequest.model_validate(values)
+        return LookupRequest.model_validate(values, context=FROM_TEXT)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**error, "loc": ("query", *error["loc"])} for error in exc.errors(include_url=False)]
@@ -42,29 +53,63 @@ def _inlined(schema: dict[str, Any], definitions: dict[str, Any]) -> dict[str, A
     return schema
 
 
+# Named examples the explorer offers in a drop-down (and schemathesis sends first).
+PARAMETER_EXAMPLES: dict[str, dict[str, dict[str, Any]]] = {
+    "q": {
+        "address": {"summary": "An address: what covers it", "value": "10.1.2.3"},
+        "cidr": {"summary": "A CIDR (with mode=within: what lies inside it)", "value": "10.20.0.0/16"},
+        "ipv6": {"summary": "An IPv6 address", "value": "2001:db8::1"},
+    },
+    "mode": {
+        "covering": {"summary": "Records whose network contains q", "value": "covering"},
+        "within": {"summary": "Records inside q (q a CIDR)", "value": "within"},
+    },
+    "categories": {"acl,sg": {"summary": "ACL entries and security-group rules only", "value": "acl,sg"}},
+    "port": {"https": {"summary": "Only records admitting port 443", "value": 443}},
+    "protocol": {"tcp": {"summary": "Only acl/sg records admitting tcp", "value": "tcp"}},
+}
+
+
 def _documented(*, without: tuple[str, ...] = ()) -> dict[str, Any]:
-    """OpenAPI ``parameters`` for the lookup query string, generated from the request model itself."""
+    """OpenAPI ``parameters`` for the lookup query string, generated from the request model itself (``q``
+    first)."""
     schema = LookupRequest.model_json_schema()
     definitions = schema.pop("$defs", {})
     required = set(schema.get("required", []))
-    parameters = []
-    for name, field_schema in schema["properties"].items():
+    parameters: list[dict[str, Any]] = []
+    names = sorted(schema["properties"], key=lambda name: name != "q")
+    for name in names:
         if name in without:
             continue
-        field_schema = _inlined(field_schema, definitions)
+        field_schema = _inlined(schema["properties"][name], definitions)
         description = field_schema.pop("description", None)
-        examples = field_schema.pop("examples", None)
+        field_schema.pop("examples", None)
         field_schema.pop("title", None)
         if name == "categories":  # a query string carries the comma-separated form
             field_schema = next(option for option in field_schema["anyOf"] if option["type"] == "string")
-            examples = ["acl,sg"]
         parameter: dict[str, Any] = {"name": name, "in": "query", "required": name in required, "schema": field_schema}
         if description:
             parameter["description"] = description
-        if examples:
-            parameter["examples"] = {str(value): {"value": value} for value in examples}
+        if name in PARAMETER_EXAMPLES:
+            parameter["examples"] = PARAMETER_EXAMPLES[name]
         parameters.append(parameter)
-    return {"parameters": parameters}
+    return {"parameters": parameters, **READ_SECURITY}
+
+
+BATCH_EXAMPLES: dict[str, Example] = {
+    "addresses": {
+        "summary": "Several addresses, ACL entries and security-group rules only",
+        "value": {"queries": ["10.1.2.3", "10.20.0.7", "2001:db8::1"], "categories": ["acl", "sg"]},
+    },
+    "within": {
+        "summary": "What lies inside two networks, the most specific per group only",
+        "value": {"queries": ["10.20.0.0/16", "192.168.0.0/24"], "mode": "within", "best": True, "limit": 20},
+    },
+    "port": {
+        "summary": "Who admits HTTPS to these addresses",
+        "value": {"queries": ["10.1.2.3", "10.1.2.4"], "port": 443, "protocol": "tcp"},
+    },
+}
 
 
 # The hottest route parses its query string itself: FastAPI's per-parameter machinery cost more than the lookup.
@@ -81,8 +126,17 @@ async def lookup(services: ServicesDep, request: Request) -> JSONBytesResponse:
     return JSONBytesResponse(await services.lookups.lookup(params.prefix(), params))
 
 
-@router.post("/lookup/batch", response_model=BatchResponse, summary="Many lookups in one request")
-async def lookup_batch(services: ServicesDep, body: BatchLookupRequest) -> JSONBytesResponse:
+@router.post(
+    "/lookup/batch",
+    response_model=BatchResponse,
+    summary="Many lookups in one request",
+    responses=error_responses(400, 413, 415),
+    dependencies=[JSONBody],
+    openapi_extra=READ_SECURITY,
+)
+async def lookup_batch(
+    services: ServicesDep, body: Annotated[BatchLookupRequest, Body(openapi_examples=BATCH_EXAMPLES)]
+) -> JSONBytesResponse:
     """Up to 1000 queries answered together (a page that needs 50 lookups makes one request). Every query is
     validated first: one bad query is a 422 naming its index, and nothing is answered."""
     started = time.perf_counter()
@@ -94,10 +148,11 @@ async def lookup_batch(services: ServicesDep, body: BatchLookupRequest) -> JSONB
     "/{category}/lookup",
     response_model=CategoryResult,
     summary="Look up one category",
+    responses=error_responses(404),
     openapi_extra=_documented(without=("categories",)),
 )
 async def lookup_category(services: ServicesDep, category: Category, request: Request) -> JSONBytesResponse:
     """The same as one entry of ``results`` in ``/api/v1/lookup``."""
-    params = _parse(request, categories=[category])
+    params = _parse(request, categories=category)
     response = await services.lookups.lookup(params.prefix(), params)
     return JSONBytesResponse(response["results"][category])

@@ -95,11 +95,57 @@ class ErrorResponse(BaseModel):
     detail: str | list[dict[str, object]] | ImportErrorDetail
 
 
-ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    422: {"model": ErrorResponse, "description": "Bad input: the detail names it."},
-    503: {"model": ErrorResponse, "description": "Database unavailable or busy; see Retry-After."},
+_ERRORS: dict[int, tuple[str, object]] = {
+    400: (
+        "The body cannot be read (not UTF-8 JSON), or Content-Length is not a number.",
+        "There was an error parsing the body",
+    ),
+    401: (
+        "No API key (reads: only with NETLOOKUP_READ_AUTH=true).",
+        "missing API key: send Authorization: Bearer <key>",
+    ),
+    403: ("The API key is not valid, or writes are disabled (no NETLOOKUP_API_KEYS).", "the API key is not valid"),
+    404: (
+        "No such category (acl, sg, lb, f5), or no such source.",
+        "unknown category 'dns': use one of acl, sg, lb, f5",
+    ),
+    409: (
+        "Another import of this source is running.",
+        "another import of acl/core-fw1 is still running; try again later",
+    ),
+    413: ("The body is over NETLOOKUP_MAX_UPLOAD_MB.", "request body is larger than 100 MB"),
+    415: ("The body is not JSON (Content-Type must be application/json).", "the body must be JSON (application/json)"),
+    422: (
+        "Bad input: the detail names it (a list of {loc, msg, type} for parameters and bodies, or the import's "
+        "message, error count and first errors).",
+        [{"loc": ["query", "q"], "msg": "Value error, '10.1.2.300' is not an address or CIDR", "type": "value_error"}],
+    ),
+    503: (
+        "The database is unavailable or busy, or this node is shedding load; retry after Retry-After seconds.",
+        "the database is busy; retry shortly",
+    ),
 }
-AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorResponse, "description": "No API key."},
-    403: {"model": ErrorResponse, "description": "Wrong API key, or writes disabled."},
-}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI ``responses`` for these error statuses, each ``{"detail": ...}`` with a description and example."""
+    documented: dict[int | str, dict[str, object]] = {}
+    for status in statuses:
+        description, example = _ERRORS[status]
+        documented[status] = {
+            "model": ErrorResponse,
+            "description": description,
+            "content": {"application/json": {"example": {"detail": example}}},
+        }
+        if status == 503:
+            documented[status]["headers"] = {
+                "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}
+            }
+    return documented
+
+
+# Read routes: 401/403 only when NETLOOKUP_READ_AUTH=true; 503 from the database or load shedding.
+READ_ERRORS = (401, 403, 503)
+# Reads take the key when NETLOOKUP_READ_AUTH=true and need none otherwise: either requirement satisfies them
+# (and the explorer's Authorize sends the key on reads too).
+READ_SECURITY: dict[str, object] = {"security": [{"HTTPBearer": []}, {}]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -11,7 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from netlookup.categories import CATEGORIES
 from netlookup.errors import NetlookupError, ServiceUnavailable
 from netlookup.logs import REQUEST_ID
 
@@ -27,7 +30,7 @@ class JSONBytesResponse(Response):
         return orjson.dumps(content)
 
 
-def error_response(status_code: int, detail: Any, headers: dict[str, str] | None = None) -> JSONBytesResponse:
+def error_response(status_code: int, detail: Any, headers: Mapping[str, str] | None = None) -> JSONBytesResponse:
     return JSONBytesResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 
@@ -45,8 +48,19 @@ async def _netlookup_error(_request: Request, exc: Exception) -> Response:
     return error_response_for(exc)
 
 
+def _unknown_category(exc: RequestValidationError) -> str | None:
+    """The ``{category}`` path segment when it names no category: that resource does not exist (404)."""
+    for error in exc.errors():
+        if tuple(error.get("loc", ()))[:2] == ("path", "category"):
+            return str(error.get("input", ""))
+    return None
+
+
 async def _validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    category = _unknown_category(exc)
+    if category is not None:
+        return error_response(404, f"unknown category {category!r}: use one of {', '.join(CATEGORIES)}")
     errors = []
     for e in exc.errors():
         error: dict[str, Any] = {
@@ -60,6 +74,17 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
             error["input"] = value
         errors.append(error)
     return error_response(422, errors)
+
+
+async def _routing_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 (no route) and 405 (route, other method), with a detail that says what to do."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        return error_response(404, f"no such path: {request.url.path}", exc.headers)
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        return error_response(405, f"{request.method} is not allowed on {request.url.path}: use {allowed}", exc.headers)
+    return error_response(exc.status_code, exc.detail, exc.headers)
 
 
 async def _pool_timeout(_request: Request, _exc: Exception) -> Response:
@@ -106,6 +131,7 @@ async def _internal_error(_request: Request, _exc: Exception) -> Response:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NetlookupError, _netlookup_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _routing_error)
     app.add_exception_handler(PoolTimeoutError, _pool_timeout)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(RuntimeError, _driver_failure)

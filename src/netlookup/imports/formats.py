@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, Literal, get_args
 
 import ijson
 import orjson
@@ -27,7 +27,8 @@ from netlookup.imports.f5_rest import iter_f5_rest
 from netlookup.imports.f5_tmsh import iter_f5_tmsh
 from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, iter_lines
 
-FORMATS = ("ndjson", "json", "csv", "aws-sg", "aws-elbv2", "f5-rest", "f5-tmsh", "cisco-acl")
+ImportFormat = Literal["ndjson", "json", "csv", "aws-sg", "aws-elbv2", "f5-rest", "f5-tmsh", "cisco-acl"]
+FORMATS: tuple[ImportFormat, ...] = get_args(ImportFormat)
 # Vendor formats and the one category each of them fills.
 FORMAT_CATEGORY: dict[str, Category] = {
     "aws-sg": "sg",

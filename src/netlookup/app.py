@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import socketio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
 from netlookup import __version__
 from netlookup.api import data, health, lookup, web
@@ -33,6 +34,10 @@ that refer to it, most specific first.
 Reads are open unless `NETLOOKUP_READ_AUTH=true`; imports and deletes need `Authorization: Bearer <key>`.
 Errors are JSON `{"detail": ...}`.
 """
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -71,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Operation ids are the handlers' names (lookup, lookup_batch, import_source...): what generated clients call.
+        generate_unique_id_function=_operation_id,
     )
     sio = create_socket_server(settings, lambda: state.services, on_remote_change=on_change)
     state = AppState(settings=settings, sio=sio, notifier=Notifier(sio, on_change=on_change), indexes=indexes)

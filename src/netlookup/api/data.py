@@ -127,13 +127,14 @@ _NDJSON_EXAMPLE = (
     '"members": [{"ip": "10.1.5.10", "port": 8443}, {"ip": "10.1.5.11", "port": 8443}]}\n'
 )
 _BINARY: dict[str, object] = {"type": "string", "format": "binary"}
+_TEXT: dict[str, object] = {"type": "string"}  # text formats: the explorer offers an editable example
 IMPORT_BODY: dict[str, object] = {
     "description": "The file: the raw body (any content type), or multipart/form-data with one or more `file` "
     "fields read as one file.",
     "required": True,
     "content": {
         "text/csv": {
-            "schema": _BINARY,
+            "schema": _TEXT,
             "examples": {"acl-csv": {"summary": "Three ACL entries as CSV (category acl)", "value": _CSV_EXAMPLE}},
         },
         "application/json": {
@@ -146,11 +147,12 @@ IMPORT_BODY: dict[str, object] = {
             },
         },
         "application/x-ndjson": {
-            "schema": _BINARY,
+            "schema": _TEXT,
             "examples": {
                 "lb-ndjson": {"summary": "One load balancer as ndjson (category lb)", "value": _NDJSON_EXAMPLE}
             },
         },
+        "application/octet-stream": {"schema": _BINARY},
         "multipart/form-data": {
             "schema": {"type": "object", "properties": {"file": _BINARY}, "required": ["file"]},
         },

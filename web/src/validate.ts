@@ -52,6 +52,9 @@ export function checkQuery(input: string): Check<string> {
   if (length !== null && !/^\d+$/.test(length)) {
     return { ok: false, error: `${text} is not an address or CIDR: prefix length ${length} is not a number` };
   }
+  if (length !== null && length.length > 1 && length.startsWith("0")) {
+    return { ok: false, error: `${text} is not written as an address or CIDR: prefix length ${length} has a leading zero` };
+  }
   const v6 = address.includes(":");
   const valid = v6 ? ipv6Valid(address) : ipv4Valid(address);
   if (!valid) return { ok: false, error: `${text} is not an address or CIDR` };

@@ -20,284 +20,222 @@ definitions first), line by line.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterator
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import IO
 
-from netlookup.imports.ports import SERVICE_PORTS
-from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, iter_lines
+from netlookup.imports.cisco_objects import (
+    ICMP_PROTOCOLS,
+    TRAILING_KEYWORDS,
+    Objects,
+    ParseError,
+    Service,
+    collect_objects,
+    host_network,
+    masked_network,
+    port_spec,
+)
+from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, Unmapped, iter_lines
 
 PROTOCOLS = {
-    "ip",
-    "tcp",
-    "udp",
-    "icmp",
-    "icmp6",
-    "ipv6",
-    "esp",
-    "ahp",
-    "gre",
-    "igmp",
-    "ospf",
-    "eigrp",
-    "pim",
-    "sctp",
-    "ah",
-}
+    "ip", "tcp", "udp", "icmp", "icmp6", "ipv6", "esp", "ahp", "ah", "gre", "igmp", "igrp", "ospf", "eigrp", "pim",
+    "sctp", "ipinip", "nos", "pcp", "snp", "pptp", "ipsec",
+}  # fmt: skip
 _ACTION = {"permit", "deny"}
-MAX_GROUP_DEPTH = 64
+_DOTTED = re.compile(r"\d+\.\d+\.\d+\.\d+")
+# `ip access-list WORD` lines that set an option rather than open a list (NX-OS opens a list with the name alone).
+_ACCESS_LIST_OPTIONS = {"persistent", "match-local-traffic", "logging", "log-update", "resequence", "role-based"}
 
 
-class ParseError(ValueError):
-    """A problem with one line: the caller turns it into a RowError with the line number."""
+@dataclass(frozen=True, slots=True)
+class ListContext:
+    """The list an entry belongs to and how its addresses read: ``wildcard`` True (IOS), or None (an ASA-form line:
+    a netmask or a wildcard, whichever the mask can be); ``ipv6`` for ``ipv6 access-list`` (where ``any`` is ::/0
+    and ``ipv6`` every protocol)."""
+
+    name: str
+    extended: bool
+    wildcard: bool | None
+    ipv6: bool = False
 
 
-def _mask_to_length(address: str, mask: str, wildcard: bool) -> str:
-    """``10.1.0.0 0.0.255.255`` (wildcard) or ``10.1.0.0 255.255.0.0`` (subnet mask) → ``10.1.0.0/16``."""
-    try:
-        value = int(ipaddress.IPv4Address(mask))
-    except ValueError:
-        raise ParseError(f"{mask!r} is not a mask") from None
-    netmask = (~value & 0xFFFFFFFF) if wildcard else value
-    inverted = ~netmask & 0xFFFFFFFF
-    if inverted & (inverted + 1):
-        kind = "wildcard" if wildcard else "subnet"
-        raise ParseError(f"non-contiguous {kind} mask {mask} cannot be one prefix")
-    length = bin(netmask).count("1")
-    try:
-        return str(ipaddress.ip_network(f"{address}/{length}", strict=False))
-    except ValueError as exc:
-        raise ParseError(str(exc)) from None
-
-
-def _host(address: str) -> str:
-    try:
-        return str(ipaddress.ip_network(address))
-    except ValueError:
-        raise ParseError(f"{address!r} is not an address") from None
-
-
-class Objects:
-    """ASA network objects and object-groups, resolved to networks (nested groups followed, cycles refused), and
-    where lists are applied. Names belong to a device: each ``hostname`` line starts the next device's
-    configuration (a file may hold several), and what was defined before the first one is seen by all."""
-
-    def __init__(self) -> None:
-        self.device = 0
-        self.objects: dict[tuple[int, str], list[str]] = {}
-        self.groups: dict[tuple[int, str], list[tuple[str, str]]] = {}
-        # (device, ACL name) → the directions it is applied in (ASA access-group, IOS ip access-group, ...)
-        self.bindings: dict[tuple[int, str], set[str]] = {}
-
-    def _key(self, table: dict[tuple[int, str], Any], name: str) -> tuple[int, str] | None:
-        for key in ((self.device, name), (0, name)):
-            if key in table:
-                return key
-        return None
-
-    def direction(self, acl: str) -> str | None:
-        """``in`` or ``out`` when every binding of the list agrees; None when unbound or bound both ways."""
-        key = self._key(self.bindings, acl)
-        directions = self.bindings[key] if key is not None else set()
-        return next(iter(directions)) if len(directions) == 1 else None
-
-    def resolve(self, kind: str, name: str, seen: frozenset[str] = frozenset()) -> list[str]:
-        if kind == "object":
-            key = self._key(self.objects, name)
-            if key is None:
-                raise ParseError(f"object {name!r} is not defined in the file")
-            return self.objects[key]
-        if name in seen:
-            raise ParseError(f"object-group {name!r} contains itself")
-        if len(seen) >= MAX_GROUP_DEPTH:
-            raise ParseError(f"object-group {name!r} is nested more than {MAX_GROUP_DEPTH} deep")
-        group = self._key(self.groups, name)
-        if group is None:
-            raise ParseError(f"object-group {name!r} is not defined in the file")
-        networks: list[str] = []
-        for member_kind, value in self.groups[group]:
-            if member_kind == "network":
-                networks.append(value)
-            else:
-                networks.extend(self.resolve(member_kind, value, seen | {name}))
-        return networks
-
-
-def collect_objects(lines: Iterator[str]) -> Objects:
-    """First pass: ``object network`` and ``object-group network`` definitions (bad lines are skipped here and
-    reported in the second pass only if an entry uses them), and where lists are applied: ASA
-    ``access-group NAME in|out interface IF`` / ``access-group NAME global``, IOS ``ip access-group NAME in|out``
-    and ``ipv6 traffic-filter NAME in|out`` under an ``interface``."""
-    found = Objects()
-    current: tuple[str, str] | None = None
-    for raw in lines:
-        words = raw.split()
-        if not words:
-            continue
-        binding = _binding(words, indented=raw[0].isspace(), in_interface=current is not None and current[0] == "if")
-        if binding is not None:
-            found.bindings.setdefault((found.device, binding[0]), set()).add(binding[1])
-            continue
-        if not raw[0].isspace():
-            current = None
-            if words[0] == "hostname":
-                found.device += 1
-            elif words[0] == "interface" and len(words) >= 2:
-                current = ("if", words[1])
-            elif words[:2] == ["object", "network"] and len(words) >= 3:
-                current = ("object", words[2])
-                found.objects.setdefault((found.device, words[2]), [])
-            elif words[:2] == ["object-group", "network"] and len(words) >= 3:
-                current = ("group", words[2])
-                found.groups.setdefault((found.device, words[2]), [])
-            continue
-        if current is None or current[0] == "if":
-            continue
-        target = (found.device, current[1])
-        try:
-            if current[0] == "object":
-                if words[0] == "host" and len(words) == 2:
-                    found.objects[target].append(_host(words[1]))
-                elif words[0] == "subnet" and len(words) == 3:
-                    found.objects[target].append(_mask_to_length(words[1], words[2], wildcard=False))
-                elif words[0] == "subnet" and len(words) == 2:
-                    found.objects[target].append(_host(words[1]))
-            elif words[0] == "network-object" and len(words) >= 2:
-                if words[1] == "host" and len(words) == 3:
-                    found.groups[target].append(("network", _host(words[2])))
-                elif words[1] == "object" and len(words) == 3:
-                    found.groups[target].append(("object", words[2]))
-                elif len(words) == 3:
-                    found.groups[target].append(("network", _mask_to_length(words[1], words[2], False)))
-                else:
-                    found.groups[target].append(("network", _host(words[1])))
-            elif words[0] == "group-object" and len(words) == 2:
-                found.groups[target].append(("group", words[1]))
-        except ParseError:
-            continue
-    return found
-
-
-def _binding(words: list[str], *, indented: bool, in_interface: bool) -> tuple[str, str] | None:
-    """(ACL name, direction) when the line applies a list to traffic."""
-    if not indented and words[0] == "access-group" and len(words) >= 3:
-        if words[2] in ("in", "out"):
-            return words[1], words[2]
-        if words[2] == "global":  # an ASA global policy filters traffic entering every interface
-            return words[1], "in"
-    applies = words[:2] in (["ip", "access-group"], ["ipv6", "traffic-filter"])
-    if indented and in_interface and applies and len(words) == 4 and words[3] in ("in", "out"):
-        return words[2], words[3]
-    return None
-
-
-def _address(words: list[str], i: int, wildcard: bool, objects: Objects) -> tuple[list[tuple[str, str]], int]:
+def _address(words: list[str], i: int, context: ListContext, objects: Objects) -> tuple[list[tuple[str, str]], int]:
     """One source or destination at ``words[i]``: [(network, origin)], next index."""
     if i >= len(words):
         raise ParseError("entry ends where an address was expected")
     word = words[i]
     if word in ("any", "any4"):
-        return [("0.0.0.0/0", "any")], i + 1
+        any_network = "::/0" if context.ipv6 and word == "any" else "0.0.0.0/0"
+        return [(any_network, "any")], i + 1
     if word == "any6":
         return [("::/0", "any6")], i + 1
     if word == "host":
         if i + 1 >= len(words):
             raise ParseError("host without an address")
-        return [(_host(words[i + 1]), "host")], i + 2
-    if word in ("object", "object-group"):
+        return [(host_network(words[i + 1]), "host")], i + 2
+    if word in ("object", "object-group", "addrgroup"):
         if i + 1 >= len(words):
             raise ParseError(f"{word} without a name")
-        kind = "object" if word == "object" else "group"
-        return [(net, f"{word} {words[i + 1]}") for net in objects.resolve(kind, words[i + 1])], i + 2
+        return [(net, f"{word} {words[i + 1]}") for net in objects.resolve(words[i + 1], "network")], i + 2
     if word == "interface":
         raise ParseError("interface addresses are not known from the configuration alone")
     if "/" in word:
-        return [(_host(word), "prefix")], i + 1
-    if i + 1 < len(words) and re.fullmatch(r"\d+\.\d+\.\d+\.\d+", words[i + 1]):
-        return [(_mask_to_length(word, words[i + 1], wildcard), "network")], i + 2
-    return [(_host(word), "host")], i + 1
+        return [(host_network(word), "prefix")], i + 1
+    if i + 1 < len(words) and _DOTTED.fullmatch(words[i + 1]):
+        network = masked_network(word, words[i + 1], wildcard=context.wildcard, prefer_wildcard=objects.looks_like_ios)
+        return [(network, "network")], i + 2
+    return [(host_network(word), "host")], i + 1
 
 
-def _port_value(word: str) -> int:
-    if word.isdigit() and int(word) <= 65535:
-        return int(word)
-    if word in SERVICE_PORTS:
-        return SERVICE_PORTS[word]
-    raise ParseError(f"port {word!r} is not a number or a known service name")
+PortChoice = tuple[str | None, str | None]  # (port text or None for any, note)
 
 
-def _ports(words: list[str], i: int) -> tuple[str | None, str | None, int]:
-    """A port operator at ``words[i]`` (if any): (port text, note, next index)."""
+def _ports(words: list[str], i: int, objects: Objects) -> tuple[list[PortChoice], int]:
+    """The ports at ``words[i]``: an operator, an IOS ``portgroup``, or an ASA port ``object-group``; [(None,
+    None)] (any port) when what follows is not a port."""
+    spec, after = port_spec(words, i)
+    if spec is not None:
+        return [spec], after
+    if i + 1 < len(words) and words[i] == "portgroup":
+        return objects.resolve(words[i + 1], "port"), i + 2
+    if i + 1 < len(words) and words[i] == "object-group" and objects.kind_of(words[i + 1]) == "port":
+        return objects.resolve(words[i + 1], "port"), i + 2
+    return [(None, None)], i
+
+
+def _protocols(words: list[str], i: int, context: ListContext, objects: Objects) -> tuple[list[Service], str, int]:
+    """What the entry's protocol position names: [services], where they came from, next index."""
     if i >= len(words):
-        return None, None, i
-    op = words[i]
-    if op == "eq" and i + 1 < len(words):
-        return str(_port_value(words[i + 1])), None, i + 2
-    if op == "range" and i + 2 < len(words):
-        low, high = _port_value(words[i + 1]), _port_value(words[i + 2])
-        return f"{low}-{high}", None, i + 3
-    if op == "lt" and i + 1 < len(words):
-        return f"0-{max(0, _port_value(words[i + 1]) - 1)}", None, i + 2
-    if op == "gt" and i + 1 < len(words):
-        return f"{min(65535, _port_value(words[i + 1]) + 1)}-65535", None, i + 2
-    if op == "neq" and i + 1 < len(words):
-        return None, f"all ports but {_port_value(words[i + 1])}", i + 2
-    return None, None, i
+        raise ParseError("entry has no protocol")
+    word = words[i]
+    if word in ("object-group", "object") and i + 1 < len(words):
+        name = words[i + 1]
+        kind = objects.kind_of(name)
+        if kind == "protocol":
+            return [Service(p) for p in objects.resolve(name, "protocol")], f"protocol {word} {name}", i + 2
+        if kind in ("service", None):
+            return objects.resolve(name, "service"), f"service {word} {name}", i + 2
+        raise ParseError(f"{name!r} is a {kind} group, not a service or protocol group")
+    if word not in PROTOCOLS and not word.isdigit():
+        raise ParseError(f"protocol {word!r} is not known")
+    protocol = "ip" if context.ipv6 and word == "ipv6" else word
+    return [Service(protocol)], "", i + 1
 
 
-def _entry(
-    words: list[str], acl: str, line: int, extended: bool, wildcard: bool, objects: Objects
-) -> Iterator[ParsedRow]:
-    """``permit|deny ...`` (already past the list name and sequence numbers) → records."""
+def _icmp_types(words: list[str], i: int, services: list[Service], objects: Objects) -> tuple[list[str], int]:
+    """ICMP type (and code) after the destination of an icmp entry, or an ASA icmp-type ``object-group``."""
+    if i >= len(words) or not any(s.protocol in ICMP_PROTOCOLS for s in services):
+        return [], i
+    word = words[i]
+    if word == "object-group" and i + 1 < len(words) and objects.kind_of(words[i + 1]) == "icmp":
+        return objects.resolve(words[i + 1], "icmp"), i + 2
+    if word in TRAILING_KEYWORDS or word == "inactive":
+        return [], i
+    if i + 1 < len(words) and words[i + 1].isdigit():
+        return [f"{word} {words[i + 1]}"], i + 2
+    return [word], i + 1
+
+
+def _trailing(words: list[str], i: int) -> bool:
+    """Read the keywords after the destination (logging, flags, time ranges); True when the entry is
+    ``inactive``. Anything else is an error: a word we do not understand could narrow what the entry admits."""
+    inactive = False
+    while i < len(words):
+        word = words[i]
+        if word == "inactive":
+            inactive, i = True, i + 1
+        elif word == "ttl" and i + 2 < len(words):
+            i += 4 if words[i + 1] == "range" else 3
+        elif word in TRAILING_KEYWORDS:
+            i += 1 + TRAILING_KEYWORDS[word]
+            if word == "log" and i < len(words) and words[i].isdigit():
+                i += 1  # ASA: log LEVEL
+        elif word.startswith("+") or word.startswith("-"):
+            i += 1  # match-any +syn -ack
+        else:
+            raise ParseError(f"{word!r} after the destination is not understood")
+    return inactive
+
+
+def _combined(services: list[Service], sources: list[PortChoice], destinations: list[PortChoice]) -> list[Service]:
+    combined = []
+    for service in services:
+        for source_port, source_note in sources:
+            for port, note in destinations:
+                notes = [n for n in (service.note, source_note, note) if n]
+                combined.append(
+                    Service(
+                        service.protocol,
+                        source_port=source_port or service.source_port,
+                        port=port or service.port,
+                        note="; ".join(notes) or None,
+                    )
+                )
+    return combined
+
+
+def _entry(words: list[str], line: int, context: ListContext, objects: Objects) -> Iterator[ParsedRow | Unmapped]:
+    """``permit|deny ...`` (already past the list name and sequence numbers) → records, or one Unmapped for an
+    ``inactive`` entry (it filters nothing)."""
     action = words[0]
-    i = 1
-    protocol = None
-    if extended:
-        if i >= len(words):
-            raise ParseError("entry has no protocol")
-        protocol = words[i]
-        if protocol in ("object-group", "object"):
-            raise ParseError("service objects as the protocol are not supported")
-        if protocol not in PROTOCOLS and not protocol.isdigit():
-            raise ParseError(f"protocol {protocol!r} is not known")
-        i += 1
-    sources, i = _address(words, i, wildcard, objects)
-    source_port, source_note, i = _ports(words, i) if extended else (None, None, i)
+    if context.extended:
+        services, service_origin, i = _protocols(words, 1, context, objects)
+    else:
+        services, service_origin, i = [Service("")], "", 1
+    sources, i = _address(words, i, context, objects)
     destinations: list[tuple[str, str]] = []
-    port = note = None
-    if extended:
-        destinations, i = _address(words, i, wildcard, objects)
-        port, note, i = _ports(words, i)
-    for side, networks, side_port, side_note in (
-        ("source", sources, source_port, source_note),
-        ("destination", destinations, port, note),
-    ):
-        for network, origin in networks:
-            text = f"{side} {origin}" + (f" port {side_port}" if side == "source" and side_port else "")
-            text += f"; {side_note}" if side_note else ""
-            yield ParsedRow(
-                line,
-                {
-                    "line": line,
-                    "name": acl,
-                    "kind": "acl",
-                    "action": action,
-                    "direction": objects.direction(acl),
-                    "protocol": protocol,
-                    "cidr": network,
-                    "port": port,
-                    "description": text,
-                },
-            )
+    source_ports: list[PortChoice] = [(None, None)]
+    destination_ports: list[PortChoice] = [(None, None)]
+    icmp: list[str] = []
+    if context.extended:
+        source_ports, i = _ports(words, i, objects)
+        destinations, i = _address(words, i, context, objects)
+        destination_ports, i = _ports(words, i, objects)
+        icmp, i = _icmp_types(words, i, services, objects)
+        if service_origin.startswith("service") and (source_ports + destination_ports) != [(None, None)] * 2:
+            raise ParseError("ports are given both by the service object and after the addresses")
+    if _trailing(words, i):
+        yield Unmapped(line, "inactive-entry", {"name": context.name, "text": " ".join(words)})
+        return
+    flows = _combined(services, source_ports, destination_ports)
+    if icmp:
+        flows = [
+            Service(f.protocol, f.source_port, f.port, "; ".join(filter(None, [f.note, f"icmp {t}"])))
+            for f in flows
+            for t in icmp
+        ]
+    for flow in flows:
+        for side, networks in (("source", sources), ("destination", destinations)):
+            for network, origin in networks:
+                text = f"{side} {origin}"
+                text += f" port {flow.source_port}" if side == "source" and flow.source_port else ""
+                text += f"; {service_origin}" if service_origin else ""
+                text += f"; {flow.note}" if flow.note else ""
+                yield ParsedRow(
+                    line,
+                    {
+                        "line": line,
+                        "name": context.name,
+                        "kind": "acl",
+                        "action": action,
+                        "direction": objects.direction(context.name),
+                        "protocol": flow.protocol or None,
+                        "cidr": network,
+                        "port": flow.port,
+                        "description": text,
+                    },
+                )
 
 
 def _prefix_list(words: list[str], line: int) -> ParsedRow:
-    # ip|ipv6 prefix-list NAME [seq N] permit|deny PREFIX [ge N] [le N]
+    # ip|ipv6 prefix-list NAME [seq N | N] permit|deny PREFIX [ge N] [le N]
     name = words[2]
     i = 3
     if words[i : i + 1] == ["seq"]:
         i += 2
+    elif words[i].isdigit():
+        i += 1
     if i + 1 >= len(words) or words[i] not in _ACTION:
         raise ParseError("prefix-list line needs permit|deny and a prefix")
     extra = " ".join(words[i + 2 :])
@@ -308,18 +246,79 @@ def _prefix_list(words: list[str], line: int) -> ParsedRow:
             "name": name,
             "kind": "prefix-list",
             "action": words[i],
-            "cidr": _host(words[i + 1]),
+            "cidr": host_network(words[i + 1]),
             "description": extra or None,
         },
     )
 
 
-def _numbered_is_extended(name: str) -> bool:
-    """IOS numbered lists: 1-99 and 1300-1999 are standard, 100-199 and 2000-2699 extended."""
+# IOS numbered lists: which numbers are IP lists, and of which kind; every other number filters something else
+# (MAC addresses, protocol types, IPX, DECnet...).
+_STANDARD_NUMBERS = (range(1, 100), range(1300, 2000))
+_EXTENDED_NUMBERS = (range(100, 200), range(2000, 2700))
+
+
+def _numbered_kind(name: str) -> str | None:
+    """``standard`` or ``extended`` for an IOS numbered IP list; None for a non-IP list; ``named`` otherwise."""
     if not name.isdigit():
-        return True
+        return "named"
     number = int(name)
-    return 100 <= number <= 199 or 2000 <= number <= 2699
+    if any(number in r for r in _STANDARD_NUMBERS):
+        return "standard"
+    if any(number in r for r in _EXTENDED_NUMBERS):
+        return "extended"
+    return None
+
+
+def _block_start(words: list[str], objects: Objects) -> ListContext | None:
+    """The list a top-level line opens, entries following indented: IOS ``ip access-list extended|standard NAME``,
+    NX-OS ``ip access-list NAME``, IOS-XR ``ipv4 access-list NAME``, ``ipv6 access-list NAME``, and the block form
+    ``access-list NAME standard|extended``."""
+    if words[:2] == ["ip", "access-list"]:
+        if len(words) == 4 and words[2] in ("extended", "standard"):
+            return ListContext(words[3], words[2] == "extended", wildcard=True)
+        if len(words) == 3 and words[2] not in _ACCESS_LIST_OPTIONS:
+            return ListContext(words[2], True, wildcard=True)
+    if words[:2] == ["ipv4", "access-list"] and len(words) == 3:
+        return ListContext(words[2], True, wildcard=True)
+    if words[:2] == ["ipv6", "access-list"] and len(words) == 3:
+        return ListContext(words[2], True, wildcard=True, ipv6=True)
+    if words[0] == "access-list" and len(words) == 3 and words[2] in ("extended", "standard"):
+        numbered = _numbered_kind(words[1]) != "named"
+        return ListContext(words[1], words[2] == "extended", wildcard=True if numbered else None)
+    return None
+
+
+def _one_line_list(words: list[str], number: int, objects: Objects) -> Iterator[ParsedRow | Unmapped]:
+    """``access-list NAME|NUMBER [line N] [extended|standard] permit|deny ...`` (IOS numbered, ASA named)."""
+    name, rest = words[1], words[2:]
+    if rest[0] == "line" and len(rest) > 2:
+        rest = rest[2:]
+    if rest[0] == "remark":
+        return
+    numbered = _numbered_kind(name)
+    if rest[0] in ("webtype", "ethertype") or numbered is None:
+        yield Unmapped(number, "non-ip-access-list", {"name": name, "text": " ".join(words)})
+        return
+    asa = rest[0] in ("extended", "standard", "advanced")
+    extended = rest[0] != "standard" if asa else numbered == "extended" or numbered == "named"
+    rest = rest[1:] if asa else rest
+    if rest and rest[0] == "dynamic":
+        return
+    if not rest or rest[0] not in _ACTION:
+        raise ParseError("access-list entry needs permit or deny")
+    # IOS numbered lists take wildcards; an ASA-form line either (an ambiguous mask as its platform reads it).
+    wildcard = True if numbered != "named" else None
+    yield from _entry(rest, number, ListContext(name, extended, wildcard), objects)
+
+
+def _block_entry(words: list[str]) -> list[str] | None:
+    """An entry line inside a list block (past a sequence number), or None for other lines (remarks, statistics)."""
+    if words[0] == "sequence" and len(words) > 2:
+        words = words[2:]
+    elif words[0].isdigit():
+        words = words[1:]
+    return words if words and words[0] in _ACTION else None
 
 
 def iter_cisco_acl(stream: IO[bytes]) -> Iterator[ParsedItem]:
@@ -332,7 +331,7 @@ def iter_cisco_acl(stream: IO[bytes]) -> Iterator[ParsedItem]:
         return
     stream.seek(start)
     objects.device = 0
-    named: tuple[str, bool] | None = None  # (name, extended) of the current IOS named list
+    block: ListContext | None = None
     produced = 0
     for number, raw in enumerate(iter_lines(stream), start=1):
         text = raw.decode("utf-8", "replace").rstrip("\r\n")
@@ -341,41 +340,25 @@ def iter_cisco_acl(stream: IO[bytes]) -> Iterator[ParsedItem]:
             continue
         try:
             if not text[0].isspace():
-                named = None
+                block = _block_start(words, objects)
+                if block is not None:
+                    continue
                 if words[0] == "hostname":  # the next device's configuration: its own object names
                     objects.device += 1
-                    continue
-                if words[:2] == ["ip", "access-list"] and len(words) >= 4 and words[2] in ("extended", "standard"):
-                    named = (words[3], words[2] == "extended")
-                    continue
-                if words[1:2] == ["prefix-list"] and words[0] in ("ip", "ipv6") and len(words) >= 5:
+                elif words[1:2] == ["prefix-list"] and words[0] in ("ip", "ipv6") and len(words) >= 5:
                     if words[3] != "description":
+                        produced += 1
                         yield _prefix_list(words, number)
+                elif words[0] == "access-list" and len(words) >= 3:
+                    for item in _one_line_list(words, number, objects):
                         produced += 1
-                    continue
-                if words[0] == "access-list" and len(words) >= 3:
-                    name, rest = words[1], words[2:]
-                    if rest[0] == "line" and len(rest) > 2:
-                        rest = rest[2:]
-                    if rest[0] in ("remark", "webtype", "ethertype"):
-                        continue
-                    asa = rest[0] in ("extended", "standard")
-                    extended = rest[0] == "extended" if asa else _numbered_is_extended(name)
-                    rest = rest[1:] if asa else rest
-                    if rest and rest[0] == "dynamic":
-                        continue
-                    if not rest or rest[0] not in _ACTION:
-                        raise ParseError("access-list entry needs permit or deny")
-                    for record in _entry(rest, name, number, extended, wildcard=not asa, objects=objects):
-                        produced += 1
-                        yield record
+                        yield item
                 continue
-            if named is not None:
-                rest = words[1:] if words[0].isdigit() else words
-                if rest and rest[0] in _ACTION:
-                    for record in _entry(rest, named[0], number, named[1], wildcard=True, objects=objects):
-                        produced += 1
-                        yield record
+            entry = _block_entry(words) if block is not None else None
+            if block is not None and entry is not None:
+                for item in _entry(entry, number, block, objects):
+                    produced += 1
+                    yield item
         except ParseError as exc:
             produced += 1
             yield RowError(number, None, str(exc))
@@ -383,4 +366,4 @@ def iter_cisco_acl(stream: IO[bytes]) -> Iterator[ParsedItem]:
             produced += 1
             yield RowError(number, None, f"cannot read this entry: {exc}")
     if produced == 0:
-        yield RowError(1, None, "no access-list, ip access-list or ip prefix-list entries found")
+        yield RowError(1, None, "no access-list, ip access-list, ipv6 access-list or ip prefix-list entries found")

@@ -198,7 +198,12 @@ def guess_format(stream: IO[bytes]) -> str:
         return "f5-rest"
     if _looks_like_tmsh(text):
         return "f5-tmsh"
-    if re.search(r"^(access-list |ip access-list |ipv6? prefix-list |object-group network |hostname )", text, re.M):
+    if re.search(
+        r"^(access-list |(ip|ipv4|ipv6) access-list |ipv6? prefix-list |object-group |object (network|service) "
+        r"|hostname )",
+        text,
+        re.M,
+    ):
         return "cisco-acl"
     if text.startswith("["):
         return "json"

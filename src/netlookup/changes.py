@@ -17,6 +17,7 @@ class DataChange:
     added: int
     removed: int
     checksum: str | None
+    skipped: int = 0  # rows an on_error=skip import left out
 
     @property
     def changes_records(self) -> bool:
@@ -32,6 +33,7 @@ class DataChange:
             "added": self.added,
             "removed": self.removed,
             "checksum": self.checksum,
+            "skipped": self.skipped,
         }
 
     @classmethod
@@ -47,7 +49,8 @@ class DataChange:
             return None
         if checksum is not None and not isinstance(checksum, str):
             return None
-        return cls(category, source, added, removed, checksum)
+        skipped = payload.get("skipped", 0)
+        return cls(category, source, added, removed, checksum, skipped if isinstance(skipped, int) else 0)
 
 
 # Told of every change before clients hear of it (the in-memory indexes drop what the change made stale).

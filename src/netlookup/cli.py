@@ -9,6 +9,7 @@ import os
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Coroutine
+from enum import StrEnum
 from pathlib import Path
 from typing import IO, Annotated, Any, TypeVar
 
@@ -26,6 +27,7 @@ from netlookup.demo import demo_records
 from netlookup.demo_files import WRITERS, write_aws_sg
 from netlookup.errors import ImportRejected, NetlookupError
 from netlookup.imports.formats import FORMAT_CATEGORY, FORMATS, concatenate
+from netlookup.imports.service import OnError
 from netlookup.lookup.request import LookupOptions, LookupRequest, Mode
 from netlookup.realtime.notify import Notifier, write_only_emitter
 
@@ -133,7 +135,7 @@ def _bar_updater(progress: Progress, task: TaskID, stream: IO[bytes]) -> Any:
 
 
 async def _import_file(
-    settings: Settings, category: Category, paths: list[Path], source: str, fmt: str | None
+    settings: Settings, category: Category, paths: list[Path], source: str, fmt: str | None, on_error: OnError
 ) -> dict[str, Any]:
     async with _services(settings) as services:
         with contextlib.ExitStack() as files, _progress(rows=True) as progress:
@@ -142,8 +144,15 @@ async def _import_file(
             total = sum(path.stat().st_size for path in paths) + (len(paths) if len(paths) > 1 else 0)
             task = progress.add_task(f"{category} ← {', '.join(p.name for p in paths)}", total=total or None, rows=0)
             on_progress = _bar_updater(progress, task, stream)
-            result = await services.imports.import_source(category, source, stream, fmt, on_progress=on_progress)
+            result = await services.imports.import_source(
+                category, source, stream, fmt, on_progress=on_progress, on_error=on_error
+            )
     return result.as_dict()
+
+
+class OnErrorChoice(StrEnum):
+    reject = "reject"
+    skip = "skip"
 
 
 @app.command("import")
@@ -157,12 +166,21 @@ def import_command(
         str | None,
         typer.Option("--format", help=f"One of {', '.join(FORMATS)}; guessed from the content when omitted."),
     ] = None,
+    on_error: Annotated[
+        OnErrorChoice,
+        typer.Option(
+            "--on-error",
+            help="reject: any bad row refuses the file; skip: import without the rows that cannot be read, listed "
+            "under skipped (a file that is not of its format, or cut off, is refused either way).",
+        ),
+    ] = OnErrorChoice.reject,
 ) -> None:
     """Replace SOURCE's records of CATEGORY with FILES' (read as one), atomically. Exit 2 listing bad rows."""
     if category not in CATEGORIES:
         err_console.print(f"[red]unknown category {category!r}[/red]: use one of {', '.join(CATEGORIES)}")
         raise typer.Exit(2)
-    result = _run(_import_file(_settings(), category, files, source, fmt))
+    choice: OnError = "skip" if on_error == OnErrorChoice.skip else "reject"
+    result = _run(_import_file(_settings(), category, files, source, fmt, choice))
     console.print_json(data=result)
 
 

@@ -14,6 +14,7 @@ import httpx
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from netlookup.migrations import upgrade
 from tests.conftest import AUTH
@@ -118,7 +119,12 @@ VENDOR_FILES = {
         (FIXTURES / "f5" / "ltm-virtual.json").read_bytes() + (FIXTURES / "f5" / "ltm-pool.json").read_bytes(),
     ),
     "f5-tmsh": ("f5", (FIXTURES / "f5" / "bigip.conf").read_bytes()),
-    "cisco-acl": ("acl", (FIXTURES / "cisco" / "asa-fw1.cfg").read_bytes()),
+    "cisco-acl": (
+        "acl",
+        b"".join(
+            (FIXTURES / "cisco" / name).read_bytes() for name in ("asa-fw1.cfg", "ios-objects.cfg", "asa-services.cfg")
+        ),
+    ),
 }
 
 
@@ -131,13 +137,13 @@ def test_mutated_vendor_files_never_fail_the_server_or_write_part(served: str, f
         sources = httpx.get(f"{served}/api/v1/sources", timeout=10).json()
         return [(s["count"], s["checksum"]) for s in sources if (s["category"], s["source"]) == (category, source)]
 
-    @given(body=mutations(original, max_junk=40))
+    @given(body=mutations(original, max_junk=40), on_error=st.sampled_from(["reject", "skip"]))
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    def check(body: bytes) -> None:
+    def check(body: bytes, on_error: str) -> None:
         before = state()
         response = httpx.post(
             f"{served}/api/v1/import/{category}",
-            params={"source": source, "format": fmt},
+            params={"source": source, "format": fmt, "on_error": on_error},
             content=body,
             headers=AUTH,
             timeout=30,

@@ -164,3 +164,29 @@ def test_rules_that_name_no_network_are_reported_after_an_import(watched: Watche
     page.get_by_role("button", name="Import the files").click()
     expect(page.get_by_text(re.compile(r"Not imported \(name no network\): 2 \("))).to_be_visible()
     expect(page.get_by_text(re.compile(r"group_reference 1"))).to_be_visible()
+
+
+def test_skip_imports_a_config_without_its_bad_line_and_lists_it(
+    watched: Watched, served: Served, tmp_path: Path
+) -> None:
+    page = watched.page
+    config = tmp_path / "fw.cfg"
+    config.write_text(
+        "ip access-list extended PAGE-SKIP\n"
+        " 10 permit tcp any host 10.253.0.1 eq 443\n"
+        " 20 permit esp host any any\n"
+        " 30 permit udp any host 10.253.0.2 eq 53\n"
+    )
+    open_view(page, served, "Import")
+    _enter_key(page)
+    import_view(page).get_by_label("Files").set_input_files(str(config))
+    import_view(page).get_by_label("Source name").fill("page-skip.cfg")
+    page.get_by_role("button", name="Import the files").click()
+    expect(page.get_by_text(re.compile("Nothing was changed: 1 bad rows"))).to_be_visible()
+    import_view(page).get_by_label(re.compile("Skip entries that cannot be read")).check()
+    page.get_by_role("button", name="Import the files").click()
+    expect(
+        page.get_by_text(re.compile(r"Imported acl/page-skip.cfg: 4 records.*Skipped \(could not be read\): 1"))
+    ).to_be_visible()
+    skipped = page.get_by_role("table", name="Entries the import skipped")
+    expect(skipped.get_by_role("row").filter(has_text="20 permit esp host any any")).to_contain_text("3")

@@ -39,6 +39,7 @@ export interface DataChanged {
   added: number;
   removed: number;
   checksum: string | null;
+  skipped?: number;
 }
 
 export interface SourceInfo {
@@ -59,6 +60,7 @@ export interface ImportResult {
   checksum: string;
   took_ms: number;
   unmapped?: { count: number; by_kind: Record<string, number>; sample: Record<string, unknown>[] };
+  skipped?: { count: number; rows: RowError[] };
 }
 
 export interface RowError {
@@ -66,6 +68,7 @@ export interface RowError {
   field: string | null;
   reason: string;
   path?: string | null;
+  text?: string | null;
 }
 
 export interface ImportProgress {

@@ -109,7 +109,7 @@ function showErrors(state: State): void {
 
 function showChanges(state: State): void {
   banner.hidden = state.changes.length === 0;
-  const lines = state.changes.map((c) => `${c.category}: ${c.source} ${c.checksum === null ? "deleted" : "changed"}, +${c.added} −${c.removed}`);
+  const lines = state.changes.map((c) => `${c.category}: ${c.source} ${c.checksum === null ? "deleted" : "changed"}, +${c.added} −${c.removed}${c.skipped ? `, ${c.skipped} skipped` : ""}`);
   banner.querySelector("p")!.textContent = lines.join("; ");
 }
 
@@ -324,12 +324,13 @@ async function runImport(): Promise<void> {
   const category = field<HTMLSelectElement>("category").value as Category;
   const source = field<HTMLInputElement>("source").value.trim();
   const format = field<HTMLSelectElement>("format").value;
+  const skip = field<HTMLInputElement>("skip").checked;
   const slot = document.querySelector<HTMLElement>("#error-import")!;
   slot.textContent = files.length === 0 ? "choose at least one file" : source === "" ? "name the source" : !apiKey.get() ? "imports need an API key: enter it below" : "";
   if (slot.textContent) return;
   importing = { category, source };
   store.update({ importing: { busy: true, rowsDone: null, result: null, error: null, rowErrors: [], errorCount: 0 } });
-  const answer = await importFiles({ category, source, format, files });
+  const answer = await importFiles({ category, source, format, files, skip });
   importing = null;
   if (answer.ok) {
     store.update({ importing: { busy: false, rowsDone: null, result: answer.value, error: null, rowErrors: [], errorCount: 0 } });

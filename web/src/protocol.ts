@@ -209,6 +209,7 @@ export interface ImportRequest {
   source: string;
   format: string;
   files: File[];
+  skip: boolean;
 }
 
 export type ImportRejection = { message: string; error_count: number; errors: RowError[] };
@@ -217,6 +218,7 @@ export type ImportRejection = { message: string; error_count: number; errors: Ro
 export function importFiles(request: ImportRequest): Promise<Answer<ImportResult>> {
   const params = new URLSearchParams({ source: request.source });
   if (request.format) params.set("format", request.format);
+  if (request.skip) params.set("on_error", "skip");
   const form = new FormData();
   for (const file of request.files) form.append("file", file, file.name);
   const headers = authorised(apiKey.get());

@@ -23,6 +23,7 @@ from netlookup.browse import CURSOR_PATTERN
 from netlookup.categories import Category
 from netlookup.errors import BadInput, PayloadTooLarge
 from netlookup.imports.formats import ImportFormat, concatenate
+from netlookup.imports.service import OnError
 from netlookup.lookup.request import DEFAULT_LIMIT, MAX_LIMIT
 
 read_router = APIRouter(
@@ -191,6 +192,14 @@ async def import_source(
             examples=["aws-sg"],
         ),
     ] = None,
+    on_error: Annotated[
+        OnError,
+        Query(
+            description="reject: any bad row refuses the file (nothing changes). skip: the file imports without the "
+            "rows it cannot read or map, listed under `skipped` (count and the first 100 with line or JSON path, "
+            "text and reason). A file that is not of its format at all, or is cut off, is refused either way.",
+        ),
+    ] = "reject",
 ) -> JSONBytesResponse:
     """Replace every record of (category, source) with the file's (several ``file`` fields of a multipart body are
     read as one file, e.g. paginated dumps or F5 virtuals + pools), atomically: readers see the old set or the
@@ -200,7 +209,7 @@ async def import_source(
     sample. Answers once the new data is committed and visible."""
     stream = await _upload_stream(request, services.settings.max_upload_bytes)
     try:
-        result = await services.imports.import_source(category, source, stream, format)
+        result = await services.imports.import_source(category, source, stream, format, on_error=on_error)
     finally:
         stream.close()
     return JSONBytesResponse(result.as_dict())

@@ -62,10 +62,19 @@ class ImportRow(BaseModel):
     )
 
 
+class ImportRowOut(ImportRow):
+    text: str | None = Field(default=None, description="The line as the file has it (line-based formats).")
+
+
+class SkippedRows(BaseModel):
+    count: int = Field(description="Rows left out.")
+    rows: list[ImportRowOut] = Field(description="The first 100: line or JSON path, text and reason.")
+
+
 class ImportErrorDetail(BaseModel):
     message: str
     error_count: int
-    errors: list[ImportRow] = Field(description="The first 100 errors.")
+    errors: list[ImportRowOut] = Field(description="The first 100 errors.")
 
 
 class ImportResponse(BaseModel):
@@ -82,6 +91,9 @@ class ImportResponse(BaseModel):
         description="Vendor rules that name no network (security-group or prefix-list references, ELBv2 "
         "instance targets): "
         "count, count by kind and a sample. Absent when there are none.",
+    )
+    skipped: SkippedRows | None = Field(
+        default=None, description="With on_error=skip: the rows left out because they could not be read or mapped."
     )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from netlookup.imports.json_objects import JSON_ERRORS, as_dict, as_list, iter_objects
-from netlookup.imports.rows import ParsedItem, ParsedRow, RowError, Unmapped
+from netlookup.imports.rows import ParsedItem, ParsedRow, Unmapped, file_error
 
 TYPES = {"application": "alb", "network": "nlb", "gateway": "gwlb"}
 LB_PREFIX = "load_balancers.LoadBalancers.item"
@@ -144,13 +144,13 @@ def iter_aws_elbv2(stream: IO[bytes]) -> Iterator[ParsedItem]:
                     yield from _records(balancers[arn], group, _targets(value))
                 finished.add(group_arn)
     except JSON_ERRORS as exc:
-        yield RowError(len(balancers) + 1, None, f"not valid JSON: {exc}")
+        yield file_error(len(balancers) + 1, f"not valid JSON: {exc}")
         return
     if not balancers:
-        yield RowError(
+        yield file_error(
             1,
-            "load_balancers",
-            'no load_balancers.LoadBalancers[] found: expected {"load_balancers": ..., '
+            field="load_balancers",
+            reason='no load_balancers.LoadBalancers[] found: expected {"load_balancers": ..., '
             '"target_groups": ..., "target_health": {...}}',
         )
         return

@@ -19,7 +19,7 @@ import ijson
 import orjson
 
 from netlookup.imports.json_objects import JSON_ERRORS, as_dict, as_list
-from netlookup.imports.rows import ParsedRow, RowError, Unmapped
+from netlookup.imports.rows import ParsedRow, RowError, Unmapped, file_error
 
 KINDS = ("SecurityGroups", "SecurityGroupRules")
 SCAN_CHUNK = 1 << 20
@@ -63,12 +63,11 @@ def _items(stream: IO[bytes]) -> Iterator[tuple[str, int, int, Any] | RowError]:
                 number += 1
                 yield kind, number, index, value
         except JSON_ERRORS as exc:
-            yield RowError(number + 1, None, f"not valid JSON after item {number}: {exc}", f"{kind}[{index + 1}]")
+            yield file_error(number + 1, f"not valid JSON after item {number}: {exc}", path=f"{kind}[{index + 1}]")
             return
     if number == 0:
-        yield RowError(
+        yield file_error(
             1,
-            None,
             "no SecurityGroups[] or SecurityGroupRules[] found: not an aws ec2 describe-security-"
             "groups or describe-security-group-rules dump",
         )

@@ -36,13 +36,14 @@ from netlookup.imports.cisco_objects import (
     masked_network,
     port_spec,
 )
-from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, Unmapped, iter_lines
+from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, Unmapped, file_error, iter_lines
 
 PROTOCOLS = {
     "ip", "tcp", "udp", "icmp", "icmp6", "ipv6", "esp", "ahp", "ah", "gre", "igmp", "igrp", "ospf", "eigrp", "pim",
     "sctp", "ipinip", "nos", "pcp", "snp", "pptp", "ipsec",
 }  # fmt: skip
 _ACTION = {"permit", "deny"}
+MAX_TEXT = 500  # of a refused line, quoted in the answer
 _DOTTED = re.compile(r"\d+\.\d+\.\d+\.\d+")
 # `ip access-list WORD` lines that set an option rather than open a list (NX-OS opens a list with the name alone).
 _ACCESS_LIST_OPTIONS = {"persistent", "match-local-traffic", "logging", "log-update", "resequence", "role-based"}
@@ -327,7 +328,7 @@ def iter_cisco_acl(stream: IO[bytes]) -> Iterator[ParsedItem]:
     try:
         objects = collect_objects(raw.decode("utf-8", "replace") for raw in iter_lines(stream))
     except LineTooLong as exc:
-        yield RowError(exc.number, None, str(exc))
+        yield file_error(exc.number, str(exc))
         return
     stream.seek(start)
     objects.device = 0
@@ -361,9 +362,9 @@ def iter_cisco_acl(stream: IO[bytes]) -> Iterator[ParsedItem]:
                     yield item
         except ParseError as exc:
             produced += 1
-            yield RowError(number, None, str(exc))
+            yield RowError(number, None, str(exc), text=text.strip()[:MAX_TEXT])
         except (IndexError, ValueError) as exc:
             produced += 1
-            yield RowError(number, None, f"cannot read this entry: {exc}")
+            yield RowError(number, None, f"cannot read this entry: {exc}", text=text.strip()[:MAX_TEXT])
     if produced == 0:
-        yield RowError(1, None, "no access-list, ip access-list, ipv6 access-list or ip prefix-list entries found")
+        yield file_error(1, "no access-list, ip access-list, ipv6 access-list or ip prefix-list entries found")

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from netlookup.imports.json_objects import JSON_ERRORS, as_dict, as_list, iter_objects
 from netlookup.imports.ports import SERVICE_PORTS
-from netlookup.imports.rows import ParsedItem, ParsedRow, RowError
+from netlookup.imports.rows import ParsedItem, ParsedRow, RowError, file_error
 
 VIRTUAL_KIND = "tm:ltm:virtual:virtualstate"
 POOL_KIND = "tm:ltm:pool:poolstate"
@@ -77,7 +77,7 @@ def _items(stream: IO[bytes]) -> Iterator[tuple[str, dict[str, Any]] | RowError]
             index = seen[array] = seen.get(array, -1) + 1
             yield f"{array}[{index}]", value
     except JSON_ERRORS as exc:
-        yield RowError(count + 1, None, f"not valid JSON after item {count}: {exc}")
+        yield file_error(count + 1, f"not valid JSON after item {count}: {exc}")
 
 
 def iter_f5_rest(stream: IO[bytes]) -> Iterator[ParsedItem]:
@@ -102,7 +102,7 @@ def iter_f5_rest(stream: IO[bytes]) -> Iterator[ParsedItem]:
                 if isinstance(key, str):
                     pools[key] = members
     if not virtuals:
-        yield RowError(1, "items", f"no {VIRTUAL_KIND} items found: expected the JSON of /mgmt/tm/ltm/virtual")
+        yield file_error(1, f"no {VIRTUAL_KIND} items found: expected the JSON of /mgmt/tm/ltm/virtual", "items")
         return
     for number, (path, virtual) in enumerate(virtuals, start=1):
         try:

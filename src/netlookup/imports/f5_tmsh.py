@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from netlookup.imports.f5_rest import member_record, parse_destination
-from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, iter_lines
+from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, file_error, iter_lines
 
 # A stanza larger than this is a file we do not understand (an unclosed brace), not a pool.
 MAX_STANZA_BYTES = 8 * 1024 * 1024
@@ -157,16 +157,16 @@ def _stanzas(stream: IO[bytes]) -> Iterator[_Stanza | RowError]:
             current.text.append(text)
             current.size += len(raw)
             if current.size > MAX_STANZA_BYTES:
-                yield RowError(current.line, None, f"ltm {current.kind} {current.name}: stanza never closes")
+                yield file_error(current.line, f"ltm {current.kind} {current.name}: stanza never closes")
                 return
             if depth <= 0:
                 yield current
                 current, depth = None, 0
     except LineTooLong as exc:
-        yield RowError(exc.number, None, str(exc))
+        yield file_error(exc.number, str(exc))
         return
     if current is not None:
-        yield RowError(current.line, None, f"ltm {current.kind} {current.name}: stanza never closes (missing }})")
+        yield file_error(current.line, f"ltm {current.kind} {current.name}: stanza never closes (missing }})")
 
 
 def iter_f5_tmsh(stream: IO[bytes]) -> Iterator[ParsedItem]:
@@ -191,7 +191,7 @@ def iter_f5_tmsh(stream: IO[bytes]) -> Iterator[ParsedItem]:
         else:
             virtuals.append((stanza, inner))
     if not virtuals:
-        yield RowError(1, None, "no ltm virtual stanzas found: expected bigip.conf or tmsh list ltm virtual text")
+        yield file_error(1, "no ltm virtual stanzas found: expected bigip.conf or tmsh list ltm virtual text")
         return
     for stanza, body in virtuals:
         destination = _value(body, "destination")

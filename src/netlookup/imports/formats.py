@@ -25,7 +25,7 @@ from netlookup.imports.aws_sg import iter_aws_sg
 from netlookup.imports.cisco_acl import iter_cisco_acl
 from netlookup.imports.f5_rest import iter_f5_rest
 from netlookup.imports.f5_tmsh import iter_f5_tmsh
-from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, iter_lines
+from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, file_error, iter_lines
 
 ImportFormat = Literal["ndjson", "json", "csv", "aws-sg", "aws-elbv2", "f5-rest", "f5-tmsh", "cisco-acl"]
 FORMATS: tuple[ImportFormat, ...] = get_args(ImportFormat)
@@ -44,7 +44,7 @@ def iter_ndjson(stream: IO[bytes]) -> Iterator[ParsedItem]:
     try:
         yield from _ndjson_lines(stream)
     except LineTooLong as exc:
-        yield RowError(exc.number, None, str(exc))
+        yield file_error(exc.number, str(exc))
 
 
 def _ndjson_lines(stream: IO[bytes]) -> Iterator[ParsedItem]:
@@ -81,7 +81,7 @@ def iter_json_array(stream: IO[bytes]) -> Iterator[ParsedItem]:
         head = _first_significant_byte(stream)
         stream.seek(start + 3)
     if head != b"[":
-        yield RowError(1, None, "expected a JSON array of records")
+        yield file_error(1, "expected a JSON array of records")
         return
     number = 0
     try:
@@ -91,7 +91,7 @@ def iter_json_array(stream: IO[bytes]) -> Iterator[ParsedItem]:
                 continue
             yield ParsedRow(number, value)
     except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
-        yield RowError(number + 1, None, f"not valid JSON after element {number}: {exc}")
+        yield file_error(number + 1, f"not valid JSON after element {number}: {exc}")
 
 
 def _split_members(text: str) -> list[dict[str, Any]]:
@@ -118,18 +118,24 @@ def _split_members(text: str) -> list[dict[str, Any]]:
 def iter_csv(stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[ParsedItem]:
     """CSV with a header row; empty cells are null; ``members`` is ``ip:port;ip:port``."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.DictReader(text)
+    try:
+        yield from _csv_rows(csv.DictReader(text), allowed_columns)
+    finally:
+        text.detach()  # the caller's stream stays open (an import may quote the lines it skipped)
+
+
+def _csv_rows(reader: csv.DictReader[str], allowed_columns: tuple[str, ...]) -> Iterator[ParsedItem]:
     try:
         header = reader.fieldnames
     except (UnicodeDecodeError, csv.Error) as exc:
-        yield RowError(1, None, f"unreadable CSV header: {exc}")
+        yield file_error(1, f"unreadable CSV header: {exc}")
         return
     if not header:
-        yield RowError(1, None, "CSV file has no header row")
+        yield file_error(1, "CSV file has no header row")
         return
     unknown = [name for name in header if name not in allowed_columns]
     if unknown:
-        yield RowError(1, ",".join(unknown), f"unknown columns; allowed: {', '.join(allowed_columns)}")
+        yield file_error(1, f"unknown columns; allowed: {', '.join(allowed_columns)}", ",".join(unknown))
         return
     try:
         for row in reader:
@@ -146,9 +152,7 @@ def iter_csv(stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[Pa
                     continue
             yield ParsedRow(number, record)
     except (UnicodeDecodeError, csv.Error) as exc:
-        yield RowError(reader.line_num + 1, None, f"unreadable CSV: {exc}")
-    finally:
-        text.detach()
+        yield file_error(reader.line_num + 1, f"unreadable CSV: {exc}")
 
 
 def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[ParsedItem]:

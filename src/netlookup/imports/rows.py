@@ -22,16 +22,28 @@ class ParsedRow(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """Why one row (or the file at that position) was rejected."""
+    """Why one row (or the file at that position) was rejected. ``fatal``: the file is not of that format at all,
+    or is cut off, so no mode imports it; otherwise the row alone is bad (``on_error=skip`` leaves it out)."""
 
     line: int
     field: str | None
     reason: str
     path: str | None = None  # JSON formats: where in the document, e.g. SecurityGroups[3].IpPermissions[0]
+    fatal: bool = False
+    text: str | None = None  # the line as the file has it, when the parser knows it
 
     def as_dict(self) -> dict[str, Any]:
-        found = {"line": self.line, "field": self.field, "reason": self.reason}
-        return found | {"path": self.path} if self.path is not None else found
+        found: dict[str, Any] = {"line": self.line, "field": self.field, "reason": self.reason}
+        if self.path is not None:
+            found["path"] = self.path
+        if self.text is not None:
+            found["text"] = self.text
+        return found
+
+
+def file_error(line: int, reason: str, field: str | None = None, path: str | None = None) -> RowError:
+    """An error about the file as a whole (not this format, cut off, empty): refused in every mode."""
+    return RowError(line, field, reason, path, fatal=True)
 
 
 @dataclass(frozen=True, slots=True)

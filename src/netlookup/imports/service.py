@@ -15,8 +15,8 @@ import uuid
 from array import array
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import IO, Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import IO, Any, Literal, Protocol, get_args
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import OperationalError
@@ -31,7 +31,7 @@ from netlookup.gate import DbGate
 from netlookup.imports import writes
 from netlookup.imports.diff import OldRecords
 from netlookup.imports.formats import FORMAT_CATEGORY, FORMATS, guess_format, iter_records
-from netlookup.imports.rows import ParsedItem, RowError
+from netlookup.imports.rows import ParsedItem, RowError, iter_lines
 from netlookup.imports.validate import IGNORED_FIELDS, IMPORT_FIELDS, ValidatedBatches, validated_batches
 from netlookup.metrics import IMPORT_ROWS
 
@@ -43,6 +43,12 @@ MAX_UNMAPPED_SAMPLE = 5
 MAX_SOURCE_LENGTH = 255
 
 ProgressCallback = Callable[[int], Awaitable[None]]
+# reject: any bad row refuses the file (the default); skip: vendor files import without the rows they cannot map,
+# which the answer lists. A file that is not of its format at all, or cut off, is refused either way.
+OnError = Literal["reject", "skip"]
+ON_ERROR: tuple[OnError, ...] = get_args(OnError)
+MAX_TEXT = 500
+LINE_FORMATS = {"ndjson", "csv", "cisco-acl", "f5-tmsh"}
 
 
 class ImportEvents(Protocol):
@@ -65,9 +71,11 @@ class ImportResult:
     checksum: str
     took_ms: float
     unmapped: dict[str, Any] | None = None
+    skipped: dict[str, Any] | None = None  # on_error=skip: {count, rows: the first 100 left out}
 
     def as_dict(self) -> dict[str, Any]:
         extra = {"unmapped": self.unmapped} if self.unmapped else {}
+        extra |= {"skipped": self.skipped} if self.skipped else {}
         return extra | {
             "job_id": self.job_id,
             "category": self.category,
@@ -103,6 +111,23 @@ def check_source_name(source: str) -> str:
     return name
 
 
+def _with_line_texts(stream: IO[bytes], errors: list[RowError]) -> list[RowError]:
+    """The errors of a line-based file with the text of their line, read again from the file (the parsers do not
+    keep lines); errors that already quote their text keep it."""
+    wanted = {error.line for error in errors if error.text is None}
+    if not wanted or stream.closed:
+        return errors
+    texts: dict[int, str] = {}
+    stream.seek(0)
+    last = max(wanted)
+    for number, raw in enumerate(iter_lines(stream), start=1):
+        if number in wanted:
+            texts[number] = raw.decode("utf-8", "replace").strip()[:MAX_TEXT]
+        if number >= last:
+            break
+    return [replace(error, text=texts.get(error.line)) if error.text is None else error for error in errors]
+
+
 def _lock_name(category: str, source: str) -> str:
     return "netlookup:" + hashlib.sha1(f"{category}\0{source}".encode()).hexdigest()
 
@@ -115,6 +140,7 @@ class _Streamed:
     lengths: Counter[tuple[int, int]] = field(default_factory=Counter)  # (family, prefix_len) → records
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
+    fatal: bool = False  # an error about the whole file: refused in every mode
     rows_done: int = 0
     inserted: int = 0
 
@@ -183,14 +209,19 @@ class ImportService:
         *,
         on_progress: ProgressCallback | None = None,
         job_id: str | None = None,
+        on_error: OnError = "reject",
     ) -> ImportResult:
         """Replace every record of (category, source) with the file's records, atomically, and announce it:
         ``import:progress`` per batch (and ``on_progress``, e.g. a progress bar), then ``import:done`` and
         ``data:changed`` once committed, or ``import:failed`` with the reason.
 
         Raises ImportRejected (nothing written) listing the first bad rows, BadInput for an unknown format
-        or an empty file, Conflict when another import of the same source holds the lock too long.
+        or an empty file, Conflict when another import of the same source holds the lock too long. With
+        ``on_error="skip"`` bad rows are left out and listed under ``skipped`` instead, unless the error is about
+        the file as a whole (not this format, cut off) or no row is left.
         """
+        if on_error not in ON_ERROR:
+            raise BadInput(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
         job_id = job_id or new_job_id()
         source = check_source_name(source)
         counted = 0
@@ -204,7 +235,7 @@ class ImportService:
             await self._events.import_progress(job_id, category, source, rows_done)
 
         try:
-            result = await self._replace_source(category, source, stream, fmt, progress, job_id)
+            result = await self._replace_source(category, source, stream, fmt, progress, job_id, on_error == "skip")
         except NetlookupError as exc:
             await self._events.import_failed(job_id, category, source, exc.status_code, exc.detail)
             raise
@@ -212,7 +243,9 @@ class ImportService:
             await self._events.import_failed(job_id, category, source, 500, "internal error")
             raise
         await self._events.import_done(result.as_dict())
-        await self._events.data_changed(DataChange(category, source, result.added, result.removed, result.checksum))
+        skipped = result.skipped["count"] if result.skipped else 0
+        change = DataChange(category, source, result.added, result.removed, result.checksum, skipped)
+        await self._events.data_changed(change)
         return result
 
     async def _replace_source(
@@ -223,6 +256,7 @@ class ImportService:
         fmt: str | None,
         on_progress: ProgressCallback,
         job_id: str,
+        skip: bool = False,
     ) -> ImportResult:
         fmt = (fmt or guess_format(stream)).lower()
         if fmt not in FORMATS:
@@ -236,16 +270,25 @@ class ImportService:
         async with (
             self._write_connection(category, source) as conn,
             conn.begin(),
-            validated_batches(category, parsed, BATCH_ROWS) as batches,
+            validated_batches(category, parsed, BATCH_ROWS, skip=skip) as batches,
         ):
             await writes.start_writing(conn, category, source)
             old = await writes.old_records(conn, category, source)
             sources = tables.sources
             await conn.execute(delete(sources).where(sources.c.category == category, sources.c.name == source))
-            streamed = await self._stream_rows(conn, category, source, batches, on_progress, unmapped, old)
-            if streamed.error_count:
+            streamed = await self._stream_rows(conn, category, source, batches, on_progress, unmapped, old, skip)
+            if streamed.error_count and fmt in LINE_FORMATS:
+                streamed.errors = _with_line_texts(stream, streamed.errors)
+            if streamed.fatal or (streamed.error_count and not skip):
                 raise ImportRejected(
-                    f"{streamed.error_count} bad rows in {category}/{source}; nothing was imported",
+                    f"{streamed.error_count} bad rows in {category}/{source}; nothing was imported"
+                    + (" (the file cannot be read as a whole, whatever on_error says)" if streamed.fatal else ""),
+                    [error.as_dict() for error in streamed.errors],
+                    streamed.error_count,
+                )
+            if streamed.error_count and not streamed.fingerprints:
+                raise ImportRejected(
+                    f"every entry of the file was refused ({streamed.error_count}); nothing was imported",
                     [error.as_dict() for error in streamed.errors],
                     streamed.error_count,
                 )
@@ -278,6 +321,9 @@ class ImportService:
             checksum,
             took_ms,
             unmapped if unmapped["count"] else None,
+            {"count": streamed.error_count, "rows": [e.as_dict() for e in streamed.errors]}
+            if streamed.error_count
+            else None,
         )
 
     async def _stream_rows(
@@ -289,18 +335,20 @@ class ImportService:
         on_progress: ProgressCallback,
         unmapped: dict[str, Any],
         old: OldRecords,
+        skip: bool = False,
     ) -> _Streamed:
         streamed = _Streamed()
         while True:
             batch = await batches.next()
             streamed.error_count += len(batch.errors)
+            streamed.fatal = streamed.fatal or any(error.fatal for error in batch.errors)
             streamed.errors.extend(batch.errors[: MAX_REPORTED_ERRORS - len(streamed.errors)])
             for item in batch.unmapped:
                 unmapped["count"] += 1
                 unmapped["by_kind"][item.kind] = unmapped["by_kind"].get(item.kind, 0) + 1
                 if len(unmapped["sample"]) < MAX_UNMAPPED_SAMPLE:
                     unmapped["sample"].append({"line": item.line, "kind": item.kind, **item.sample})
-            if streamed.error_count == 0 and batch.rows:
+            if (streamed.error_count == 0 or (skip and not streamed.fatal)) and batch.rows:
                 streamed.fingerprints.extend(row["fingerprint"] for row in batch.rows)
                 if SPECS[category].network:
                     streamed.lengths.update((row["family"], row["prefix_len"]) for row in batch.rows)

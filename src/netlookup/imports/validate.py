@@ -81,17 +81,20 @@ class ParserTripped(Exception):
         self.seen = seen
 
 
-def next_batch(category: Category, rows: Iterator[ParsedItem], size: int, keep_rows: bool) -> ValidBatch:
-    """Validate up to ``size`` parsed rows. Once errors are found, rows are only checked, not kept."""
+def next_batch(
+    category: Category, rows: Iterator[ParsedItem], size: int, keep_rows: bool, skip: bool = False
+) -> ValidBatch:
+    """Validate up to ``size`` parsed rows. Once errors are found, rows are only checked, not kept (with
+    ``skip``, the good rows are kept whatever the errors)."""
     batch = ValidBatch()
     try:
-        return _fill_batch(batch, category, rows, size, keep_rows)
+        return _fill_batch(batch, category, rows, size, keep_rows, skip)
     except Exception as exc:
         raise ParserTripped(exc, batch.seen) from exc
 
 
 def _fill_batch(
-    batch: ValidBatch, category: Category, rows: Iterator[ParsedItem], size: int, keep_rows: bool
+    batch: ValidBatch, category: Category, rows: Iterator[ParsedItem], size: int, keep_rows: bool, skip: bool
 ) -> ValidBatch:
     for parsed in rows:
         batch.seen += 1
@@ -105,7 +108,7 @@ def _fill_batch(
             outcome = validate_row(category, parsed.raw, parsed.position, parsed.path)
             if isinstance(outcome, list):
                 batch.errors.extend(outcome)
-            elif keep_rows and not batch.errors:
+            elif keep_rows and (skip or not batch.errors):
                 batch.rows.append(outcome[0])
                 batch.points.append(outcome[1])
         if batch.seen >= size:
@@ -122,8 +125,9 @@ class ValidatedBatches:
     errors, the following ones are only checked, not kept. ``depth`` bounds the memory held.
     """
 
-    def __init__(self, category: Category, rows: Iterator[ParsedItem], size: int, depth: int):
+    def __init__(self, category: Category, rows: Iterator[ParsedItem], size: int, depth: int, skip: bool = False):
         self._category = category
+        self._skip = skip
         self._rows = rows
         self._size = size
         self._queue: queue.Queue[ValidBatch | BaseException] = queue.Queue(maxsize=depth)
@@ -145,11 +149,11 @@ class ValidatedBatches:
         try:
             while not self._stop.is_set():
                 try:
-                    batch = next_batch(self._category, self._rows, self._size, keep)
+                    batch = next_batch(self._category, self._rows, self._size, keep, self._skip)
                 except ParserTripped as tripped:
                     seen += tripped.seen
                     raise tripped.error from None
-                keep = keep and not batch.errors
+                keep = self._skip or (keep and not batch.errors)
                 seen += batch.seen
                 if not self._put(batch) or batch.finished:
                     return
@@ -158,7 +162,7 @@ class ValidatedBatches:
             # the traceback goes to the log, since it is also a parser bug to fix.
             log.error("import parser failed category=%s after_items=%d", self._category, seen, exc_info=exc)
             reason = f"cannot read the file past item {seen}: {type(exc).__name__}: {exc}"
-            self._put(ValidBatch(errors=[RowError(seen + 1, None, reason)], finished=True))
+            self._put(ValidBatch(errors=[RowError(seen + 1, None, reason, fatal=True)], finished=True))
         except BaseException as exc:  # handed to the consumer, raised there
             self._put(exc)
 
@@ -179,10 +183,10 @@ class ValidatedBatches:
 
 @contextlib.asynccontextmanager
 async def validated_batches(
-    category: Category, rows: Iterator[ParsedItem], size: int, depth: int = 4
+    category: Category, rows: Iterator[ParsedItem], size: int, depth: int = 4, skip: bool = False
 ) -> AsyncIterator[ValidatedBatches]:
     """Start validating ``rows`` now; the worker stops (and is joined) when the block ends, however it ends."""
-    batches = ValidatedBatches(category, rows, size, depth)
+    batches = ValidatedBatches(category, rows, size, depth, skip)
     batches._thread.start()
     try:
         yield batches

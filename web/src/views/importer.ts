@@ -1,4 +1,5 @@
 // An import's progress (rows read, from import:progress), then its result, or the rows that refused it.
+import type { RowError } from "../events";
 import type { State } from "../store";
 import { element } from "./results";
 
@@ -14,17 +15,23 @@ export function renderImport(root: HTMLElement, state: State): void {
     const r = run.result;
     const lines = [`Imported ${r.category}/${r.source}: ${r.count.toLocaleString("en")} records, +${r.added} −${r.removed}, in ${r.took_ms} ms.`];
     if (r.unmapped) lines.push(`Not imported (name no network): ${r.unmapped.count} (${Object.entries(r.unmapped.by_kind).map(([k, n]) => `${k} ${n}`).join(", ")}).`);
+    if (r.skipped) lines.push(`Skipped (could not be read): ${r.skipped.count}, the first ${r.skipped.rows.length} below.`);
     children.push(element("p", { role: "status", class: "import-done" }, lines.join(" ")));
+    if (r.skipped) children.push(rowTable(r.skipped.rows, "Entries the import skipped"));
   }
   if (run.error) {
     children.push(element("p", { role: "alert", class: "field-error" }, run.error));
   }
   if (run.rowErrors.length) {
     children.push(element("p", {}, `Nothing was changed: ${run.errorCount} bad rows (the first ${run.rowErrors.length} below).`));
-    const head = element("tr", {}, ...["Line", "Path", "Field", "Reason"].map((label) => element("th", { scope: "col" }, label)));
-    const rows = run.rowErrors.map((e) =>
-      element("tr", {}, element("td", {}, String(e.line)), element("td", {}, e.path ?? ""), element("td", {}, e.field ?? ""), element("td", {}, e.reason)));
-    children.push(element("div", { class: "table-wrap" }, element("table", { "aria-label": "Rows that refused the import" }, element("thead", {}, head), element("tbody", {}, ...rows))));
+    children.push(rowTable(run.rowErrors, "Rows that refused the import"));
   }
   root.replaceChildren(...children);
+}
+
+function rowTable(errors: RowError[], label: string): HTMLElement {
+  const head = element("tr", {}, ...["Line", "Path", "Text", "Field", "Reason"].map((name) => element("th", { scope: "col" }, name)));
+  const rows = errors.map((e) =>
+    element("tr", {}, element("td", {}, String(e.line)), element("td", {}, e.path ?? ""), element("td", {}, e.text ?? ""), element("td", {}, e.field ?? ""), element("td", {}, e.reason)));
+  return element("div", { class: "table-wrap" }, element("table", { "aria-label": label }, element("thead", {}, head), element("tbody", {}, ...rows)));
 }

@@ -18,26 +18,43 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from netlookup.imports.json_objects import JSON_ERRORS, as_dict, as_list, iter_objects
-from netlookup.imports.ports import SERVICE_PORTS
+from netlookup.imports.ports import service_port
 from netlookup.imports.rows import ParsedItem, ParsedRow, RowError, file_error
 
 VIRTUAL_KIND = "tm:ltm:virtual:virtualstate"
 POOL_KIND = "tm:ltm:pool:poolstate"
-VIRTUAL_FIELDS = ("partition", "name", "destination", "ipProtocol", "pool", "sourceAddressTranslation", "description")
+VIRTUAL_ADDRESS_KIND = "tm:ltm:virtual-address:virtual-addressstate"
+CRITERIA_KIND = "tm:ltm:traffic-matching-criteria:traffic-matching-criteriastate"
+VIRTUAL_FIELDS = (
+    "partition",
+    "subPath",
+    "name",
+    "destination",
+    "trafficMatchingCriteria",
+    "ipProtocol",
+    "pool",
+    "sourceAddressTranslation",
+    "description",
+)
 _DESTINATION = re.compile(
     r"^(?:/(?P<partition>[^/]+)/)?(?P<address>.+?)(?:%(?P<rd>\d+))?[:.](?P<port>\d+|[a-z][a-z0-9-]*)$"
 )
 
 
 def port_number(text: str) -> int | None:
-    """``443`` → 443, ``https`` → 443 (F5 writes well-known ports by name), ``any`` → None. Raises ValueError."""
+    """``443`` → 443, ``https`` → 443 (F5 writes ports by their service names); ``0`` and ``any`` are any port on
+    BIG-IP → None. Raises ValueError."""
     if text.isdigit():
-        return int(text)
+        value = int(text)
+        if value > 65535:
+            raise ValueError(f"port {text} is above 65535")
+        return value or None
     if text == "any":
         return None
-    if text in SERVICE_PORTS:
-        return SERVICE_PORTS[text]
-    raise ValueError(f"port {text!r} is not a number or a known service name")
+    port = service_port(text)
+    if port is None:
+        raise ValueError(f"port {text!r} is not a number or a known service name")
+    return port
 
 
 def parse_destination(text: str) -> tuple[str | None, int | None, int | None]:
@@ -80,10 +97,42 @@ def _items(stream: IO[bytes]) -> Iterator[tuple[str, dict[str, Any]] | RowError]
         yield file_error(count + 1, f"not valid JSON after item {count}: {exc}")
 
 
+def _named(table: dict[str, dict[str, Any]], path: str) -> dict[str, Any] | None:
+    return table.get(path) or table.get(path.rsplit("/", 1)[-1])
+
+
+def _rest_destination(
+    virtual: dict[str, Any], named: dict[str, dict[str, dict[str, Any]]]
+) -> tuple[str | None, int | None, int | None, str | None]:
+    """(address, port, route domain, protocol): the ``destination`` (whose address may name a virtual-address), or
+    the ``trafficMatchingCriteria`` of TMOS 14.1+. Raises ValueError."""
+    destination = virtual.get("destination")
+    criteria_path = virtual.get("trafficMatchingCriteria")
+    if not destination and isinstance(criteria_path, str):
+        criteria = _named(named[CRITERIA_KIND], criteria_path)
+        if criteria is None:
+            raise ValueError(f"trafficMatchingCriteria {criteria_path} is not in the file")
+        inline = criteria.get("destinationAddressInline")
+        if not isinstance(inline, str):
+            raise ValueError(f"trafficMatchingCriteria {criteria_path} has no destinationAddressInline")
+        inline_address, _, rd = inline.partition("%")
+        port_text = str(criteria.get("destinationPortInline") or "any")
+        return inline_address, port_number(port_text), int(rd) if rd.isdigit() else None, criteria.get("protocol")
+    address, port, route_domain = parse_destination(str(destination or ""))
+    if address is not None and not re.fullmatch(r"[0-9a-fA-F:.]+", address):
+        partition = virtual.get("partition")
+        found = _named(named[VIRTUAL_ADDRESS_KIND], f"/{partition}/{address}")
+        if found is None or not isinstance(found.get("address"), str):
+            raise ValueError(f"destination {destination!r} names virtual-address {address!r}, which is not in the file")
+        address = found["address"].split("%")[0]
+    return address, port, route_domain, None
+
+
 def iter_f5_rest(stream: IO[bytes]) -> Iterator[ParsedItem]:
     """Canonical ``f5`` records from iControl REST virtual and pool collections."""
     virtuals: list[tuple[str, dict[str, Any]]] = []
     pools: dict[str, list[dict[str, Any]]] = {}
+    named: dict[str, dict[str, dict[str, Any]]] = {VIRTUAL_ADDRESS_KIND: {}, CRITERIA_KIND: {}}
     for found in _items(stream):
         if isinstance(found, RowError):
             yield found
@@ -101,12 +150,16 @@ def iter_f5_rest(stream: IO[bytes]) -> Iterator[ParsedItem]:
             for key in (item.get("fullPath"), item.get("name")):
                 if isinstance(key, str):
                     pools[key] = members
+        elif kind in named:
+            for key in (item.get("fullPath"), item.get("name")):
+                if isinstance(key, str):
+                    named[kind].setdefault(key, item)
     if not virtuals:
         yield file_error(1, f"no {VIRTUAL_KIND} items found: expected the JSON of /mgmt/tm/ltm/virtual", "items")
         return
     for number, (path, virtual) in enumerate(virtuals, start=1):
         try:
-            address, port, route_domain = parse_destination(str(virtual.get("destination") or ""))
+            address, port, route_domain, protocol = _rest_destination(virtual, named)
         except ValueError as exc:
             yield RowError(number, "destination", str(exc), f"{path}.destination")
             continue
@@ -118,10 +171,13 @@ def iter_f5_rest(stream: IO[bytes]) -> Iterator[ParsedItem]:
             number,
             {
                 "partition": virtual.get("partition"),
-                "name": virtual.get("name"),
+                # AS3 puts every application in a folder of its tenant: /Tenant/app1/serviceMain
+                "name": f"{virtual['subPath']}/{virtual.get('name')}"
+                if virtual.get("subPath")
+                else virtual.get("name"),
                 "destination": address,
                 "port": port,
-                "protocol": virtual.get("ipProtocol"),
+                "protocol": virtual.get("ipProtocol") or protocol,
                 "route_domain": route_domain,
                 "pool": pool,
                 "members": pools.get(str(pool), []) if pool else [],

@@ -26,18 +26,19 @@ small summary of each virtual and pool to join them. Positions: the line where t
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from netlookup.imports.f5_rest import member_record, parse_destination
+from netlookup.imports.f5_rest import member_record, parse_destination, port_number
 from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, file_error, iter_lines
 
 # A stanza larger than this is a file we do not understand (an unclosed brace), not a pool.
 MAX_STANZA_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 32
-_STANZA_START = re.compile(r"^ltm (virtual|pool) (\S+) \{")
+_STANZA_START = re.compile(r"^ltm (virtual|pool|virtual-address|traffic-matching-criteria) (\S+) \{")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]|[^\s{}"]+')
 
 
@@ -109,11 +110,62 @@ def _named_blocks(block: Block) -> Iterator[tuple[str, Block]]:
 
 
 def _split_path(path: str) -> tuple[str | None, str]:
-    """``/Common/vs_web`` → ("Common", "vs_web"); a bare name has no partition."""
+    """``/Common/vs_web`` → ("Common", "vs_web"); an AS3 folder stays in the name (``/Tenant/app1/serviceMain`` →
+    ("Tenant", "app1/serviceMain"): every application has a serviceMain); a bare name has no partition."""
     if path.startswith("/") and path.count("/") >= 2:
         partition, _, name = path[1:].partition("/")
-        return partition, name.rsplit("/", 1)[-1]
+        return partition, name
     return None, path
+
+
+def _last_part(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Criteria:
+    """What a TMOS 14.1+ ``ltm traffic-matching-criteria`` gives a virtual in place of its destination."""
+
+    address: str | None
+    port: str | None
+    protocol: str | None
+    problem: str | None = None
+
+
+def _criteria(name: str, body: Block) -> _Criteria:
+    address, port = _value(body, "destination-address-inline"), _value(body, "destination-port-inline")
+    problem = None
+    if address is None:
+        listed = _value(body, "destination-address-list")
+        problem = (
+            f"traffic-matching-criteria {name} takes its destination from address list {listed}, which is not read"
+            if listed
+            else f"traffic-matching-criteria {name} has no destination-address-inline"
+        )
+    return _Criteria(address, port, _value(body, "protocol"), problem)
+
+
+class _Named:
+    """Objects a virtual refers to by name (virtual-address, traffic-matching-criteria), by full path and by the
+    name alone."""
+
+    def __init__(self) -> None:
+        self.addresses: dict[str, str] = {}
+        self.criteria: dict[str, _Criteria] = {}
+
+    @staticmethod
+    def _keys(name: str) -> list[str]:
+        return [name, _last_part(name)]
+
+    def add_address(self, name: str, body: Block) -> None:
+        address = _value(body, "address")
+        if address is not None:
+            for key in self._keys(name):
+                self.addresses.setdefault(key, address)
+
+    def add_criteria(self, name: str, body: Block) -> None:
+        for key in self._keys(name):
+            self.criteria.setdefault(key, _criteria(name, body))
 
 
 def _pool_members(body: Block) -> list[dict[str, Any]]:
@@ -169,10 +221,46 @@ def _stanzas(stream: IO[bytes]) -> Iterator[_Stanza | RowError]:
         yield file_error(current.line, f"ltm {current.kind} {current.name}: stanza never closes (missing }})")
 
 
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _destination(name: str, body: Block, named: _Named) -> tuple[str | None, int | None, int | None, str | None]:
+    """(address, port, route domain, protocol) of a virtual: its ``destination`` (whose address may name an ``ltm
+    virtual-address``), or its ``traffic-matching-criteria``. Raises ValueError naming what is missing."""
+    destination = _value(body, "destination")
+    if destination is None:
+        criteria_name = _value(body, "traffic-matching-criteria")
+        if criteria_name is None:
+            raise ValueError(f"ltm virtual {name} has no destination")
+        criteria = named.criteria.get(criteria_name) or named.criteria.get(_last_part(criteria_name))
+        if criteria is None:
+            raise ValueError(f"ltm virtual {name}: traffic-matching-criteria {criteria_name} is not in the file")
+        if criteria.problem is not None:
+            raise ValueError(criteria.problem)
+        assert criteria.address is not None
+        address_text, _, rd = criteria.address.partition("%")
+        port = port_number(criteria.port) if criteria.port else None
+        return address_text, port, int(rd) if rd.isdigit() else None, criteria.protocol
+    address, port, route_domain = parse_destination(destination)
+    if address is not None and not _is_address(address):
+        partition = _split_path(destination)[0]
+        found = named.addresses.get(f"/{partition}/{address}") or named.addresses.get(address)
+        if found is None:
+            raise ValueError(f"destination {destination!r} names virtual-address {address!r}, which is not in the file")
+        address = found.split("%")[0]
+    return address, port, route_domain, None
+
+
 def iter_f5_tmsh(stream: IO[bytes]) -> Iterator[ParsedItem]:
     """Canonical ``f5`` records from ``ltm virtual`` / ``ltm pool`` configuration text."""
     virtuals: list[tuple[_Stanza, Block]] = []
     pools: dict[str, list[dict[str, Any]]] = {}
+    named = _Named()
     for stanza in _stanzas(stream):
         if isinstance(stanza, RowError):
             yield stanza
@@ -187,19 +275,19 @@ def iter_f5_tmsh(stream: IO[bytes]) -> Iterator[ParsedItem]:
         if stanza.kind == "pool":
             members = _pool_members(inner)
             pools[stanza.name] = members
-            pools.setdefault(_split_path(stanza.name)[1], members)
+            pools.setdefault(_last_part(stanza.name), members)
+        elif stanza.kind == "virtual-address":
+            named.add_address(stanza.name, inner)
+        elif stanza.kind == "traffic-matching-criteria":
+            named.add_criteria(stanza.name, inner)
         else:
             virtuals.append((stanza, inner))
     if not virtuals:
         yield file_error(1, "no ltm virtual stanzas found: expected bigip.conf or tmsh list ltm virtual text")
         return
     for stanza, body in virtuals:
-        destination = _value(body, "destination")
-        if destination is None:
-            yield RowError(stanza.line, "destination", f"ltm virtual {stanza.name} has no destination")
-            continue
         try:
-            address, port, route_domain = parse_destination(destination)
+            address, port, route_domain, protocol = _destination(stanza.name, body, named)
         except ValueError as exc:
             yield RowError(stanza.line, "destination", str(exc))
             continue
@@ -208,14 +296,14 @@ def iter_f5_tmsh(stream: IO[bytes]) -> Iterator[ParsedItem]:
         yield ParsedRow(
             stanza.line,
             {
-                "partition": partition or _split_path(destination)[0],
+                "partition": partition or _split_path(_value(body, "destination") or "")[0],
                 "name": name,
                 "destination": address,
                 "port": port,
-                "protocol": _value(body, "ip-protocol"),
+                "protocol": _value(body, "ip-protocol") or protocol,
                 "route_domain": route_domain,
                 "pool": pool,
-                "members": (pools.get(pool) or pools.get(_split_path(pool)[1]) or []) if pool else [],
+                "members": (pools.get(pool) or pools.get(_last_part(pool)) or []) if pool else [],
                 "snat": _snat(body),
                 "description": _value(body, "description"),
             },

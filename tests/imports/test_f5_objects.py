@@ -1,0 +1,119 @@
+"""F5 constructs of TMOS 14.1+ and AS3 configurations, from a fixture written from F5's tmsh reference: AS3
+folders kept in names, port 0 and ``any`` as any port, ``traffic-matching-criteria`` virtuals, destinations that
+name an ``ltm virtual-address``, every IANA service name; the same in iControl REST JSON."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from netlookup.imports.f5_rest import iter_f5_rest
+from netlookup.imports.f5_tmsh import iter_f5_tmsh
+from netlookup.imports.rows import ParsedRow, RowError
+from tests.conftest import AUTH
+
+TMOS16 = (Path(__file__).resolve().parents[1] / "fixtures" / "f5" / "bigip-tmos16.conf").read_bytes()
+
+
+def _summary(items: list[Any]) -> list[tuple[Any, ...]]:
+    return [
+        (i.position, i.raw["partition"], i.raw["name"], i.raw["destination"], i.raw["port"], i.raw["protocol"])
+        for i in items
+        if isinstance(i, ParsedRow)
+    ]
+
+
+def test_tmsh_folders_ports_criteria_and_named_addresses() -> None:
+    items = list(iter_f5_tmsh(io.BytesIO(TMOS16)))
+    assert _summary(items) == [
+        (37, "Tenant", "app1/serviceMain", "10.80.0.1", 443, "tcp"),
+        (42, "Tenant", "app2/serviceMain", "10.80.0.2", 443, "tcp"),
+        (47, "Common", "vs_port_zero", "10.80.0.5", None, "tcp"),
+        (51, "Common", "vs_port_any", "10.80.0.6", None, "udp"),
+        (55, "Common", "vs_tmc", "10.80.1.10", 443, "tcp"),
+        (63, "Common", "vs_named_address", "10.80.2.20", 8443, "tcp"),
+        (67, "Common", "vs_dnsix", "10.80.3.3", 90, "udp"),
+    ]
+    app2 = next(i.raw for i in items if isinstance(i, ParsedRow) and i.raw["name"] == "app2/serviceMain")
+    assert app2["members"] == [{"ip": "10.80.20.1", "port": None}, {"ip": "10.80.20.2", "port": 5639}]
+    [error] = [i for i in items if isinstance(i, RowError)]
+    assert error.line == 60
+    assert "address list /Common/web_addresses" in error.reason
+
+
+def test_a_destination_naming_a_missing_virtual_address_is_an_error() -> None:
+    body = b"ltm virtual /Common/vs {\n    destination /Common/nowhere:443\n}\n"
+    [error] = list(iter_f5_tmsh(io.BytesIO(body)))
+    assert isinstance(error, RowError)
+    assert "names virtual-address 'nowhere', which is not in the file" in error.reason
+
+
+def test_rest_folders_criteria_and_named_addresses() -> None:
+    document = {
+        "items": [
+            {
+                "kind": "tm:ltm:virtual:virtualstate",
+                "partition": "Tenant",
+                "subPath": "app1",
+                "name": "serviceMain",
+                "destination": "/Tenant/10.81.0.1:0",
+                "ipProtocol": "tcp",
+            },
+            {
+                "kind": "tm:ltm:virtual:virtualstate",
+                "partition": "Common",
+                "name": "vs_tmc",
+                "trafficMatchingCriteria": "/Common/tmc_web",
+            },
+            {
+                "kind": "tm:ltm:virtual:virtualstate",
+                "partition": "Common",
+                "name": "vs_named",
+                "destination": "/Common/vip_app:https",
+            },
+            {
+                "kind": "tm:ltm:traffic-matching-criteria:traffic-matching-criteriastate",
+                "fullPath": "/Common/tmc_web",
+                "destinationAddressInline": "10.81.1.10",
+                "destinationPortInline": "8443",
+                "protocol": "tcp",
+            },
+            {
+                "kind": "tm:ltm:virtual-address:virtual-addressstate",
+                "fullPath": "/Common/vip_app",
+                "address": "10.81.2.2",
+            },
+        ]
+    }
+    items = list(iter_f5_rest(io.BytesIO(orjson.dumps(document))))
+    assert _summary(items) == [
+        (1, "Tenant", "app1/serviceMain", "10.81.0.1", None, "tcp"),
+        (2, "Common", "vs_tmc", "10.81.1.10", 8443, "tcp"),
+        (3, "Common", "vs_named", "10.81.2.2", 443, None),
+    ]
+
+
+async def test_the_fixture_round_trips_and_a_port_filter_admits_any_port_virtuals(client: httpx.AsyncClient) -> None:
+    strict = await client.post("/api/v1/import/f5", params={"source": "tmos16"}, content=TMOS16, headers=AUTH)
+    assert strict.status_code == 422  # the address-list criteria
+    response = await client.post(
+        "/api/v1/import/f5", params={"source": "tmos16", "on_error": "skip"}, content=TMOS16, headers=AUTH
+    )
+    assert response.status_code == 200, response.text
+    assert (response.json()["count"], response.json()["skipped"]["count"]) == (7, 1)
+
+    async def names(q: str, **params: Any) -> list[str]:
+        found = (await client.get("/api/v1/f5/lookup", params={"q": q, **params})).json()
+        return [m["name"] for m in found["matches"]]
+
+    assert await names("10.80.0.5", port=8080) == ["vs_port_zero"]  # port 0: any port
+    assert await names("10.80.0.6", port=53) == ["vs_port_any"]
+    within = await names("10.80.0.0/24", mode="within")
+    assert sorted(within) == ["app1/serviceMain", "app2/serviceMain", "vs_port_any", "vs_port_zero"]
+    assert await names("10.80.1.10", port=443) == ["vs_tmc"]
+    assert await names("10.80.2.20") == ["vs_named_address"]
+    assert await names("10.80.20.2") == ["app2/serviceMain"]  # by its pool member

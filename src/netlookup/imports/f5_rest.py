@@ -150,7 +150,7 @@ def iter_f5_rest(stream: IO[bytes]) -> Iterator[ParsedItem]:
             for key in (item.get("fullPath"), item.get("name")):
                 if isinstance(key, str):
                     pools[key] = members
-        elif kind in named:
+        elif isinstance(kind, str) and kind in named:
             for key in (item.get("fullPath"), item.get("name")):
                 if isinstance(key, str):
                     named[kind].setdefault(key, item)

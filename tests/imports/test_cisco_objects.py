@@ -164,3 +164,22 @@ async def test_ios_objects_round_trip_through_import_and_lookup(client: httpx.As
     assert (33, "2001:db8::10/128", "443") in await found("2001:db8::10", port=443, protocol="tcp")
     assert (34, "2001:db8:1::/48", "5000-5010") in await found("2001:db8:1::5", port=5005)
     assert (34, "2001:db8:1::/48", "5000-5010") not in await found("2001:db8:1::5", port=6000)
+
+
+def test_asa_names_and_interface_addresses_ios_xe_port_lists_and_ios_xr_lists() -> None:
+    body = (
+        b"ASA Version 9.12(4)\nnames\nname 10.90.0.10 web-server description the web server\n"
+        b"interface GigabitEthernet0/0\n nameif outside\n security-level 0\n ip address 198.51.100.1 255.255.255.0\n"
+        b"access-list MGMT extended permit tcp any interface outside eq ssh\n"
+        b"access-list MGMT extended permit tcp any host web-server eq www\n"
+        b"access-list MGMT extended permit tcp any interface inside eq ssh\n"
+        b"hostname r1\n"
+        b"ip access-list extended XE\n 10 permit tcp any any eq 22 80 443 log\n"
+        b"ipv4 access-list XR\n 10 permit ipv4 any host 10.9.9.9\n"
+    )
+    assert rows(body, 8) == {(8, "tcp", "0.0.0.0/0", "22"), (8, "tcp", "198.51.100.1/32", "22")}
+    assert rows(body, 9) == {(9, "tcp", "0.0.0.0/0", "80"), (9, "tcp", "10.90.0.10/32", "80")}
+    assert rows(body, 13) == {(13, "tcp", "0.0.0.0/0", port) for port in ("22", "80", "443")}
+    assert rows(body, 15) == {(15, "ip", "0.0.0.0/0", None), (15, "ip", "10.9.9.9/32", None)}
+    [error] = errors(body)
+    assert (error.line, error.reason) == (10, "interface 'inside' has no ip address in the configuration")

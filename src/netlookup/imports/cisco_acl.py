@@ -36,11 +36,12 @@ from netlookup.imports.cisco_objects import (
     masked_network,
     port_spec,
 )
+from netlookup.imports.ports import CISCO_PORTS
 from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, Unmapped, file_error, iter_lines
 
 PROTOCOLS = {
     "ip", "tcp", "udp", "icmp", "icmp6", "ipv6", "esp", "ahp", "ah", "gre", "igmp", "igrp", "ospf", "eigrp", "pim",
-    "sctp", "ipinip", "nos", "pcp", "snp", "pptp", "ipsec",
+    "sctp", "ipinip", "nos", "pcp", "snp", "pptp", "ipsec", "ipv4",
 }  # fmt: skip
 _ACTION = {"permit", "deny"}
 MAX_TEXT = 500  # of a refused line, quoted in the answer
@@ -74,22 +75,31 @@ def _address(words: list[str], i: int, context: ListContext, objects: Objects) -
     if word == "host":
         if i + 1 >= len(words):
             raise ParseError("host without an address")
-        return [(host_network(words[i + 1]), "host")], i + 2
+        return [(host_network(objects.address(words[i + 1])), "host")], i + 2
     if word in ("object", "object-group", "addrgroup"):
         if i + 1 >= len(words):
             raise ParseError(f"{word} without a name")
         return [(net, f"{word} {words[i + 1]}") for net in objects.resolve(words[i + 1], "network")], i + 2
     if word == "interface":
-        raise ParseError("interface addresses are not known from the configuration alone")
+        if i + 1 >= len(words):
+            raise ParseError("interface without a name")
+        return [(host_network(objects.interface_address(words[i + 1])), f"interface {words[i + 1]}")], i + 2
     if "/" in word:
         return [(host_network(word), "prefix")], i + 1
     if i + 1 < len(words) and _DOTTED.fullmatch(words[i + 1]):
-        network = masked_network(word, words[i + 1], wildcard=context.wildcard, prefer_wildcard=objects.looks_like_ios)
+        address = objects.address(word)
+        network = masked_network(
+            address, words[i + 1], wildcard=context.wildcard, prefer_wildcard=objects.looks_like_ios
+        )
         return [(network, "network")], i + 2
-    return [(host_network(word), "host")], i + 1
+    return [(host_network(objects.address(word)), "host")], i + 1
 
 
 PortChoice = tuple[str | None, str | None]  # (port text or None for any, note)
+
+
+def _is_port_word(word: str) -> bool:
+    return (word.isdigit() and int(word) <= 65535) or (word in CISCO_PORTS and word not in TRAILING_KEYWORDS)
 
 
 def _ports(words: list[str], i: int, objects: Objects) -> tuple[list[PortChoice], int]:
@@ -97,7 +107,13 @@ def _ports(words: list[str], i: int, objects: Objects) -> tuple[list[PortChoice]
     None)] (any port) when what follows is not a port."""
     spec, after = port_spec(words, i)
     if spec is not None:
-        return [spec], after
+        specs = [spec]
+        # IOS XE: `eq 22 80 443` is several ports; what follows them is an address or an option, never a port.
+        while words[i] in ("eq", "neq") and after < len(words) and _is_port_word(words[after]):
+            more, after = port_spec([words[i], words[after]], 0)[0], after + 1
+            assert more is not None
+            specs.append(more)
+        return specs, after
     if i + 1 < len(words) and words[i] == "portgroup":
         return objects.resolve(words[i + 1], "port"), i + 2
     if i + 1 < len(words) and words[i] == "object-group" and objects.kind_of(words[i + 1]) == "port":
@@ -120,7 +136,8 @@ def _protocols(words: list[str], i: int, context: ListContext, objects: Objects)
         raise ParseError(f"{name!r} is a {kind} group, not a service or protocol group")
     if word not in PROTOCOLS and not word.isdigit():
         raise ParseError(f"protocol {word!r} is not known")
-    protocol = "ip" if context.ipv6 and word == "ipv6" else word
+    # `ipv6` in an IPv6 list and IOS-XR's `ipv4` mean every protocol, as `ip` does
+    protocol = "ip" if (context.ipv6 and word == "ipv6") or word == "ipv4" else word
     return [Service(protocol)], "", i + 1
 
 

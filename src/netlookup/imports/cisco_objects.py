@@ -240,6 +240,9 @@ class Objects:
         self.groups: dict[tuple[int, str], Group] = {}
         # (device, ACL name) → the directions it is applied in (ASA access-group, IOS ip access-group, ...)
         self.bindings: dict[tuple[int, str], set[str]] = {}
+        # ASA `name A NAME` aliases and the address of each `nameif` interface, per device
+        self.names: dict[tuple[int, str], str] = {}
+        self.interfaces: dict[tuple[int, str], str] = {}
         # device → how many lines of ASA and of IOS syntax its configuration has
         self.asa_markers: dict[int, int] = {}
         self.ios_markers: dict[int, int] = {}
@@ -258,6 +261,20 @@ class Objects:
             if key in self.groups:
                 return key
         return None
+
+    def _lookup(self, table: dict[tuple[int, str], str], name: str) -> str | None:
+        return table.get((self.device, name)) or table.get((0, name))
+
+    def address(self, word: str) -> str:
+        """``word`` as an address: itself, or the address an ASA ``name`` line gives it."""
+        return self._lookup(self.names, word) or word
+
+    def interface_address(self, nameif: str) -> str:
+        """The address of the ASA interface called ``nameif`` (its ``ip address``)."""
+        found = self._lookup(self.interfaces, nameif)
+        if found is None:
+            raise ParseError(f"interface {nameif!r} has no ip address in the configuration")
+        return found
 
     def kind_of(self, name: str) -> str | None:
         key = self._key(name)
@@ -374,6 +391,8 @@ def collect_objects(lines: Iterable[str]) -> Objects:
     found = Objects()
     group: Group | None = None
     in_interface = False
+    nameif: str | None = None
+    interface_address: str | None = None
     for raw in lines:
         words = raw.split()
         if not words or words[0].startswith("!"):
@@ -382,8 +401,17 @@ def collect_objects(lines: Iterable[str]) -> Objects:
         binding = _binding(words, indented=indented, in_interface=in_interface)
         if binding is not None:
             found.bindings.setdefault((found.device, binding[0]), set()).add(binding[1])
+        if in_interface and indented:
+            if words[0] == "nameif" and len(words) == 2:
+                nameif = words[1]
+            elif words[:2] == ["ip", "address"] and len(words) >= 3:
+                interface_address = words[2]
+            if nameif and interface_address:
+                found.interfaces.setdefault((found.device, nameif), interface_address)
         if not indented:
-            group, in_interface = None, False
+            group, in_interface, nameif, interface_address = None, False, None, None
+            if words[0] == "name" and len(words) >= 3:
+                found.names[(found.device, words[2])] = words[1]
             text = " ".join(words)
             if words[0] == "hostname":
                 found.device += 1

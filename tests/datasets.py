@@ -76,7 +76,9 @@ def lb_row(rng: random.Random, category: str) -> dict[str, Any]:
     if category == "lb":
         row.update(vip=main, type="alb")
     else:
-        row.update(destination=main, partition="Common", route_domain=None, pool=None, snat=None)
+        # F5 wildcard and network virtuals: a destination that is a network
+        destination = network(rng) if main is not None and rng.random() < 0.3 else main
+        row.update(destination=destination, partition="Common", route_domain=None, pool=None, snat=None)
     return row
 
 

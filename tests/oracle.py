@@ -82,18 +82,33 @@ def expected(
             if port is not None and record["port"] is not None and record["port"] != port:
                 continue
             main = record[main_field]
-            main_hit = main is not None and _in(main, query)
+            main_hit, main_length = _destination_hit(main, query, mode) if main is not None else (False, 0)
             member_hit = any(_in(member["ip"], query) for member in record["members"])
             if main_hit or member_hit:
                 matches.append(
                     {
                         **record,
-                        "prefix_len": query.max_prefixlen,
+                        "prefix_len": main_length if main_hit else query.max_prefixlen,
                         "matched_on": main_field if main_hit else "member",
                     }
                 )
-        matches.sort(key=lambda m: (m["source"], m["id"]))
+        matches.sort(key=lambda m: (-m["prefix_len"], m["source"], m["id"]))
     return {"total": len(matches), "truncated": len(matches) > limit, "matches": matches[:limit]}
+
+
+def _destination_hit(
+    destination: str, query: ipaddress.IPv4Network | ipaddress.IPv6Network, mode: str
+) -> tuple[bool, int]:
+    """(matches, prefix length): an address lies inside the query whatever the mode; a network destination (an F5
+    wildcard or network virtual) matches by the mode, as acl/sg networks do."""
+    net = ipaddress.ip_network(destination)
+    if net.version != query.version:
+        return False, 0
+    if net.prefixlen == net.max_prefixlen:
+        return net.network_address in query, net.prefixlen
+    covering = query.subnet_of(net)  # type: ignore[arg-type]
+    within = net.subnet_of(query)  # type: ignore[arg-type]
+    return {"covering": covering, "within": within, "overlap": covering or within}[mode], net.prefixlen
 
 
 def _in(address: str, query: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from abc import abstractmethod
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 import orjson
 from pydantic import (
@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from netlookup.networks import AddressError, Prefix, parse_address, parse_network
+from netlookup.networks import MAX_PREFIX, AddressError, Prefix, parse_address, parse_network
 
 _PORT_RANGE = re.compile(r"^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$")
 _SG_PROTOCOLS = {"tcp", "udp", "icmp", "icmpv6", "all", "-1"}
@@ -79,6 +79,19 @@ def _canonical_host(value: object) -> str | None:
         return str(parse_address(value).text).split("/")[0]
     except AddressError as exc:
         raise ValueError(str(exc)) from None
+
+
+def _canonical_destination(value: object) -> str | None:
+    """An F5 destination: an address, or a network where the virtual's mask is not a host mask (10.1.0.0/16,
+    0.0.0.0/0 for a wildcard virtual); a full-length prefix is the address alone."""
+    value = _blank_to_none(value)
+    if isinstance(value, str) and "/" in value:
+        try:
+            prefix = parse_network(value)
+        except AddressError as exc:
+            raise ValueError(str(exc)) from None
+        return prefix.text.split("/")[0] if prefix.prefix_len == MAX_PREFIX[prefix.family] else prefix.text
+    return _canonical_host(value)
 
 
 Cidr = Annotated[str, BeforeValidator(_canonical_cidr)]
@@ -221,7 +234,7 @@ class F5Record(AddressRecord):
 
     partition: OptStr = None
     name: OptStr = None
-    destination: Annotated[str | None, BeforeValidator(_canonical_host)] = None
+    destination: Annotated[str | None, BeforeValidator(_canonical_destination)] = None
     port: OptPort = None
     protocol: OptProtocol = None
     route_domain: Annotated[Annotated[int, Field(ge=0)] | None, BeforeValidator(_blank_to_none)] = None
@@ -270,17 +283,29 @@ def with_network_columns(values: dict[str, Any], net: Prefix, ports: tuple[int, 
     return row
 
 
-def address_row(record: AddressRecord) -> tuple[dict[str, Any], list[tuple[int, bytes, int]]]:
-    """Table row for an lb/f5 record plus its (family, address bytes, role) points; role 0 = VIP, 1 = member."""
+class AddressPoint(NamedTuple):
+    """One address of an lb/f5 record: role 0 = VIP/destination, 1 = member; a network destination also has its
+    last address (``addr_end``) and its prefix length, a point neither (the family's full length)."""
+
+    family: int
+    addr: bytes
+    role: int
+    prefix_len: int
+    addr_end: bytes | None = None
+
+
+def address_row(record: AddressRecord) -> tuple[dict[str, Any], list[AddressPoint]]:
+    """Table row for an lb/f5 record plus its address points."""
     values = record.model_dump()
-    points: list[tuple[int, bytes, int]] = []
+    points: list[AddressPoint] = []
     main = values[record.address_field]
     if main is not None:
-        prefix = parse_address(main)
-        points.append((prefix.family, prefix.start, 0))
+        prefix = parse_network(main)
+        network = prefix.prefix_len < MAX_PREFIX[prefix.family]
+        points.append(AddressPoint(prefix.family, prefix.start, 0, prefix.prefix_len, prefix.end if network else None))
     for member in values["members"]:
         prefix = parse_address(member["ip"])
-        points.append((prefix.family, prefix.start, 1))
+        points.append(AddressPoint(prefix.family, prefix.start, 1, prefix.prefix_len))
     row = dict(values)
     row["members"] = orjson.dumps(values["members"]).decode()
     row["fingerprint"] = fingerprint(values)

@@ -175,7 +175,9 @@ f5 = Table(
 
 
 def _address_table(name: str, parent: Table) -> Table:
-    """Addresses of lb/f5 records (VIP/destination and members), one row each, for point lookups."""
+    """Addresses of lb/f5 records (VIP/destination and members), one row each. A destination may be a network (an
+    F5 wildcard or network virtual): then ``addr``..``addr_end`` is its range and ``prefix_len`` its mask's
+    length; a point has no ``addr_end`` and the family's full length."""
     return Table(
         name,
         metadata,
@@ -186,7 +188,10 @@ def _address_table(name: str, parent: Table) -> Table:
         Column("addr", _addr(), nullable=False),
         # 0 = the VIP/destination, 1 = a member; MIN() over a record's hits says what matched.
         Column("role", SmallInteger, nullable=False),
+        Column("prefix_len", SmallInteger, nullable=False),
+        Column("addr_end", _addr(), nullable=True),
         Index(f"ix_{name}_lookup", "family", "addr"),
+        Index(f"ix_{name}_networks", "family", "addr_end"),
         Index(f"ix_{name}_record", "record_id"),
         Index(f"ix_{name}_source", "source"),
         **TABLE_OPTIONS,

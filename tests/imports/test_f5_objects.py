@@ -37,12 +37,19 @@ def test_tmsh_folders_ports_criteria_and_named_addresses() -> None:
         (55, "Common", "vs_tmc", "10.80.1.10", 443, "tcp"),
         (63, "Common", "vs_named_address", "10.80.2.20", 8443, "tcp"),
         (67, "Common", "vs_dnsix", "10.80.3.3", 90, "udp"),
+        (71, "Common", "vs_forward_any", "0.0.0.0/0", None, None),  # mask any: a wildcard virtual
+        (79, "Common", "vs_forward_rd", "0.0.0.0/0", None, None),
+        (84, "Common", "vs_network", "10.82.0.0/16", 443, "tcp"),
+        (89, "Common", "vs_network_v6", "2001:db8:82::/48", 443, "tcp"),
     ]
     app2 = next(i.raw for i in items if isinstance(i, ParsedRow) and i.raw["name"] == "app2/serviceMain")
     assert app2["members"] == [{"ip": "10.80.20.1", "port": None}, {"ip": "10.80.20.2", "port": 5639}]
-    [error] = [i for i in items if isinstance(i, RowError)]
-    assert error.line == 60
-    assert "address list /Common/web_addresses" in error.reason
+    listed, bad_mask = [i for i in items if isinstance(i, RowError)]
+    assert listed.line == 60
+    assert "address list /Common/web_addresses" in listed.reason
+    assert (bad_mask.line, bad_mask.reason) == (94, "mask 255.0.255.0 is not contiguous")
+    forwarding = next(i.raw for i in items if isinstance(i, ParsedRow) and i.raw["name"] == "vs_forward_rd")
+    assert forwarding["route_domain"] == 61
 
 
 def test_a_destination_naming_a_missing_virtual_address_is_an_error() -> None:
@@ -104,16 +111,49 @@ async def test_the_fixture_round_trips_and_a_port_filter_admits_any_port_virtual
         "/api/v1/import/f5", params={"source": "tmos16", "on_error": "skip"}, content=TMOS16, headers=AUTH
     )
     assert response.status_code == 200, response.text
-    assert (response.json()["count"], response.json()["skipped"]["count"]) == (7, 1)
+    assert (response.json()["count"], response.json()["skipped"]["count"]) == (11, 2)
 
     async def names(q: str, **params: Any) -> list[str]:
         found = (await client.get("/api/v1/f5/lookup", params={"q": q, **params})).json()
         return [m["name"] for m in found["matches"]]
 
-    assert await names("10.80.0.5", port=8080) == ["vs_port_zero"]  # port 0: any port
-    assert await names("10.80.0.6", port=53) == ["vs_port_any"]
-    within = await names("10.80.0.0/24", mode="within")
+    assert await names("10.80.0.5", port=8080, protocol="tcp") == ["vs_port_zero", "vs_forward_any", "vs_forward_rd"]
+    assert (await names("10.80.0.6", port=53))[0] == "vs_port_any"  # port any, then the wildcards
+    within = await names("10.80.0.0/24", mode="within")  # points inside; no network lies inside a /24
     assert sorted(within) == ["app1/serviceMain", "app2/serviceMain", "vs_port_any", "vs_port_zero"]
-    assert await names("10.80.1.10", port=443) == ["vs_tmc"]
-    assert await names("10.80.2.20") == ["vs_named_address"]
-    assert await names("10.80.20.2") == ["app2/serviceMain"]  # by its pool member
+    assert (await names("10.80.1.10", port=443))[0] == "vs_tmc"
+    assert (await names("10.80.2.20"))[0] == "vs_named_address"
+    assert (await names("10.80.20.2"))[0] == "app2/serviceMain"  # by its pool member
+
+
+async def test_network_virtuals_are_found_by_every_address_inside_most_specific_first(
+    client: httpx.AsyncClient,
+) -> None:
+    body = TMOS16 + b"ltm virtual /Common/vs_bad_mask_fixed {\n    destination /Common/10.82.7.7:443\n}\n"
+    response = await client.post(
+        "/api/v1/import/f5", params={"source": "tmos16", "on_error": "skip"}, content=body, headers=AUTH
+    )
+    assert response.status_code == 200, response.text
+
+    async def found(q: str, **params: Any) -> list[tuple[str, int, str]]:
+        answer = (await client.get("/api/v1/f5/lookup", params={"q": q, **params})).json()
+        return [(m["name"], m["prefix_len"], m["matched_on"]) for m in answer["matches"]]
+
+    assert await found("10.82.7.7") == [
+        ("vs_bad_mask_fixed", 32, "destination"),
+        ("vs_network", 16, "destination"),
+        ("vs_forward_any", 0, "destination"),
+        ("vs_forward_rd", 0, "destination"),
+    ]
+    assert await found("10.82.0.0/16", mode="within") == [
+        ("vs_bad_mask_fixed", 32, "destination"),
+        ("vs_network", 16, "destination"),
+    ]
+    # covering 10.0.0.0/8: the wildcards contain it, the /16 does not (it lies inside); addresses inside match anyway
+    networks = [name for name, length, _ in await found("10.0.0.0/8") if length < 32]
+    assert networks == ["vs_forward_any", "vs_forward_rd"]
+    assert await found("2001:db8:82::1") == [("vs_network_v6", 48, "destination")]
+    assert await found("10.82.7.7", port=80) == [
+        ("vs_forward_any", 0, "destination"),
+        ("vs_forward_rd", 0, "destination"),
+    ]

@@ -33,7 +33,7 @@ def test_bigip_conf_virtuals_joined_with_their_pools() -> None:
         (49, "Common", "vs_app_80", "10.1.10.20", 80, None, "tcp", "automap"),
         (69, "DMZ", "vs_dmz_443", "10.60.60.146", 443, 6, "tcp", "/DMZ/snatpool_dmz"),
         (79, "Common", "vs_v6_443", "2001:db8::1", 443, None, "tcp", None),
-        (87, "Common", "vs_forward", "0.0.0.0", None, None, "any", None),
+        (87, "Common", "vs_forward", "0.0.0.0/0", None, None, "any", None),  # mask any: every address
         (93, "Common", "vs_legacy_snat", "10.1.10.30", 8080, None, "tcp", "/Common/snatpool_legacy"),
     ]
     by_name = {r["name"]: r for _, r in records}
@@ -105,7 +105,7 @@ async def test_import_then_lookup_finds_virtuals_and_members(client: httpx.Async
     assert response.json()["count"] == 5
     vip = (await client.get("/api/v1/f5/lookup", params={"q": "10.60.60.146"})).json()
     found = [(m["name"], m["route_domain"], m["matched_on"]) for m in vip["matches"]]
-    assert found == [("vs_dmz_443", 6, "destination")]
+    assert found == [("vs_dmz_443", 6, "destination"), ("vs_forward", None, "destination")]  # then the wildcard
     member = (await client.get("/api/v1/f5/lookup", params={"q": "2001:db8:5::10"})).json()
     assert [(m["name"], m["matched_on"]) for m in member["matches"]] == [("vs_legacy_snat", "member")]
     bad = BIGIP_CONF.replace(b"destination /DMZ/10.60.60.146%6:443", b"destination /DMZ/10.60.60.300%6:443")
@@ -115,4 +115,4 @@ async def test_import_then_lookup_finds_virtuals_and_members(client: httpx.Async
     assert rejected.status_code == 422
     assert [(e["line"], e["field"]) for e in rejected.json()["detail"]["errors"]] == [(69, "destination")]
     still = (await client.get("/api/v1/f5/lookup", params={"q": "10.60.60.146"})).json()
-    assert [m["name"] for m in still["matches"]] == ["vs_dmz_443"]
+    assert [m["name"] for m in still["matches"]] == ["vs_dmz_443", "vs_forward"]

@@ -13,6 +13,7 @@ text form is read by ``f5_tmsh``.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator
 from typing import IO, Any
@@ -26,6 +27,7 @@ POOL_KIND = "tm:ltm:pool:poolstate"
 VIRTUAL_ADDRESS_KIND = "tm:ltm:virtual-address:virtual-addressstate"
 CRITERIA_KIND = "tm:ltm:traffic-matching-criteria:traffic-matching-criteriastate"
 VIRTUAL_FIELDS = (
+    "mask",
     "partition",
     "subPath",
     "name",
@@ -57,6 +59,32 @@ def port_number(text: str) -> int | None:
     return port
 
 
+def with_mask(address: str | None, mask: object) -> str | None:
+    """The destination as a network where the virtual's ``mask`` is not a host mask: ``0.0.0.0`` with ``any`` →
+    0.0.0.0/0 (a wildcard virtual), ``10.1.0.0`` with ``255.255.0.0`` → 10.1.0.0/16. Raises ValueError for a mask
+    that is not contiguous or not of the address's family."""
+    if address is None or mask is None or not isinstance(mask, str) or mask in ("", "none"):
+        return address
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # not an address: the record's own validation names it
+    if mask in ("any", "any6"):
+        return f"{ip}/0"
+    try:
+        value = int(ipaddress.ip_address(mask))
+    except ValueError:
+        raise ValueError(f"mask {mask!r} is not a mask") from None
+    width = ip.max_prefixlen
+    if ipaddress.ip_address(mask).version != ip.version:
+        raise ValueError(f"mask {mask} is not an IPv{ip.version} mask")
+    inverted = ~value & ((1 << width) - 1)
+    if inverted & (inverted + 1):
+        raise ValueError(f"mask {mask} is not contiguous")
+    length = width - inverted.bit_length()
+    return address if length == width else str(ipaddress.ip_network(f"{ip}/{length}", strict=False))
+
+
 def parse_destination(text: str) -> tuple[str | None, int | None, int | None]:
     """``/DMZ/10.60.60.146%6:443`` → ("10.60.60.146", 443, 6); IPv6 uses ``.`` before the port. Raises ValueError."""
     match = _DESTINATION.match(text.strip())
@@ -65,6 +93,8 @@ def parse_destination(text: str) -> tuple[str | None, int | None, int | None]:
     address = match.group("address")
     if address == "any":
         address = "0.0.0.0"
+    elif address == "any6":
+        address = "::"
     rd = match.group("rd")
     return address, port_number(match.group("port")), (int(rd) if rd is not None else None)
 
@@ -125,7 +155,7 @@ def _rest_destination(
         if found is None or not isinstance(found.get("address"), str):
             raise ValueError(f"destination {destination!r} names virtual-address {address!r}, which is not in the file")
         address = found["address"].split("%")[0]
-    return address, port, route_domain, None
+    return with_mask(address, virtual.get("mask")), port, route_domain, None
 
 
 def iter_f5_rest(stream: IO[bytes]) -> Iterator[ParsedItem]:

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from netlookup.imports.f5_rest import member_record, parse_destination, port_number
+from netlookup.imports.f5_rest import member_record, parse_destination, port_number, with_mask
 from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, file_error, iter_lines
 
 # A stanza larger than this is a file we do not understand (an unclosed brace), not a pool.
@@ -253,7 +253,7 @@ def _destination(name: str, body: Block, named: _Named) -> tuple[str | None, int
         if found is None:
             raise ValueError(f"destination {destination!r} names virtual-address {address!r}, which is not in the file")
         address = found.split("%")[0]
-    return address, port, route_domain, None
+    return with_mask(address, _value(body, "mask")), port, route_domain, None
 
 
 def iter_f5_tmsh(stream: IO[bytes]) -> Iterator[ParsedItem]:

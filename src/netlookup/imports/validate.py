@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from netlookup.categories import CATEGORIES, SPECS, Category
 from netlookup.imports.fast_rows import fast_network_row
 from netlookup.imports.rows import ParsedItem, RowError, Unmapped
-from netlookup.records import AddressRecord, NetworkRecord, address_row, network_row
+from netlookup.records import AddressPoint, AddressRecord, NetworkRecord, address_row, network_row
 
 IMPORT_FIELDS: dict[Category, tuple[str, ...]] = {
     category: tuple(SPECS[category].input_model.model_fields) for category in CATEGORIES
@@ -45,7 +45,7 @@ class ValidBatch:
     """One batch of validated rows; ``points`` holds the lb/f5 addresses of ``rows[i]`` at index i."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
-    points: list[list[tuple[int, bytes, int]]] = field(default_factory=list)
+    points: list[list[AddressPoint]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     unmapped: list[Unmapped] = field(default_factory=list)
     seen: int = 0
@@ -54,7 +54,7 @@ class ValidBatch:
 
 def validate_row(
     category: Category, raw: dict[str, Any], line: int, path: str | None = None
-) -> tuple[dict[str, Any], list[tuple[int, bytes, int]]] | list[RowError]:
+) -> tuple[dict[str, Any], list[AddressPoint]] | list[RowError]:
     """Validate one raw record; return its table row and points, or its errors (at ``line`` and ``path``)."""
     for name in IGNORED_FIELDS:
         raw.pop(name, None)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from netlookup import tables
 from netlookup.categories import SPECS, Category
 from netlookup.imports.diff import OldRecords
+from netlookup.records import AddressPoint
 
 DELETE_CHUNK = 1000
 
@@ -97,7 +98,7 @@ async def insert_batch(
     category: Category,
     source: str,
     rows: list[dict[str, Any]],
-    points: list[list[tuple[int, bytes, int]]],
+    points: list[list[AddressPoint]],
 ) -> None:
     """New records (and, for lb/f5, their address points, which need the records' new ids)."""
     for row in rows:
@@ -114,9 +115,9 @@ async def insert_batch(
     result = await conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows)
     ids = [row_id for (row_id,) in result.all()]
     addresses = [
-        {"record_id": record_id, "source": source, "family": family, "addr": addr, "role": role}
+        {"record_id": record_id, "source": source, **point._asdict()}
         for record_id, record_points in zip(ids, points, strict=True)
-        for family, addr, role in record_points
+        for point in record_points
     ]
     a = SPECS[category].address_table
     if addresses and a is not None:

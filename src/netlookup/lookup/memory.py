@@ -196,18 +196,18 @@ class NetworkIndex:
 
 @dataclass
 class AddressIndex:
-    """lb/f5 records by (family, address) → [(record, role)], role 0 = VIP/destination, 1 = member."""
+    """lb/f5 records by (family, address) → [(record, role)], role 0 = VIP/destination, 1 = member; and the few
+    network destinations (F5 wildcard and network virtuals) as (start, end, prefix_len, record) per family."""
 
     category: Category
     points: dict[tuple[int, bytes], list[tuple[PointRecord, int]]] = field(default_factory=dict)
     sorted_points: dict[int, list[bytes]] = field(default_factory=dict)
+    networks: dict[int, list[tuple[bytes, bytes, int, PointRecord]]] = field(default_factory=dict)
     size: int = 0
 
     @classmethod
-    def build(
-        cls, category: Category, rows: Iterable[Any], points: Iterable[tuple[int, int, bytes, int]]
-    ) -> AddressIndex:
-        """``rows``: public fields; ``points``: (record_id, family, address bytes, role)."""
+    def build(cls, category: Category, rows: Iterable[Any], points: Iterable[Any]) -> AddressIndex:
+        """``rows``: public fields; ``points``: (record_id, family, address bytes, role, prefix_len, addr_end)."""
         index = cls(category)
         names = SPECS[category].public_fields
         by_id: dict[int, PointRecord] = {}
@@ -216,9 +216,13 @@ class AddressIndex:
             match["members"] = orjson.Fragment(row.members or "[]")
             by_id[row.id] = PointRecord((row.source, row.id), row.port, _compact_json(match)[:-1])
             index.size += 1
-        for record_id, family, addr, role in points:
+        for record_id, family, addr, role, prefix_len, addr_end in points:
             record = by_id.get(record_id)
-            if record is not None:
+            if record is None:
+                continue
+            if addr_end is not None:
+                index.networks.setdefault(family, []).append((addr, addr_end, prefix_len, record))
+            else:
                 index.points.setdefault((family, addr), []).append((record, role))
         families: dict[int, list[bytes]] = {}
         for family, addr in index.points:
@@ -234,20 +238,38 @@ class AddressIndex:
             addrs = self.sorted_points.get(prefix.family, [])
             low, high = bisect_left(addrs, prefix.start), bisect_right(addrs, prefix.end)
             hits = [hit for addr in addrs[low:high] for hit in self.points[(prefix.family, addr)]]
-        roles: dict[int, tuple[PointRecord, int]] = {}
+        # record → (role, prefix_len) of what matched: the destination before a member
+        found: dict[int, tuple[PointRecord, int, int]] = {}
         for record, role in hits:
-            if options.port is not None and record.port is not None and record.port != options.port:
-                continue
-            seen = roles.get(id(record))
+            seen = found.get(id(record))
             if seen is None or role < seen[1]:
-                roles[id(record)] = (record, role)
-        ordered = sorted(roles.values(), key=lambda hit: hit[0].order)
+                found[id(record)] = (record, role, width)
+        for start, end, length, record in self.networks.get(prefix.family, ()):
+            if _network_touches(start, end, prefix, options.mode):
+                found[id(record)] = (record, 0, length)
+        admitted = [
+            hit for hit in found.values() if options.port is None or hit[0].port is None or hit[0].port == options.port
+        ]
+        ordered = sorted(admitted, key=lambda hit: (-hit[2], hit[0].order))
         main = SPECS[self.category].address_field
-        tail = {
-            0: f',"prefix_len":{width},"matched_on":"{main}"}}'.encode(),
-            1: f',"prefix_len":{width},"matched_on":"member"}}'.encode(),
-        }
-        return _result(len(ordered), [record.json_head + tail[role] for record, role in ordered[: options.limit]])
+        names = {0: main, 1: "member"}
+        return _result(
+            len(ordered),
+            [
+                record.json_head + f',"prefix_len":{length},"matched_on":"{names[role]}"}}'.encode()
+                for record, role, length in ordered[: options.limit]
+            ],
+        )
+
+
+def _network_touches(start: bytes, end: bytes, prefix: Prefix, mode: Mode) -> bool:
+    """A network destination as acl/sg networks match: covering contains the query, within lies inside it,
+    overlap either."""
+    if mode == Mode.covering:
+        return start <= prefix.start and end >= prefix.end
+    if mode == Mode.within:
+        return start >= prefix.start and end <= prefix.end
+    return start <= prefix.end and end >= prefix.start
 
 
 CategoryIndex = NetworkIndex | AddressIndex

@@ -87,7 +87,8 @@ async def load_index(
         a = spec.address_table
         assert a is not None, category
         rows = (await session.execute(select(*columns))).all()
-        points = (await session.execute(select(a.c.record_id, a.c.family, a.c.addr, a.c.role))).all()
+        columns_of_points = (a.c.record_id, a.c.family, a.c.addr, a.c.role, a.c.prefix_len, a.c.addr_end)
+        points = (await session.execute(select(*columns_of_points))).all()
         index = await asyncio.to_thread(AddressIndex.build, category, rows, points)
     return int(version or 0), index
 

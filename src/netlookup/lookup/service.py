@@ -19,7 +19,7 @@ from netlookup.lookup.memory_sync import MemoryIndexes
 from netlookup.lookup.request import LookupOptions
 from netlookup.lookup.sql import Arm, batched_lookup, bind_count, prefix_lengths_present
 from netlookup.metrics import LOOKUP_LATENCY
-from netlookup.networks import MAX_PREFIX, Prefix
+from netlookup.networks import Prefix
 
 # SQLite allows 32,766 bind parameters per statement; stay well below on every backend.
 MAX_BINDS_PER_STATEMENT = 4000
@@ -126,8 +126,7 @@ class LookupService:
                     if network:
                         result["matches"].append(_network_match(category, row))
                     else:
-                        width = MAX_PREFIX[prefixes[row.qi].family]
-                        result["matches"].append(_address_match(category, row, width))
+                        result["matches"].append(_address_match(category, row, row.prefix_len))
         for result in results:
             result["truncated"] = result["total"] > len(result["matches"])
         LOOKUP_LATENCY.labels(category, "database").observe(time.perf_counter() - started)

@@ -126,23 +126,37 @@ def _network_arm(
     return _ranked(arm, source, order, where, [source.c.prefix_len])
 
 
+def _address_hit(a: Table, prefix: Prefix, mode: Mode) -> ColumnElement[bool]:
+    """An address row the query touches: a point inside the query (whatever the mode), or a network destination
+    by the mode, as acl/sg networks are (covering: it contains the query; within: inside it; overlap: either)."""
+    point = and_(a.c.addr_end.is_(None), a.c.addr.between(prefix.start, prefix.end))
+    network = {
+        Mode.covering: and_(a.c.addr <= prefix.start, a.c.addr_end >= prefix.end),
+        Mode.within: and_(a.c.addr >= prefix.start, a.c.addr_end <= prefix.end),
+        Mode.overlap: and_(a.c.addr <= prefix.end, a.c.addr_end >= prefix.start),
+    }[mode]
+    return and_(a.c.family == prefix.family, or_(point, and_(a.c.addr_end.is_not(None), network)))
+
+
 def _address_arm(category: Category, arm: Arm, options: LookupOptions) -> Select[tuple[object, ...]]:
     t = SPECS[category].table
     a = SPECS[category].address_table
     assert a is not None, category
     hits = (
-        select(a.c.record_id, func.min(a.c.role).label("role"))
-        .where(a.c.family == arm.prefix.family, a.c.addr.between(arm.prefix.start, arm.prefix.end))
+        select(a.c.record_id, func.min(a.c.role).label("role"), func.min(a.c.prefix_len).label("prefix_len"))
+        .where(_address_hit(a, arm.prefix, options.mode))
         .group_by(a.c.record_id)
         .subquery()
     )
+    # The prefix of what matched: the destination's (a point's is full length) when it did, else a member's.
     matched = (
-        select(t.c.id, t.c.source, hits.c.role)
+        select(t.c.id, t.c.source, hits.c.role, hits.c.prefix_len)
         .join(hits, t.c.id == hits.c.record_id)
         .where(*_flow_filters(category, t, options))
         .subquery()
     )
-    return _ranked(arm, matched, [matched.c.source, matched.c.id], [], [matched.c.role])
+    order = [matched.c.prefix_len.desc(), matched.c.source, matched.c.id]
+    return _ranked(arm, matched, order, [], [matched.c.role, matched.c.prefix_len])
 
 
 def batched_lookup(
@@ -170,10 +184,10 @@ def batched_lookup(
     union = (selects[0] if len(selects) == 1 else union_all(*selects)).subquery("arms")
     spec = SPECS[category]
     t = spec.table
-    extra = union.c.prefix_len if spec.network else union.c.role
+    extra = [union.c.prefix_len] if spec.network else [union.c.role, union.c.prefix_len]
     public = [t.c[name] for name in spec.public_fields]
     return (
-        select(union.c.qi, union.c.total, extra, *public)
+        select(union.c.qi, union.c.total, *extra, *public)
         .join(t, t.c.id == union.c.id)
         .where(union.c.rn <= options.limit)
         .order_by(union.c.qi, union.c.rn)

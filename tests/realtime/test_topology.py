@@ -67,6 +67,7 @@ async def test_import_on_node_a_reaches_subscriber_on_node_b(topology: Topology)
             "added": 5000,
             "removed": 0,
             "checksum": result["checksum"],
+            "skipped": 0,
         }
         done = await watcher.wait_for(lambda e, d: e == "import:done" and d["job_id"] == result["job_id"])
         assert done[1]["count"] == 5000

@@ -183,3 +183,13 @@ def test_asa_names_and_interface_addresses_ios_xe_port_lists_and_ios_xr_lists() 
     assert rows(body, 15) == {(15, "ip", "0.0.0.0/0", None), (15, "ip", "10.9.9.9/32", None)}
     [error] = errors(body)
     assert (error.line, error.reason) == (10, "interface 'inside' has no ip address in the configuration")
+
+
+def test_lock_and_key_and_reflexive_entries_are_reported_not_dropped() -> None:
+    body = (
+        b"access-list 101 dynamic TESTLIST timeout 10 permit ip 10.1.1.0 0.0.0.255 172.16.1.0 0.0.0.255\n"
+        b"ip access-list extended R\n 10 permit tcp any any eq 80 reflect TCPTRAFFIC\n 20 evaluate TCPTRAFFIC\n"
+    )
+    reported = [(i.line, i.kind) for i in items(body) if isinstance(i, Unmapped)]
+    assert reported == [(1, "dynamic-entry"), (4, "evaluate-entry")]
+    assert rows(body) == {(3, "tcp", "0.0.0.0/0", "80")}

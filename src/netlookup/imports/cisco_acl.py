@@ -321,13 +321,23 @@ def _one_line_list(words: list[str], number: int, objects: Objects) -> Iterator[
     asa = rest[0] in ("extended", "standard", "advanced")
     extended = rest[0] != "standard" if asa else numbered == "extended" or numbered == "named"
     rest = rest[1:] if asa else rest
-    if rest and rest[0] == "dynamic":
+    if rest and rest[0] == "dynamic":  # a lock-and-key entry: it admits nothing until a user authenticates
+        yield Unmapped(number, "dynamic-entry", {"name": name, "text": " ".join(words)})
         return
     if not rest or rest[0] not in _ACTION:
         raise ParseError("access-list entry needs permit or deny")
     # IOS numbered lists take wildcards; an ASA-form line either (an ambiguous mask as its platform reads it).
     wildcard = True if numbered != "named" else None
     yield from _entry(rest, number, ListContext(name, extended, wildcard), objects)
+
+
+def _run_time_entry(words: list[str]) -> str | None:
+    """``dynamic-entry`` or ``evaluate-entry`` for a lock-and-key or reflexive line in a list block (numbered or
+    not): what it admits is decided at run time, not in the file, so it is reported instead of imported."""
+    for word in words[:2]:
+        if word in ("dynamic", "evaluate"):
+            return f"{word}-entry"
+    return None
 
 
 def _block_entry(words: list[str]) -> list[str] | None:
@@ -377,6 +387,9 @@ def iter_cisco_acl(stream: IO[bytes]) -> Iterator[ParsedItem]:
                 for item in _entry(entry, number, block, objects):
                     produced += 1
                     yield item
+            elif block is not None and (kind := _run_time_entry(words)) is not None:
+                produced += 1
+                yield Unmapped(number, kind, {"name": block.name, "text": text.strip()})
         except ParseError as exc:
             produced += 1
             yield RowError(number, None, str(exc), text=text.strip()[:MAX_TEXT])

@@ -118,7 +118,10 @@ VENDOR_FILES = {
         "f5",
         (FIXTURES / "f5" / "ltm-virtual.json").read_bytes() + (FIXTURES / "f5" / "ltm-pool.json").read_bytes(),
     ),
-    "f5-tmsh": ("f5", (FIXTURES / "f5" / "bigip.conf").read_bytes()),
+    "f5-tmsh": (
+        "f5",
+        (FIXTURES / "f5" / "bigip.conf").read_bytes() + (FIXTURES / "f5" / "bigip-tmos16.conf").read_bytes(),
+    ),
     "cisco-acl": (
         "acl",
         b"".join(

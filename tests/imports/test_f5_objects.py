@@ -30,24 +30,30 @@ def _summary(items: list[Any]) -> list[tuple[Any, ...]]:
 def test_tmsh_folders_ports_criteria_and_named_addresses() -> None:
     items = list(iter_f5_tmsh(io.BytesIO(TMOS16)))
     assert _summary(items) == [
-        (37, "Tenant", "app1/serviceMain", "10.80.0.1", 443, "tcp"),
-        (42, "Tenant", "app2/serviceMain", "10.80.0.2", 443, "tcp"),
-        (47, "Common", "vs_port_zero", "10.80.0.5", None, "tcp"),
-        (51, "Common", "vs_port_any", "10.80.0.6", None, "udp"),
-        (55, "Common", "vs_tmc", "10.80.1.10", 443, "tcp"),
-        (63, "Common", "vs_named_address", "10.80.2.20", 8443, "tcp"),
-        (67, "Common", "vs_dnsix", "10.80.3.3", 90, "udp"),
-        (71, "Common", "vs_forward_any", "0.0.0.0/0", None, None),  # mask any: a wildcard virtual
-        (79, "Common", "vs_forward_rd", "0.0.0.0/0", None, None),
-        (84, "Common", "vs_network", "10.82.0.0/16", 443, "tcp"),
-        (89, "Common", "vs_network_v6", "2001:db8:82::/48", 443, "tcp"),
+        (67, "Tenant", "app1/serviceMain", "10.80.0.1", 443, "tcp"),
+        (72, "Tenant", "app2/serviceMain", "10.80.0.2", 443, "tcp"),
+        (77, "Common", "vs_port_zero", "10.80.0.5", None, "tcp"),
+        (81, "Common", "vs_port_any", "10.80.0.6", None, "udp"),
+        (85, "Common", "vs_tmc", "10.80.1.10", 443, "tcp"),
+        # an address list (a range, a nested list) times a port list: one record each
+        *[
+            (90, "Common", "vs_tmc_listed", address, port, "tcp")
+            for address in ("10.80.5.1", "10.80.5.8/30", "10.80.50.0/24")
+            for port in (443, 8443)
+        ],
+        (96, "Common", "vs_named_address", "10.80.2.20", 8443, "tcp"),
+        (100, "Common", "vs_dnsix", "10.80.3.3", 90, "udp"),
+        (104, "Common", "vs_forward_any", "0.0.0.0/0", None, None),  # mask any: a wildcard virtual
+        (112, "Common", "vs_forward_rd", "0.0.0.0/0", None, None),
+        (117, "Common", "vs_network", "10.82.0.0/16", 443, "tcp"),
+        (122, "Common", "vs_network_v6", "2001:db8:82::/48", 443, "tcp"),
     ]
     app2 = next(i.raw for i in items if isinstance(i, ParsedRow) and i.raw["name"] == "app2/serviceMain")
     assert app2["members"] == [{"ip": "10.80.20.1", "port": None}, {"ip": "10.80.20.2", "port": 5639}]
-    listed, bad_mask = [i for i in items if isinstance(i, RowError)]
-    assert listed.line == 60
-    assert "address list /Common/web_addresses" in listed.reason
-    assert (bad_mask.line, bad_mask.reason) == (94, "mask 255.0.255.0 is not contiguous")
+    port_range, bad_mask = [i for i in items if isinstance(i, RowError)]
+    assert port_range.line == 93
+    assert "the range 8000-8080 cannot be one F5 port" in port_range.reason
+    assert (bad_mask.line, bad_mask.reason) == (127, "mask 255.0.255.0 is not contiguous")
     forwarding = next(i.raw for i in items if isinstance(i, ParsedRow) and i.raw["name"] == "vs_forward_rd")
     assert forwarding["route_domain"] == 61
 
@@ -106,12 +112,12 @@ def test_rest_folders_criteria_and_named_addresses() -> None:
 
 async def test_the_fixture_round_trips_and_a_port_filter_admits_any_port_virtuals(client: httpx.AsyncClient) -> None:
     strict = await client.post("/api/v1/import/f5", params={"source": "tmos16"}, content=TMOS16, headers=AUTH)
-    assert strict.status_code == 422  # the address-list criteria
+    assert strict.status_code == 422  # the port range and the bad mask
     response = await client.post(
         "/api/v1/import/f5", params={"source": "tmos16", "on_error": "skip"}, content=TMOS16, headers=AUTH
     )
     assert response.status_code == 200, response.text
-    assert (response.json()["count"], response.json()["skipped"]["count"]) == (11, 2)
+    assert (response.json()["count"], response.json()["skipped"]["count"]) == (17, 2)
 
     async def names(q: str, **params: Any) -> list[str]:
         found = (await client.get("/api/v1/f5/lookup", params={"q": q, **params})).json()
@@ -123,6 +129,7 @@ async def test_the_fixture_round_trips_and_a_port_filter_admits_any_port_virtual
     assert sorted(within) == ["app1/serviceMain", "app2/serviceMain", "vs_port_any", "vs_port_zero"]
     assert (await names("10.80.1.10", port=443))[0] == "vs_tmc"
     assert (await names("10.80.2.20"))[0] == "vs_named_address"
+    assert (await names("10.80.5.10", port=8443))[0] == "vs_tmc_listed"  # inside the listed range
     assert (await names("10.80.20.2"))[0] == "app2/serviceMain"  # by its pool member
 
 

@@ -38,7 +38,10 @@ from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError,
 # A stanza larger than this is a file we do not understand (an unclosed brace), not a pool.
 MAX_STANZA_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 32
-_STANZA_START = re.compile(r"^ltm (virtual|pool|virtual-address|traffic-matching-criteria) (\S+) \{")
+_STANZA_START = re.compile(
+    r"^(?:ltm|net) (virtual|pool|virtual-address|traffic-matching-criteria|address-list|port-list) (\S+) \{"
+)
+MAX_LIST_DEPTH = 16
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]|[^\s{}"]+')
 
 
@@ -124,25 +127,33 @@ def _last_part(path: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Criteria:
-    """What a TMOS 14.1+ ``ltm traffic-matching-criteria`` gives a virtual in place of its destination."""
+    """What a TMOS 14.1+ ``ltm traffic-matching-criteria`` gives a virtual in place of its destination: an inline
+    address and port, or ``net address-list`` / ``net port-list`` names."""
 
+    name: str
     address: str | None
+    address_list: str | None
     port: str | None
+    port_list: str | None
     protocol: str | None
-    problem: str | None = None
 
 
 def _criteria(name: str, body: Block) -> _Criteria:
-    address, port = _value(body, "destination-address-inline"), _value(body, "destination-port-inline")
-    problem = None
-    if address is None:
-        listed = _value(body, "destination-address-list")
-        problem = (
-            f"traffic-matching-criteria {name} takes its destination from address list {listed}, which is not read"
-            if listed
-            else f"traffic-matching-criteria {name} has no destination-address-inline"
-        )
-    return _Criteria(address, port, _value(body, "protocol"), problem)
+    return _Criteria(
+        name,
+        _value(body, "destination-address-inline"),
+        _value(body, "destination-address-list"),
+        _value(body, "destination-port-inline"),
+        _value(body, "destination-port-list"),
+        _value(body, "protocol"),
+    )
+
+
+def _list_entries(body: Block, entries_key: str, lists_key: str) -> tuple[list[str], list[str]]:
+    """A net address-list / port-list: its own entries (``addresses { 10.0.0.1 { } }``) and the lists it nests."""
+    entries = [name for name, _ in _named_blocks(_sub_block(body, entries_key) or [])]
+    nested = [word for word in _sub_block(body, lists_key) or [] if isinstance(word, str)]
+    return entries, nested
 
 
 class _Named:
@@ -152,6 +163,7 @@ class _Named:
     def __init__(self) -> None:
         self.addresses: dict[str, str] = {}
         self.criteria: dict[str, _Criteria] = {}
+        self.lists: dict[str, dict[str, tuple[list[str], list[str]]]] = {"address-list": {}, "port-list": {}}
 
     @staticmethod
     def _keys(name: str) -> list[str]:
@@ -166,6 +178,21 @@ class _Named:
     def add_criteria(self, name: str, body: Block) -> None:
         for key in self._keys(name):
             self.criteria.setdefault(key, _criteria(name, body))
+
+    def add_list(self, kind: str, name: str, body: Block) -> None:
+        keys = ("addresses", "address-lists") if kind == "address-list" else ("ports", "port-lists")
+        for key in self._keys(name):
+            self.lists[kind].setdefault(key, _list_entries(body, *keys))
+
+    def entries(self, kind: str, name: str, depth: int = 0) -> list[str]:
+        """Every entry of a net address-list or port-list, nested lists followed. Raises ValueError."""
+        if depth > MAX_LIST_DEPTH:
+            raise ValueError(f"net {kind} {name} nests lists more than {MAX_LIST_DEPTH} deep")
+        found = self.lists[kind].get(name) or self.lists[kind].get(_last_part(name))
+        if found is None:
+            raise ValueError(f"net {kind} {name} is not in the file")
+        entries, nested = found
+        return entries + [entry for inner in nested for entry in self.entries(kind, inner, depth + 1)]
 
 
 def _pool_members(body: Block) -> list[dict[str, Any]]:
@@ -229,9 +256,42 @@ def _is_address(text: str) -> bool:
     return True
 
 
-def _destination(name: str, body: Block, named: _Named) -> tuple[str | None, int | None, int | None, str | None]:
-    """(address, port, route domain, protocol) of a virtual: its ``destination`` (whose address may name an ``ltm
-    virtual-address``), or its ``traffic-matching-criteria``. Raises ValueError naming what is missing."""
+Destination = tuple[str | None, int | None, int | None, str | None]  # address, port, route domain, protocol
+
+
+def _criteria_addresses(criteria: _Criteria, named: _Named) -> list[str]:
+    if criteria.address is not None:
+        return [criteria.address]
+    if criteria.address_list is None:
+        raise ValueError(f"traffic-matching-criteria {criteria.name} names no destination address or address list")
+    networks: list[str] = []
+    for entry in named.entries("address-list", criteria.address_list):
+        first, dash, last = entry.partition("-")
+        if dash:  # 10.0.0.1-10.0.0.9
+            try:
+                span = ipaddress.summarize_address_range(ipaddress.ip_address(first), ipaddress.ip_address(last))
+                networks.extend(str(net) for net in span)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"address list {criteria.address_list}: {entry!r} is not a range: {exc}") from None
+        else:
+            networks.append(entry)
+    return networks
+
+
+def _criteria_ports(criteria: _Criteria, named: _Named) -> list[int | None]:
+    texts = [criteria.port or "any"] if criteria.port_list is None else named.entries("port-list", criteria.port_list)
+    ports: list[int | None] = []
+    for text in texts:
+        if "-" in text:
+            raise ValueError(f"port list {criteria.port_list}: the range {text} cannot be one F5 port (not read yet)")
+        ports.append(port_number(text))
+    return ports
+
+
+def _destinations(name: str, body: Block, named: _Named) -> list[Destination]:
+    """Every (address, port, route domain, protocol) a virtual listens on: its ``destination`` (whose address may
+    name an ``ltm virtual-address``), or its ``traffic-matching-criteria`` (inline, or address and port lists: one
+    each per pair). Raises ValueError naming what is missing."""
     destination = _value(body, "destination")
     if destination is None:
         criteria_name = _value(body, "traffic-matching-criteria")
@@ -240,12 +300,16 @@ def _destination(name: str, body: Block, named: _Named) -> tuple[str | None, int
         criteria = named.criteria.get(criteria_name) or named.criteria.get(_last_part(criteria_name))
         if criteria is None:
             raise ValueError(f"ltm virtual {name}: traffic-matching-criteria {criteria_name} is not in the file")
-        if criteria.problem is not None:
-            raise ValueError(criteria.problem)
-        assert criteria.address is not None
-        address_text, _, rd = criteria.address.partition("%")
-        port = port_number(criteria.port) if criteria.port else None
-        return address_text, port, int(rd) if rd.isdigit() else None, criteria.protocol
+        found: list[Destination] = []
+        for address in _criteria_addresses(criteria, named):
+            address_text, _, rd = address.partition("%")
+            for port in _criteria_ports(criteria, named):
+                found.append((address_text, port, int(rd) if rd.isdigit() else None, criteria.protocol))
+        return found
+    return [_destination(destination, body, named)]
+
+
+def _destination(destination: str, body: Block, named: _Named) -> Destination:
     address, port, route_domain = parse_destination(destination)
     if address is not None and not _is_address(address):
         partition = _split_path(destination)[0]
@@ -280,6 +344,8 @@ def iter_f5_tmsh(stream: IO[bytes]) -> Iterator[ParsedItem]:
             named.add_address(stanza.name, inner)
         elif stanza.kind == "traffic-matching-criteria":
             named.add_criteria(stanza.name, inner)
+        elif stanza.kind in ("address-list", "port-list"):
+            named.add_list(stanza.kind, stanza.name, inner)
         else:
             virtuals.append((stanza, inner))
     if not virtuals:
@@ -287,24 +353,25 @@ def iter_f5_tmsh(stream: IO[bytes]) -> Iterator[ParsedItem]:
         return
     for stanza, body in virtuals:
         try:
-            address, port, route_domain, protocol = _destination(stanza.name, body, named)
+            destinations = _destinations(stanza.name, body, named)
         except ValueError as exc:
             yield RowError(stanza.line, "destination", str(exc))
             continue
         partition, name = _split_path(stanza.name)
         pool = _value(body, "pool")
-        yield ParsedRow(
-            stanza.line,
-            {
-                "partition": partition or _split_path(_value(body, "destination") or "")[0],
-                "name": name,
-                "destination": address,
-                "port": port,
-                "protocol": _value(body, "ip-protocol") or protocol,
-                "route_domain": route_domain,
-                "pool": pool,
-                "members": (pools.get(pool) or pools.get(_last_part(pool)) or []) if pool else [],
-                "snat": _snat(body),
-                "description": _value(body, "description"),
-            },
-        )
+        for address, port, route_domain, protocol in destinations:
+            yield ParsedRow(
+                stanza.line,
+                {
+                    "partition": partition or _split_path(_value(body, "destination") or "")[0],
+                    "name": name,
+                    "destination": address,
+                    "port": port,
+                    "protocol": _value(body, "ip-protocol") or protocol,
+                    "route_domain": route_domain,
+                    "pool": pool,
+                    "members": (pools.get(pool) or pools.get(_last_part(pool)) or []) if pool else [],
+                    "snat": _snat(body),
+                    "description": _value(body, "description"),
+                },
+            )

@@ -164,3 +164,43 @@ async def test_network_virtuals_are_found_by_every_address_inside_most_specific_
         ("vs_forward_any", 0, "destination"),
         ("vs_forward_rd", 0, "destination"),
     ]
+
+
+def test_rest_criteria_with_address_and_port_lists() -> None:
+    document = {
+        "items": [
+            {
+                "kind": "tm:ltm:virtual:virtualstate",
+                "partition": "Common",
+                "name": "vs_listed",
+                "trafficMatchingCriteria": "/Common/tmc_listed",
+            },
+            {
+                "kind": "tm:ltm:traffic-matching-criteria:traffic-matching-criteriastate",
+                "fullPath": "/Common/tmc_listed",
+                "destinationAddressList": "/Common/web_addresses",
+                "destinationPortList": "/Common/web_ports",
+                "protocol": "tcp",
+            },
+            {
+                "kind": "tm:net:address-list:address-liststate",
+                "fullPath": "/Common/web_addresses",
+                "addresses": [{"name": "10.84.0.1"}, {"name": "10.84.0.8-10.84.0.11"}],
+                "addressLists": [{"name": "more", "partition": "Common"}],
+            },
+            {
+                "kind": "tm:net:address-list:address-liststate",
+                "fullPath": "/Common/more",
+                "addresses": [{"name": "10.84.1.0/24"}],
+            },
+            {"kind": "tm:net:port-list:port-liststate", "fullPath": "/Common/web_ports", "ports": [{"name": "443"}]},
+        ]
+    }
+    items = list(iter_f5_rest(io.BytesIO(orjson.dumps(document))))
+    assert _summary(items) == [
+        (1, "Common", "vs_listed", address, 443, "tcp") for address in ("10.84.0.1", "10.84.0.8/30", "10.84.1.0/24")
+    ]
+    document["items"][4]["ports"] = [{"name": "8000-8080"}]
+    [error] = list(iter_f5_rest(io.BytesIO(orjson.dumps(document))))
+    assert isinstance(error, RowError)
+    assert "the range 8000-8080 cannot be one F5 port" in error.reason

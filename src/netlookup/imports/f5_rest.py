@@ -26,6 +26,10 @@ VIRTUAL_KIND = "tm:ltm:virtual:virtualstate"
 POOL_KIND = "tm:ltm:pool:poolstate"
 VIRTUAL_ADDRESS_KIND = "tm:ltm:virtual-address:virtual-addressstate"
 CRITERIA_KIND = "tm:ltm:traffic-matching-criteria:traffic-matching-criteriastate"
+ADDRESS_LIST_KIND = "tm:net:address-list:address-liststate"
+PORT_LIST_KIND = "tm:net:port-list:port-liststate"
+MAX_LIST_DEPTH = 16
+Destination = tuple[str | None, int | None, int | None, str | None]  # address, port, route domain, protocol
 VIRTUAL_FIELDS = (
     "mask",
     "partition",
@@ -85,6 +89,32 @@ def with_mask(address: str | None, mask: object) -> str | None:
     return address if length == width else str(ipaddress.ip_network(f"{ip}/{length}", strict=False))
 
 
+def address_list_networks(entries: list[str], list_name: str) -> list[str]:
+    """The entries of a net address-list as networks: addresses, prefixes, ``A-B`` ranges summarised."""
+    networks: list[str] = []
+    for entry in entries:
+        first, dash, last = entry.partition("-")
+        if not dash:
+            networks.append(entry)
+            continue
+        try:
+            span = ipaddress.summarize_address_range(ipaddress.ip_address(first), ipaddress.ip_address(last))
+            networks.extend(str(net) for net in span)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"address list {list_name}: {entry!r} is not a range: {exc}") from None
+    return networks
+
+
+def port_list_numbers(entries: list[str], list_name: str) -> list[int | None]:
+    """The entries of a net port-list as ports; a range cannot be one F5 record's port and is refused."""
+    ports: list[int | None] = []
+    for entry in entries:
+        if "-" in entry:
+            raise ValueError(f"port list {list_name}: the range {entry} cannot be one F5 port (not read yet)")
+        ports.append(port_number(entry))
+    return ports
+
+
 def parse_destination(text: str) -> tuple[str | None, int | None, int | None]:
     """``/DMZ/10.60.60.146%6:443`` → ("10.60.60.146", 443, 6); IPv6 uses ``.`` before the port. Raises ValueError."""
     match = _DESTINATION.match(text.strip())
@@ -131,23 +161,55 @@ def _named(table: dict[str, dict[str, Any]], path: str) -> dict[str, Any] | None
     return table.get(path) or table.get(path.rsplit("/", 1)[-1])
 
 
-def _rest_destination(
-    virtual: dict[str, Any], named: dict[str, dict[str, dict[str, Any]]]
-) -> tuple[str | None, int | None, int | None, str | None]:
-    """(address, port, route domain, protocol): the ``destination`` (whose address may name a virtual-address), or
-    the ``trafficMatchingCriteria`` of TMOS 14.1+. Raises ValueError."""
+def _list_entries(named: dict[str, dict[str, dict[str, Any]]], kind: str, path: str, depth: int = 0) -> list[str]:
+    """Every entry name of a net address-list / port-list item, nested lists followed. Raises ValueError."""
+    if depth > MAX_LIST_DEPTH:
+        raise ValueError(f"{path} nests lists more than {MAX_LIST_DEPTH} deep")
+    item = _named(named[kind], path)
+    if item is None:
+        raise ValueError(f"{path} is not in the file")
+    own, nested = ("addresses", "addressLists") if kind == ADDRESS_LIST_KIND else ("ports", "portLists")
+    entries = [str(entry.get("name")) for entry in as_list(item.get(own)) if isinstance(entry, dict)]
+    for inner in as_list(item.get(nested)):
+        if isinstance(inner, dict):
+            inner_path = inner.get("fullPath") or f"/{inner.get('partition', 'Common')}/{inner.get('name')}"
+            entries.extend(_list_entries(named, kind, str(inner_path), depth + 1))
+    return entries
+
+
+def _criteria_destinations(criteria_path: str, named: dict[str, dict[str, dict[str, Any]]]) -> list[Destination]:
+    criteria = _named(named[CRITERIA_KIND], criteria_path)
+    if criteria is None:
+        raise ValueError(f"trafficMatchingCriteria {criteria_path} is not in the file")
+    inline, address_list = criteria.get("destinationAddressInline"), criteria.get("destinationAddressList")
+    if isinstance(inline, str):
+        addresses = [inline]
+    elif isinstance(address_list, str):
+        addresses = address_list_networks(_list_entries(named, ADDRESS_LIST_KIND, address_list), address_list)
+    else:
+        raise ValueError(f"trafficMatchingCriteria {criteria_path} names no destination address or address list")
+    port_list = criteria.get("destinationPortList")
+    if isinstance(port_list, str):
+        ports = port_list_numbers(_list_entries(named, PORT_LIST_KIND, port_list), port_list)
+    else:
+        ports = [port_number(str(criteria.get("destinationPortInline") or "any"))]
+    found: list[Destination] = []
+    for address in addresses:
+        address_text, _, rd = address.partition("%")
+        found.extend(
+            (address_text, port, int(rd) if rd.isdigit() else None, criteria.get("protocol")) for port in ports
+        )
+    return found
+
+
+def _rest_destinations(virtual: dict[str, Any], named: dict[str, dict[str, dict[str, Any]]]) -> list[Destination]:
+    """Every (address, port, route domain, protocol) of a virtual: the ``destination`` (whose address may name a
+    virtual-address), or the ``trafficMatchingCriteria`` of TMOS 14.1+ (inline, or address and port lists: one
+    each per pair). Raises ValueError."""
     destination = virtual.get("destination")
     criteria_path = virtual.get("trafficMatchingCriteria")
     if not destination and isinstance(criteria_path, str):
-        criteria = _named(named[CRITERIA_KIND], criteria_path)
-        if criteria is None:
-            raise ValueError(f"trafficMatchingCriteria {criteria_path} is not in the file")
-        inline = criteria.get("destinationAddressInline")
-        if not isinstance(inline, str):
-            raise ValueError(f"trafficMatchingCriteria {criteria_path} has no destinationAddressInline")
-        inline_address, _, rd = inline.partition("%")
-        port_text = str(criteria.get("destinationPortInline") or "any")
-        return inline_address, port_number(port_text), int(rd) if rd.isdigit() else None, criteria.get("protocol")
+        return _criteria_destinations(criteria_path, named)
     address, port, route_domain = parse_destination(str(destination or ""))
     if address is not None and not re.fullmatch(r"[0-9a-fA-F:.]+", address):
         partition = virtual.get("partition")
@@ -155,14 +217,16 @@ def _rest_destination(
         if found is None or not isinstance(found.get("address"), str):
             raise ValueError(f"destination {destination!r} names virtual-address {address!r}, which is not in the file")
         address = found["address"].split("%")[0]
-    return with_mask(address, virtual.get("mask")), port, route_domain, None
+    return [(with_mask(address, virtual.get("mask")), port, route_domain, None)]
 
 
 def iter_f5_rest(stream: IO[bytes]) -> Iterator[ParsedItem]:
     """Canonical ``f5`` records from iControl REST virtual and pool collections."""
     virtuals: list[tuple[str, dict[str, Any]]] = []
     pools: dict[str, list[dict[str, Any]]] = {}
-    named: dict[str, dict[str, dict[str, Any]]] = {VIRTUAL_ADDRESS_KIND: {}, CRITERIA_KIND: {}}
+    named: dict[str, dict[str, dict[str, Any]]] = {
+        kind: {} for kind in (VIRTUAL_ADDRESS_KIND, CRITERIA_KIND, ADDRESS_LIST_KIND, PORT_LIST_KIND)
+    }
     for found in _items(stream):
         if isinstance(found, RowError):
             yield found
@@ -189,7 +253,7 @@ def iter_f5_rest(stream: IO[bytes]) -> Iterator[ParsedItem]:
         return
     for number, (path, virtual) in enumerate(virtuals, start=1):
         try:
-            address, port, route_domain, protocol = _rest_destination(virtual, named)
+            destinations = _rest_destinations(virtual, named)
         except ValueError as exc:
             yield RowError(number, "destination", str(exc), f"{path}.destination")
             continue
@@ -197,22 +261,22 @@ def iter_f5_rest(stream: IO[bytes]) -> Iterator[ParsedItem]:
         translation = translation if isinstance(translation, dict) else {}
         snat = {"automap": "automap", "snat": translation.get("pool")}.get(str(translation.get("type")))
         pool = virtual.get("pool")
-        yield ParsedRow(
-            number,
-            {
-                "partition": virtual.get("partition"),
-                # AS3 puts every application in a folder of its tenant: /Tenant/app1/serviceMain
-                "name": f"{virtual['subPath']}/{virtual.get('name')}"
-                if virtual.get("subPath")
-                else virtual.get("name"),
-                "destination": address,
-                "port": port,
-                "protocol": virtual.get("ipProtocol") or protocol,
-                "route_domain": route_domain,
-                "pool": pool,
-                "members": pools.get(str(pool), []) if pool else [],
-                "snat": snat,
-                "description": virtual.get("description"),
-            },
-            path,
-        )
+        # AS3 puts every application in a folder of its tenant: /Tenant/app1/serviceMain
+        name = f"{virtual['subPath']}/{virtual.get('name')}" if virtual.get("subPath") else virtual.get("name")
+        for address, port, route_domain, protocol in destinations:
+            yield ParsedRow(
+                number,
+                {
+                    "partition": virtual.get("partition"),
+                    "name": name,
+                    "destination": address,
+                    "port": port,
+                    "protocol": virtual.get("ipProtocol") or protocol,
+                    "route_domain": route_domain,
+                    "pool": pool,
+                    "members": pools.get(str(pool), []) if pool else [],
+                    "snat": snat,
+                    "description": virtual.get("description"),
+                },
+                path,
+            )

@@ -32,7 +32,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from netlookup.imports.f5_rest import member_record, parse_destination, port_number, with_mask
+from netlookup.imports.f5_rest import (
+    Destination,
+    address_list_networks,
+    member_record,
+    parse_destination,
+    port_list_numbers,
+    port_number,
+    with_mask,
+)
 from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, file_error, iter_lines
 
 # A stanza larger than this is a file we do not understand (an unclosed brace), not a pool.
@@ -256,36 +264,18 @@ def _is_address(text: str) -> bool:
     return True
 
 
-Destination = tuple[str | None, int | None, int | None, str | None]  # address, port, route domain, protocol
-
-
 def _criteria_addresses(criteria: _Criteria, named: _Named) -> list[str]:
     if criteria.address is not None:
         return [criteria.address]
     if criteria.address_list is None:
         raise ValueError(f"traffic-matching-criteria {criteria.name} names no destination address or address list")
-    networks: list[str] = []
-    for entry in named.entries("address-list", criteria.address_list):
-        first, dash, last = entry.partition("-")
-        if dash:  # 10.0.0.1-10.0.0.9
-            try:
-                span = ipaddress.summarize_address_range(ipaddress.ip_address(first), ipaddress.ip_address(last))
-                networks.extend(str(net) for net in span)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"address list {criteria.address_list}: {entry!r} is not a range: {exc}") from None
-        else:
-            networks.append(entry)
-    return networks
+    return address_list_networks(named.entries("address-list", criteria.address_list), criteria.address_list)
 
 
 def _criteria_ports(criteria: _Criteria, named: _Named) -> list[int | None]:
-    texts = [criteria.port or "any"] if criteria.port_list is None else named.entries("port-list", criteria.port_list)
-    ports: list[int | None] = []
-    for text in texts:
-        if "-" in text:
-            raise ValueError(f"port list {criteria.port_list}: the range {text} cannot be one F5 port (not read yet)")
-        ports.append(port_number(text))
-    return ports
+    if criteria.port_list is None:
+        return [port_number(criteria.port or "any")]
+    return port_list_numbers(named.entries("port-list", criteria.port_list), criteria.port_list)
 
 
 def _destinations(name: str, body: Block, named: _Named) -> list[Destination]:

@@ -167,7 +167,7 @@ async def test_network_virtuals_are_found_by_every_address_inside_most_specific_
 
 
 def test_rest_criteria_with_address_and_port_lists() -> None:
-    document = {
+    document: dict[str, list[dict[str, Any]]] = {
         "items": [
             {
                 "kind": "tm:ltm:virtual:virtualstate",

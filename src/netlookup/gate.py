@@ -2,18 +2,28 @@
 
 A lookup on the database path needs one connection per category at the same time; taking them one by one lets
 concurrent requests each hold part of what they need and wait on each other. The gate hands out all of a
-request's connections at once, or none, and a request that cannot get them within ``timeout`` seconds is shed with
-503 + Retry-After instead of waiting on the pool for its full timeout.
+request's connections at once, or none, first come first served.
+
+Under overload the queue must not grow until every request waits its full timeout and is then shed: that spends
+the pool on requests whose callers are about to give up, and goodput collapses. So the gate keeps a running
+average of how long a request holds its connections and refuses at once (503 + Retry-After) a request whose
+expected wait, given the demand queued ahead of it, is longer than ``timeout``; what it admits it serves within
+about that time. ``timeout`` stays the upper bound for a wait the average got wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections import deque
 from collections.abc import AsyncIterator
 
 from netlookup.errors import ServiceUnavailable
 from netlookup.metrics import SHED_REQUESTS
+
+# Weight of the newest hold time in the running average: a few dozen requests are remembered.
+HOLD_SMOOTHING = 0.1
 
 
 class DbGate:
@@ -21,28 +31,75 @@ class DbGate:
         self.capacity = max(1, capacity)
         self.timeout = timeout
         self.available = self.capacity
-        self.waiting = 0
-        self._condition = asyncio.Condition()
+        self._queue: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._queued_slots = 0
+        self.mean_hold: float | None = None  # seconds a request holds its slots, on average
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def expected_wait(self, wanted: int) -> float:
+        """Seconds a request for ``wanted`` slots arriving now would wait: the slots demanded ahead of it (and its
+        own, past what is free) drained at ``capacity`` slots per mean hold time."""
+        if self.mean_hold is None:
+            return 0.0
+        backlog = self._queued_slots + wanted - self.available
+        return max(0.0, backlog / self.capacity * self.mean_hold)
+
+    def _shed(self, reason: str, detail: str) -> ServiceUnavailable:
+        SHED_REQUESTS.labels(reason=reason).inc()
+        return ServiceUnavailable(f"the database is busy ({detail}); retry shortly", retry_after=1)
+
+    def _grant_waiters(self) -> None:
+        """Hand free slots to the waiters at the head of the queue, in order (no waiter is overtaken)."""
+        while self._queue and self._queue[0][0] <= self.available:
+            wanted, granted = self._queue.popleft()
+            self._queued_slots -= wanted
+            if granted.done():  # cancelled while queued
+                continue
+            self.available -= wanted
+            granted.set_result(None)
+
+    async def _acquire(self, wanted: int, reason: str) -> None:
+        if not self._queue and self.available >= wanted:
+            self.available -= wanted
+            return
+        if self.expected_wait(wanted) > self.timeout:
+            raise self._shed(reason, f"about {self.expected_wait(wanted):.1f} s of work is queued ahead")
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((wanted, granted))
+        self._queued_slots += wanted
+        try:
+            await asyncio.wait_for(asyncio.shield(granted), self.timeout)
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            if granted.done() and not granted.cancelled():
+                self._release(wanted)  # granted just as the wait ended: give the slots back
+            else:
+                granted.cancel()
+                self._queue.remove((wanted, granted))
+                self._queued_slots -= wanted
+                self._grant_waiters()  # the head may have left: the next ones may fit now
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise self._shed(reason, f"waited {self.timeout:g} s for a connection") from None
+
+    def _release(self, wanted: int) -> None:
+        self.available += wanted
+        self._grant_waiters()
 
     @contextlib.asynccontextmanager
     async def slots(self, wanted: int, *, reason: str = "database busy") -> AsyncIterator[None]:
-        """Hold ``wanted`` connections' worth of the pool (capped at capacity) for the block."""
+        """Hold ``wanted`` connections' worth of the pool (capped at capacity) for the block; ServiceUnavailable
+        when they cannot be had in time."""
         wanted = max(1, min(wanted, self.capacity))
-        async with self._condition:
-            self.waiting += 1
-            try:
-                await asyncio.wait_for(self._condition.wait_for(lambda: self.available >= wanted), self.timeout)
-            except TimeoutError:
-                SHED_REQUESTS.labels(reason=reason).inc()
-                raise ServiceUnavailable(
-                    f"the database is busy (waited {self.timeout:g} s for a connection); retry shortly", retry_after=1
-                ) from None
-            finally:
-                self.waiting -= 1
-            self.available -= wanted
+        await self._acquire(wanted, reason)
+        started = time.monotonic()
         try:
             yield
         finally:
-            async with self._condition:
-                self.available += wanted
-                self._condition.notify_all()
+            held = time.monotonic() - started
+            self.mean_hold = (
+                held if self.mean_hold is None else self.mean_hold + HOLD_SMOOTHING * (held - self.mean_hold)
+            )
+            self._release(wanted)

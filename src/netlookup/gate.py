@@ -65,8 +65,9 @@ class DbGate:
         if not self._queue and self.available >= wanted:
             self.available -= wanted
             return
-        if self.expected_wait(wanted) > self.timeout:
-            raise self._shed(reason, f"about {self.expected_wait(wanted):.1f} s of work is queued ahead")
+        expected = self.expected_wait(wanted)
+        if expected > self.timeout:
+            raise self._shed(reason, f"about {expected:.1f} s of work is queued ahead")
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((wanted, granted))
         self._queued_slots += wanted

@@ -321,8 +321,8 @@ def _one_line_list(words: list[str], number: int, objects: Objects) -> Iterator[
     asa = rest[0] in ("extended", "standard", "advanced")
     extended = rest[0] != "standard" if asa else numbered == "extended" or numbered == "named"
     rest = rest[1:] if asa else rest
-    if rest and rest[0] == "dynamic":  # a lock-and-key entry: it admits nothing until a user authenticates
-        yield Unmapped(number, "dynamic-entry", {"name": name, "text": " ".join(words)})
+    if rest and (kind := _run_time_entry(rest)) is not None:
+        yield Unmapped(number, kind, {"name": name, "text": " ".join(words)})
         return
     if not rest or rest[0] not in _ACTION:
         raise ParseError("access-list entry needs permit or deny")

@@ -63,6 +63,15 @@ def port_number(text: str) -> int | None:
     return port
 
 
+def is_address(text: str) -> bool:
+    """Whether a destination's address part is an IP address (else it names a virtual-address object)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def with_mask(address: str | None, mask: object) -> str | None:
     """The destination as a network where the virtual's ``mask`` is not a host mask: ``0.0.0.0`` with ``any`` →
     0.0.0.0/0 (a wildcard virtual), ``10.1.0.0`` with ``255.255.0.0`` → 10.1.0.0/16. Raises ValueError for a mask
@@ -211,7 +220,7 @@ def _rest_destinations(virtual: dict[str, Any], named: dict[str, dict[str, dict[
     if not destination and isinstance(criteria_path, str):
         return _criteria_destinations(criteria_path, named)
     address, port, route_domain = parse_destination(str(destination or ""))
-    if address is not None and not re.fullmatch(r"[0-9a-fA-F:.]+", address):
+    if address is not None and not is_address(address):
         partition = virtual.get("partition")
         found = _named(named[VIRTUAL_ADDRESS_KIND], f"/{partition}/{address}")
         if found is None or not isinstance(found.get("address"), str):

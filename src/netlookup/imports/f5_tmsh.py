@@ -26,7 +26,6 @@ small summary of each virtual and pool to join them. Positions: the line where t
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from typing import IO, Any
 from netlookup.imports.f5_rest import (
     Destination,
     address_list_networks,
+    is_address,
     member_record,
     parse_destination,
     port_list_numbers,
@@ -256,14 +256,6 @@ def _stanzas(stream: IO[bytes]) -> Iterator[_Stanza | RowError]:
         yield file_error(current.line, f"ltm {current.kind} {current.name}: stanza never closes (missing }})")
 
 
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _criteria_addresses(criteria: _Criteria, named: _Named) -> list[str]:
     if criteria.address is not None:
         return [criteria.address]
@@ -301,7 +293,7 @@ def _destinations(name: str, body: Block, named: _Named) -> list[Destination]:
 
 def _destination(destination: str, body: Block, named: _Named) -> Destination:
     address, port, route_domain = parse_destination(destination)
-    if address is not None and not _is_address(address):
+    if address is not None and not is_address(address):
         partition = _split_path(destination)[0]
         found = named.addresses.get(f"/{partition}/{address}") or named.addresses.get(address)
         if found is None:

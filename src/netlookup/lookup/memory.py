@@ -253,13 +253,14 @@ class AddressIndex:
         ordered = sorted(admitted, key=lambda hit: (-hit[2], hit[0].order))
         main = SPECS[self.category].address_field
         names = {0: main, 1: "member"}
-        return _result(
-            len(ordered),
-            [
-                record.json_head + f',"prefix_len":{length},"matched_on":"{names[role]}"}}'.encode()
-                for record, role, length in ordered[: options.limit]
-            ],
-        )
+        tails: dict[tuple[int, int], bytes] = {}  # (role, length) → the match's closing fields, rendered once
+        matches = []
+        for record, role, length in ordered[: options.limit]:
+            tail = tails.get((role, length))
+            if tail is None:
+                tail = tails[role, length] = f',"prefix_len":{length},"matched_on":"{names[role]}"}}'.encode()
+            matches.append(record.json_head + tail)
+        return _result(len(ordered), matches)
 
 
 def _network_touches(start: bytes, end: bytes, prefix: Prefix, mode: Mode) -> bool:

@@ -3,7 +3,7 @@ clients, other nodes) sees it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,5 +53,6 @@ class DataChange:
         return cls(category, source, added, removed, checksum, skipped if isinstance(skipped, int) else 0)
 
 
-# Told of every change before clients hear of it (the in-memory indexes drop what the change made stale).
-ChangeListener = Callable[[DataChange], None]
+# Told of every change before clients hear of it, and awaited: the in-memory indexes return once they no longer
+# serve what the change replaced.
+ChangeListener = Callable[[DataChange], Awaitable[None]]

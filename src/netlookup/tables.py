@@ -56,6 +56,9 @@ sources = Table(
     Column("count", Integer, nullable=False),
     Column("imported_at", DateTime(timezone=False), nullable=False),
     Column("checksum", _str(64), nullable=False),
+    # The category's data version (data_versions) when this source's records last changed: a node's index
+    # refreshes exactly the sources whose version moved past what it holds.
+    Column("version", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("category", "name", name="uq_sources_category_name"),
     **TABLE_OPTIONS,
 )

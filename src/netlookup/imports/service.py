@@ -274,6 +274,7 @@ class ImportService:
         ):
             await writes.start_writing(conn, category, source)
             old = await writes.old_records(conn, category, source)
+            old_version = await writes.source_version(conn, category, source)
             sources = tables.sources
             await conn.execute(delete(sources).where(sources.c.category == category, sources.c.name == source))
             streamed = await self._stream_rows(conn, category, source, batches, on_progress, unmapped, old, skip)
@@ -296,10 +297,13 @@ class ImportService:
                 raise BadInput(f"the file holds no {category} records; to remove a source, DELETE it instead")
             await writes.delete_removed(conn, category, source, old)
             checksum = content_checksum(streamed.fingerprints)
-            await writes.write_summary(conn, category, source, len(streamed.fingerprints), checksum, streamed.lengths)
             added, removed = streamed.inserted, old.removed
-            if added or removed:  # an unchanged source leaves every node's index as it is
-                await writes.bump_version(conn, category)
+            # An unchanged source keeps its version, and leaves every node's index as it is.
+            changed = bool(added or removed) or old_version is None
+            version = await writes.bump_version(conn, category) if changed else old_version
+            assert version is not None
+            count = len(streamed.fingerprints)
+            await writes.write_summary(conn, category, source, count, checksum, streamed.lengths, version)
         took_ms = round((time.perf_counter() - started) * 1000, 1)
         log.info(
             "import committed job_id=%s category=%s source=%s count=%d added=%d removed=%d took_ms=%s",

@@ -41,9 +41,19 @@ def plain_insert(conn: AsyncConnection, table: Table) -> tuple[str, Callable[[di
     return sql, itemgetter(*columns)
 
 
-async def bump_version(conn: AsyncConnection, category: Category) -> None:
+async def bump_version(conn: AsyncConnection, category: Category) -> int:
+    """Count one more change of the category's records; the new version."""
     versions = tables.data_versions
     await conn.execute(update(versions).where(versions.c.category == category).values(version=versions.c.version + 1))
+    return int((await conn.execute(select(versions.c.version).where(versions.c.category == category))).scalar_one())
+
+
+async def source_version(conn: AsyncConnection, category: Category, source: str) -> int | None:
+    """The version of the source's last change (None: no such source)."""
+    s = tables.sources
+    query = select(s.c.version).where(s.c.category == category, s.c.name == source)
+    value = (await conn.execute(query)).scalar()
+    return int(value) if value is not None else None
 
 
 async def old_records(conn: AsyncConnection, category: Category, source: str) -> OldRecords:
@@ -131,6 +141,7 @@ async def write_summary(
     count: int,
     checksum: str,
     lengths: Counter[tuple[int, int]],
+    version: int,
 ) -> None:
     """The sources row and, for networks, how many records of each prefix length (counted while inserting:
     a GROUP BY over the source's rows would also walk the old rows this transaction deleted)."""
@@ -146,6 +157,7 @@ async def write_summary(
             name=source,
             count=count,
             checksum=checksum,
+            version=version,
             imported_at=datetime.now(UTC).replace(tzinfo=None, microsecond=0),
         )
     )

@@ -1,16 +1,28 @@
 """In-process lookup indexes: the same answers as the SQL path, from memory, with each record's JSON rendered once.
 
-Pure code over plain data. A NetworkIndex (acl, sg) buckets records by (family, prefix length, network start); a
-covering lookup probes one bucket per present length, longest first, so ``total`` is a sum of bucket sizes and
-only the first ``limit`` matches are touched. An AddressIndex (lb, f5) maps each VIP/destination/member address to
-its records. Both are immutable once built: a new import builds a new index and swaps it in.
+Pure code over plain data.
+
+Layout: a category's index is a handful of immutable *segments*. A segment holds whole sources: their records
+in flat arrays (network starts, source codes, lines, ids, ports, protocol and group codes, offsets) and one
+buffer of pre-rendered JSON, about 50 bytes of arrays per record besides its JSON. acl/sg records are sorted by
+(family, prefix length, network start, source, line, id), so a covering lookup is one binary search per present
+prefix length and a run of matches is one slice of the buffer. lb/f5 segments keep their addresses (VIPs,
+destinations, members) as a sorted array of points and the few network destinations (F5 wildcard virtuals)
+as a list.
+
+Refresh: an import or delete of a source builds a segment of that source only; ``CategoryIndex.replaced``
+returns a new index in which that segment serves the source and the older segments no longer do (each segment
+carries the set of its sources it still serves). Which read wins is decided by its data version (the
+``data_versions`` clock the read was made at): a read never replaces a newer one. Segments whose sources have
+all moved on are dropped; small ones are merged by re-reading their sources (``compaction``).
 """
 
 from __future__ import annotations
 
-import sys
+import heapq
+from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,258 +31,469 @@ import orjson
 from netlookup.categories import SPECS, Category
 from netlookup.lookup.request import LookupOptions, Mode
 from netlookup.lookup.sql import PROTOCOLS_ADMITTING_ALL
-from netlookup.networks import MAX_PREFIX, Prefix, mask_start
+from netlookup.networks import MAX_PREFIX, Prefix
 
 CategoryResult = dict[str, Any]
 
-
-@dataclass(slots=True)
-class NetRecord:
-    """One acl/sg record as the index needs it: sort and filter keys, and its match JSON."""
-
-    order: tuple[Any, ...]
-    group: tuple[Any, ...]
-    protocol: str | None
-    port_lo: int | None
-    port_hi: int | None
-    prefix_len: int
-    json: bytes
+NO_PORT = -1
+NO_LINE = -(2**63)  # a record without a line sorts first, as SQL orders NULL
+# More segments than this and the small ones are merged into one (a re-read of their sources).
+MAX_SEGMENTS = 6
+# The largest segment is rebuilt (a full read) once more than this share of its records no longer serves.
+MAX_DEAD_SHARE = 0.5
 
 
-@dataclass(slots=True)
-class PointRecord:
-    """One lb/f5 record: sort key, port, and its JSON without the closing brace (matched_on is added per hit)."""
-
-    order: tuple[Any, ...]
-    port: int | None
-    json_head: bytes
-
-
-def _compact_json(value: Any) -> bytes:
-    """orjson's output keeps its (page-sized) growth buffer allocated; a copy holds only the bytes. With 150,000
-    records that is the difference between ~60 MB and over 1 GB."""
-    return bytes(memoryview(orjson.dumps(value)))
-
-
-def _result(total: int, matches: list[bytes]) -> CategoryResult:
+def _answer(total: int, kept: int, chunks: list[bytes]) -> CategoryResult:
     """A category result whose ``matches`` is one pre-rendered JSON array: serialising the response copies it
     as it is instead of walking a list of records."""
-    return {
-        "total": total,
-        "truncated": total > len(matches),
-        "matches": orjson.Fragment(b"[" + b",".join(matches) + b"]"),
-    }
+    return {"total": total, "truncated": total > kept, "matches": orjson.Fragment(b"[" + b",".join(chunks) + b"]")}
 
 
-def _shared(value: str | None) -> str | None:
-    return sys.intern(value) if value is not None else None
+def _addr_int(value: bytes) -> int:
+    return int.from_bytes(value, "big")
 
 
-def _none_first(value: Any) -> tuple[int, Any]:
-    return (0, 0) if value is None else (1, value)
+def _starts(family: int) -> Any:
+    """IPv4 starts fit an unsigned 32-bit array; IPv6 ones are Python ints (a tenth of the records)."""
+    return array("I") if family == 4 else []
 
 
-def _admits(record: NetRecord, options: LookupOptions) -> bool:
-    port, low = options.port, record.port_lo
-    if port is not None and low is not None and not low <= port <= (record.port_hi if record.port_hi else low):
-        return False
-    if options.protocol is not None and record.protocol is not None:
-        return record.protocol in PROTOCOLS_ADMITTING_ALL or record.protocol == options.protocol.strip().lower()
+class _Codes:
+    """Values that repeat across records (sources, protocols, groups) stored once, records holding a code."""
+
+    def __init__(self) -> None:
+        self.codes: dict[Any, int] = {}
+        self.values: list[Any] = []
+
+    def code(self, value: Any) -> int:
+        code = self.codes.get(value)
+        if code is None:
+            code = self.codes[value] = len(self.values)
+            self.values.append(value)
+        return code
+
+
+@dataclass(eq=False)
+class NetSegment:
+    """acl/sg records of some sources, sorted by (family, prefix_len, start, source, line, id)."""
+
+    category: Category
+    sources: tuple[str, ...]
+    source_sizes: tuple[int, ...]
+    protocols: tuple[str | None, ...]
+    groups: tuple[tuple[Any, ...], ...]
+    blob: bytes  # every record's JSON followed by a comma
+    offsets: array[int]
+    src: array[int]
+    line: array[int]
+    rid: array[int]
+    port_lo: array[int]
+    port_hi: array[int]
+    proto: array[int]
+    grp: array[int]
+    starts: dict[int, Any]  # family → starts of that family's records (index = record - first[family])
+    first: dict[int, int]  # family → index of its first record
+    bounds: dict[tuple[int, int], tuple[int, int]]  # (family, prefix_len) → [lo, hi) record indexes
+
+    @property
+    def size(self) -> int:
+        return len(self.src)
+
+    def key(self, i: int) -> tuple[str, int, int]:
+        return (self.sources[self.src[i]], self.line[i], self.rid[i])
+
+    def json(self, i: int) -> bytes:
+        return self.blob[self.offsets[i] : self.offsets[i + 1] - 1]
+
+
+class NetSegmentBuilder:
+    """Rows in (family, prefix_len, net_start, source, line, id) order, in chunks; ``finish`` makes the segment.
+    Rows carry the public fields, then prefix_len, family, net_start, port_lo, port_hi (that order)."""
+
+    def __init__(self, category: Category):
+        self.category = category
+        self.names = (*SPECS[category].public_fields, "prefix_len")
+        self.acl = category == "acl"
+        self.sources, self.protocols, self.groups = _Codes(), _Codes(), _Codes()
+        self.sizes: list[int] = []
+        self.blob = bytearray()
+        self.offsets = array("Q", [0])
+        self.src, self.line, self.rid = array("I"), array("q"), array("q")
+        self.port_lo, self.port_hi, self.proto, self.grp = array("i"), array("i"), array("H"), array("I")
+        self.starts: dict[int, Any] = {}
+        self.first: dict[int, int] = {}
+        self.bounds: dict[tuple[int, int], list[int]] = {}
+        self.last: tuple[int, int, int] = (0, -1, -1)
+
+    def add(self, rows: Iterable[Sequence[Any]]) -> None:
+        width = len(self.names)
+        names = self.names
+        spec = SPECS[self.category]
+        source_at = spec.public_fields.index("source")
+        line_at = spec.public_fields.index("line") if self.acl else None
+        group_at = [spec.public_fields.index(name) for name in spec.best_partition]
+        protocol_at = spec.public_fields.index("protocol")
+        for row in rows:
+            family, start, port_lo, port_hi = row[width], _addr_int(row[width + 1]), row[width + 2], row[width + 3]
+            prefix_len = row[width - 1]
+            place = (family, prefix_len, start)
+            if place < self.last:
+                raise ValueError(f"rows out of order at id {row[0]}: {place} after {self.last}")
+            self.last = place
+            index = len(self.src)
+            if family not in self.starts:
+                self.starts[family], self.first[family] = _starts(family), index
+            self.starts[family].append(start)
+            bound = self.bounds.get((family, prefix_len))
+            if bound is None:
+                self.bounds[family, prefix_len] = [index, index + 1]
+            else:
+                bound[1] = index + 1
+            source = self.sources.code(row[source_at])
+            if source == len(self.sizes):
+                self.sizes.append(0)
+            self.sizes[source] += 1
+            self.src.append(source)
+            line = row[line_at] if line_at is not None else None
+            self.line.append(NO_LINE if line is None else line)
+            self.rid.append(row[0])
+            self.port_lo.append(NO_PORT if port_lo is None else port_lo)
+            self.port_hi.append(NO_PORT if port_lo is None else (port_hi or port_lo))
+            protocol = row[protocol_at]
+            self.proto.append(self.protocols.code(protocol.lower() if protocol else None))
+            self.grp.append(self.groups.code(tuple(row[i] for i in group_at)))
+            self.blob += orjson.dumps(dict(zip(names, row, strict=False)))
+            self.blob += b","
+            self.offsets.append(len(self.blob))
+
+    def finish(self) -> NetSegment:
+        return NetSegment(
+            self.category,
+            tuple(self.sources.values),
+            tuple(self.sizes),
+            tuple(self.protocols.values),
+            tuple(self.groups.values),
+            bytes(self.blob),
+            self.offsets,
+            self.src,
+            self.line,
+            self.rid,
+            self.port_lo,
+            self.port_hi,
+            self.proto,
+            self.grp,
+            self.starts,
+            self.first,
+            {key: (lo, hi) for key, (lo, hi) in self.bounds.items()},
+        )
+
+
+@dataclass(eq=False)
+class AddrSegment:
+    """lb/f5 records of some sources: JSON heads (no closing brace), and their addresses as sorted points."""
+
+    category: Category
+    sources: tuple[str, ...]
+    source_sizes: tuple[int, ...]
+    blob: bytes
+    offsets: array[int]
+    src: array[int]
+    rid: array[int]
+    port: array[int]
+    # family → (sorted addresses, record index per address, role per address: 0 VIP/destination, 1 member)
+    points: dict[int, tuple[Any, array[int], array[int]]]
+    # family → (start, end, prefix_len, record index) of network destinations
+    networks: dict[int, list[tuple[int, int, int, int]]]
+
+    @property
+    def size(self) -> int:
+        return len(self.src)
+
+    def head(self, i: int) -> bytes:
+        return self.blob[self.offsets[i] : self.offsets[i + 1]]
+
+
+def build_address_segment(category: Category, rows: Iterable[Sequence[Any]], points: Iterable[Any]) -> AddrSegment:
+    """``rows``: public fields (id first); ``points``: (record_id, family, addr, role, prefix_len, addr_end)
+    sorted by (family, addr)."""
+    names = SPECS[category].public_fields
+    source_at, port_at, members_at = names.index("source"), names.index("port"), names.index("members")
+    sources = _Codes()
+    sizes: list[int] = []
+    blob = bytearray()
+    offsets, src, rid, port = array("Q", [0]), array("I"), array("q"), array("i")
+    by_id: dict[int, int] = {}
+    for row in rows:
+        match = dict(zip(names, row, strict=True))
+        match["members"] = orjson.Fragment(row[members_at] or "[]")
+        by_id[row[0]] = len(src)
+        code = sources.code(row[source_at])
+        if code == len(sizes):
+            sizes.append(0)
+        sizes[code] += 1
+        src.append(code)
+        rid.append(row[0])
+        port.append(NO_PORT if row[port_at] is None else row[port_at])
+        blob += orjson.dumps(match)[:-1]
+        offsets.append(len(blob))
+    point_arrays: dict[int, tuple[Any, array[int], array[int]]] = {}
+    networks: dict[int, list[tuple[int, int, int, int]]] = {}
+    for record_id, family, addr, role, prefix_len, addr_end in points:
+        index = by_id.get(record_id)
+        if index is None:
+            continue
+        if addr_end is not None:
+            networks.setdefault(family, []).append((_addr_int(addr), _addr_int(addr_end), prefix_len, index))
+            continue
+        arrays = point_arrays.get(family)
+        if arrays is None:
+            arrays = point_arrays[family] = (_starts(family), array("I"), array("B"))
+        arrays[0].append(_addr_int(addr))
+        arrays[1].append(index)
+        arrays[2].append(role)
+    return AddrSegment(
+        category, tuple(sources.values), tuple(sizes), bytes(blob), offsets, src, rid, port, point_arrays, networks
+    )
+
+
+Segment = NetSegment | AddrSegment
+
+
+@dataclass(frozen=True, eq=False)
+class Part:
+    """A segment as one index serves it: ``live`` says which of its sources (by code) it still serves; None,
+    all of them."""
+
+    segment: Segment
+    live: bytes | None = None
+
+    def serves(self, code: int) -> bool:
+        return self.live is None or self.live[code] == 1
+
+    @property
+    def size(self) -> int:
+        sizes = self.segment.source_sizes
+        return sum(sizes) if self.live is None else sum(n for n, on in zip(sizes, self.live, strict=True) if on)
+
+    def without(self, sources: set[str]) -> Part | None:
+        """This part no longer serving ``sources``; None when it then serves nothing."""
+        names = self.segment.sources
+        live = bytes(1 if self.serves(code) and name not in sources else 0 for code, name in enumerate(names))
+        if not any(live):
+            return None
+        return Part(self.segment, None if all(live) else live)
+
+
+@dataclass(frozen=True, eq=False)
+class CategoryIndex:
+    """One category's records in memory: immutable; a change makes a new index (``replaced``).
+
+    ``known`` maps each source read so far to the data version of that read (a source absent at that version is
+    known to be deleted); sources not in ``known`` are absent as of ``floor``, the version of the last full read.
+    """
+
+    category: Category
+    parts: tuple[Part, ...]
+    known: Mapping[str, int]
+    floor: int
+    size: int = 0
+    # network categories: family → [(prefix_len, parts holding it)], longest first
+    lengths: dict[int, list[tuple[int, list[Part]]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, category: Category, parts: Iterable[Part], known: Mapping[str, int], floor: int) -> CategoryIndex:
+        parts = tuple(parts)
+        lengths: dict[int, dict[int, list[Part]]] = {}
+        for part in parts:
+            if isinstance(part.segment, NetSegment):
+                for family, length in part.segment.bounds:
+                    lengths.setdefault(family, {}).setdefault(length, []).append(part)
+        ordered = {f: sorted(by_len.items(), key=lambda item: -item[0]) for f, by_len in lengths.items()}
+        return cls(category, parts, dict(known), floor, sum(part.size for part in parts), ordered)
+
+    @property
+    def version(self) -> int:
+        """The newest data version any of its reads was made at."""
+        return max([self.floor, *self.known.values()])
+
+    def serves(self) -> set[str]:
+        return {name for part in self.parts for code, name in enumerate(part.segment.sources) if part.serves(code)}
+
+    def replaced(self, segment: Segment | None, sources: Iterable[str], version: int, *, full: bool) -> CategoryIndex:
+        """The index once a read made at data version ``version`` is applied: ``segment`` holds that read's records
+        of ``sources`` (sources it read and found none of are deleted). With ``full`` the read covered every
+        source. A source takes the read only when the read is newer than what the index holds of it."""
+        read = set(sources) | (set(self.known) if full else set())
+        newer = {s for s in read if version > self.known.get(s, self.floor)}
+        known = dict(self.known)
+        known.update(dict.fromkeys(newer, version))
+        floor = max(self.floor, version) if full else self.floor
+        parts = [kept for part in self.parts if (kept := part.without(newer)) is not None]
+        if segment is not None and segment.size:
+            whole = Part(segment)
+            taken = whole.without({s for s in segment.sources if s not in newer})
+            if taken is not None:
+                parts.append(taken)
+        return type(self).of(self.category, parts, known, floor)
+
+    def compaction(self) -> tuple[set[str], bool]:
+        """What to re-read to keep lookups cheap: (the sources of every segment but the largest, when there are
+        too many segments; whether the largest is mostly no longer served, i.e. a full read is due)."""
+        if not self.parts:
+            return set(), False
+        largest = max(self.parts, key=lambda part: part.segment.size)
+        full = largest.size < largest.segment.size * (1 - MAX_DEAD_SHARE)
+        if len(self.parts) <= MAX_SEGMENTS:
+            return set(), full
+        names = {
+            name
+            for part in self.parts
+            if part is not largest
+            for code, name in enumerate(part.segment.sources)
+            if part.serves(code)
+        }
+        return names, full
+
+    def lookup(self, prefix: Prefix, options: LookupOptions) -> CategoryResult:
+        if SPECS[self.category].network:
+            return _network_lookup(self, prefix, options)
+        return _address_lookup(self, prefix, options)
+
+
+def _admits(segment: NetSegment, i: int, port: int | None, protocol: str | None) -> bool:
+    if port is not None:
+        low = segment.port_lo[i]
+        if low != NO_PORT and not low <= port <= segment.port_hi[i]:
+            return False
+    if protocol is not None:
+        value = segment.protocols[segment.proto[i]]
+        if value is not None:
+            return value in PROTOCOLS_ADMITTING_ALL or value == protocol
     return True
 
 
-@dataclass
-class NetworkIndex:
-    """acl/sg records by (family, prefix_len) → network start → records sorted by (source, line, id)."""
-
-    category: Category
-    buckets: dict[tuple[int, int], dict[bytes, list[NetRecord]]] = field(default_factory=dict)
-    # The same buckets as lists of match JSON, for the unfiltered path: one slice per bucket, no per-record work.
-    rendered: dict[tuple[int, int], dict[bytes, list[bytes]]] = field(default_factory=dict)
-    sorted_starts: dict[tuple[int, int], list[bytes]] = field(default_factory=dict)
-    lengths: dict[int, list[int]] = field(default_factory=dict)
-    size: int = 0
-
-    def add(self, rows: Iterable[Any]) -> None:
-        """Add a chunk of rows (call ``finish`` after the last one). Rows carry the public fields plus family,
-        prefix_len, net_start, port_lo and port_hi."""
-        names = SPECS[self.category].public_fields
-        acl = self.category == "acl"
-        for row in rows:
-            match = {name: getattr(row, name) for name in names}
-            match["prefix_len"] = row.prefix_len
-            # Sources, groups, directions and protocols repeat across thousands of rows: share one string each.
-            source = _shared(row.source)
-            if acl:
-                order: tuple[Any, ...] = (source, *_none_first(row.line), row.id)
-                group: tuple[Any, ...] = (source, _shared(row.direction))
-            else:
-                order = (source, row.id)
-                group = (_shared(row.group_id), _shared(row.direction))
-            protocol = _shared(row.protocol.lower()) if row.protocol else None
-            record = NetRecord(order, group, protocol, row.port_lo, row.port_hi, row.prefix_len, _compact_json(match))
-            self.buckets.setdefault((row.family, row.prefix_len), {}).setdefault(row.net_start, []).append(record)
-            self.size += 1
-
-    def finish(self) -> NetworkIndex:
-        for key, bucket in self.buckets.items():
-            rendered = self.rendered.setdefault(key, {})
-            for start, records in bucket.items():
-                records.sort(key=lambda r: r.order)
-                rendered[start] = [r.json for r in records]
-            self.sorted_starts[key] = sorted(bucket)
-            self.lengths.setdefault(key[0], []).append(key[1])
-        for family in self.lengths:
-            self.lengths[family].sort(reverse=True)
-        return self
-
-    def _candidates(self, prefix: Prefix, mode: Mode) -> list[list[NetRecord]]:
-        """Matching record lists, longest prefix first; within one length already in (source, line, id) order."""
-        groups: list[list[NetRecord]] = []
-        for length in self.lengths.get(prefix.family, ()):
-            key = (prefix.family, length)
-            covering = length <= prefix.prefix_len and mode is not Mode.within
-            within = length >= prefix.prefix_len and mode is not Mode.covering
-            if within:
-                starts = self.sorted_starts[key]
-                low, high = bisect_left(starts, prefix.start), bisect_right(starts, prefix.end)
-                bucket = self.buckets[key]
-                hits = [bucket[start] for start in starts[low:high]]
-                if len(hits) == 1:
-                    groups.append(hits[0])
-                elif hits:
-                    groups.append(sorted((r for records in hits for r in records), key=lambda r: r.order))
-            elif covering:
-                records = self.buckets[key].get(mask_start(prefix.start, length))
-                if records:
-                    groups.append(records)
-        return groups
-
-    def _covering_unfiltered(self, prefix: Prefix, limit: int) -> CategoryResult:
-        """The common case (covering, no port/protocol/best): one dictionary probe per present length."""
-        size = len(prefix.start)
-        value = int.from_bytes(prefix.start, "big")
-        width = size * 8
-        total = 0
-        matches: list[bytes] = []
-        for length in self.lengths.get(prefix.family, ()):
-            if length > prefix.prefix_len:
-                continue
-            shift = width - length
-            start = ((value >> shift) << shift).to_bytes(size, "big") if length else bytes(size)
-            rendered = self.rendered[(prefix.family, length)].get(start)
-            if rendered:
-                total += len(rendered)
-                if len(matches) < limit:
-                    matches.extend(rendered[: limit - len(matches)])
-        return _result(total, matches)
-
-    def lookup(self, prefix: Prefix, options: LookupOptions) -> CategoryResult:
-        unfiltered = options.port is None and options.protocol is None and not options.best
-        if unfiltered and options.mode is Mode.covering:
-            return self._covering_unfiltered(prefix, options.limit)
-        groups = self._candidates(prefix, options.mode)
-        limit = options.limit
-        if unfiltered:
-            total = sum(len(records) for records in groups)
-            matches: list[bytes] = []
-            for records in groups:
-                matches.extend(r.json for r in records[: limit - len(matches)])
-                if len(matches) >= limit:
-                    break
-            return _result(total, matches)
-        best_length: dict[tuple[Any, ...], int] = {}
-        total = 0
-        kept: list[bytes] = []
-        for records in groups:
-            for record in records:
-                if not _admits(record, options):
-                    continue
-                if options.best and best_length.setdefault(record.group, record.prefix_len) != record.prefix_len:
-                    continue
-                total += 1
-                if len(kept) < limit:
-                    kept.append(record.json)
-        return _result(total, kept)
-
-
-@dataclass
-class AddressIndex:
-    """lb/f5 records by (family, address) → [(record, role)], role 0 = VIP/destination, 1 = member; and the few
-    network destinations (F5 wildcard and network virtuals) as (start, end, prefix_len, record) per family."""
-
-    category: Category
-    points: dict[tuple[int, bytes], list[tuple[PointRecord, int]]] = field(default_factory=dict)
-    sorted_points: dict[int, list[bytes]] = field(default_factory=dict)
-    networks: dict[int, list[tuple[bytes, bytes, int, PointRecord]]] = field(default_factory=dict)
-    size: int = 0
-
-    @classmethod
-    def build(cls, category: Category, rows: Iterable[Any], points: Iterable[Any]) -> AddressIndex:
-        """``rows``: public fields; ``points``: (record_id, family, address bytes, role, prefix_len, addr_end)."""
-        index = cls(category)
-        names = SPECS[category].public_fields
-        by_id: dict[int, PointRecord] = {}
-        for row in rows:
-            match = {name: getattr(row, name) for name in names}
-            match["members"] = orjson.Fragment(row.members or "[]")
-            by_id[row.id] = PointRecord((row.source, row.id), row.port, _compact_json(match)[:-1])
-            index.size += 1
-        for record_id, family, addr, role, prefix_len, addr_end in points:
-            record = by_id.get(record_id)
-            if record is None:
-                continue
-            if addr_end is not None:
-                index.networks.setdefault(family, []).append((addr, addr_end, prefix_len, record))
-            else:
-                index.points.setdefault((family, addr), []).append((record, role))
-        families: dict[int, list[bytes]] = {}
-        for family, addr in index.points:
-            families.setdefault(family, []).append(addr)
-        index.sorted_points = {family: sorted(addrs) for family, addrs in families.items()}
-        return index
-
-    def lookup(self, prefix: Prefix, options: LookupOptions) -> CategoryResult:
-        width = MAX_PREFIX[prefix.family]
-        if prefix.prefix_len == width:
-            hits: Sequence[tuple[PointRecord, int]] = self.points.get((prefix.family, prefix.start), ())
+def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions) -> CategoryResult:
+    family, query_len, mode, limit = prefix.family, prefix.prefix_len, options.mode, options.limit
+    port = options.port
+    protocol = options.protocol.strip().lower() if options.protocol is not None else None
+    simple = port is None and protocol is None and not options.best
+    low, high = _addr_int(prefix.start), _addr_int(prefix.end)
+    width = MAX_PREFIX[family]
+    total = kept = 0
+    chunks: list[bytes] = []
+    best: dict[tuple[Any, ...], int] = {}
+    for length, parts in index.lengths.get(family, ()):
+        covering = length <= query_len and mode is not Mode.within
+        within = length >= query_len and mode is not Mode.covering
+        if not (covering or within):
+            continue
+        if within:
+            first, last = low, high
         else:
-            addrs = self.sorted_points.get(prefix.family, [])
-            low, high = bisect_left(addrs, prefix.start), bisect_right(addrs, prefix.end)
-            hits = [hit for addr in addrs[low:high] for hit in self.points[(prefix.family, addr)]]
-        # record → (role, prefix_len) of what matched: the destination before a member
-        found: dict[int, tuple[PointRecord, int, int]] = {}
-        for record, role in hits:
-            seen = found.get(id(record))
-            if seen is None or role < seen[1]:
-                found[id(record)] = (record, role, width)
-        for start, end, length, record in self.networks.get(prefix.family, ()):
-            if _network_touches(start, end, prefix, options.mode):
-                found[id(record)] = (record, 0, length)
-        admitted = [
-            hit for hit in found.values() if options.port is None or hit[0].port is None or hit[0].port == options.port
-        ]
-        ordered = sorted(admitted, key=lambda hit: (-hit[2], hit[0].order))
-        main = SPECS[self.category].address_field
-        names = {0: main, 1: "member"}
-        tails: dict[tuple[int, int], bytes] = {}  # (role, length) → the match's closing fields, rendered once
-        matches = []
-        for record, role, length in ordered[: options.limit]:
-            tail = tails.get((role, length))
-            if tail is None:
-                tail = tails[role, length] = f',"prefix_len":{length},"matched_on":"{names[role]}"}}'.encode()
-            matches.append(record.json_head + tail)
-        return _result(len(ordered), matches)
+            shift = width - length
+            first = last = (low >> shift) << shift
+        runs: list[tuple[Part, int, int]] = []
+        one_start = True
+        for part in parts:
+            segment = part.segment
+            assert isinstance(segment, NetSegment)
+            lo, hi = segment.bounds[family, length]
+            base, starts = segment.first[family], segment.starts[family]
+            a = bisect_left(starts, first, lo - base, hi - base)
+            b = bisect_right(starts, last, a, hi - base)
+            if a < b:
+                runs.append((part, a + base, b + base))
+                one_start = starts[a] == starts[b - 1]
+        if not runs:
+            continue
+        if simple and len(runs) == 1 and runs[0][0].live is None and one_start:
+            # The common case: one sorted run, served whole: count it, slice its JSON.
+            part, a, b = runs[0]
+            total += b - a
+            if kept < limit:
+                take = min(b - a, limit - kept)
+                segment = part.segment
+                assert isinstance(segment, NetSegment)
+                chunks.append(segment.blob[segment.offsets[a] : segment.offsets[a + take] - 1])
+                kept += take
+            continue
+        for segment, i in _in_order(runs, sorted_runs=first == last or (len(runs) == 1 and one_start)):
+            if not _admits(segment, i, port, protocol):
+                continue
+            if options.best and best.setdefault(segment.groups[segment.grp[i]], length) != length:
+                continue
+            total += 1
+            if kept < limit:
+                chunks.append(segment.json(i))
+                kept += 1
+    return _answer(total, kept, chunks)
 
 
-def _network_touches(start: bytes, end: bytes, prefix: Prefix, mode: Mode) -> bool:
+def _in_order(runs: list[tuple[Part, int, int]], *, sorted_runs: bool) -> Iterable[tuple[NetSegment, int]]:
+    """The served records of ``runs`` in (source, line, id) order. Each run of one network start is sorted
+    already (merged when there are several); a range of starts is sorted here."""
+    lists: list[list[tuple[tuple[str, int, int], NetSegment, int]]] = []
+    for part, a, b in runs:
+        segment = part.segment
+        assert isinstance(segment, NetSegment)
+        lists.append([(segment.key(i), segment, i) for i in range(a, b) if part.serves(segment.src[i])])
+    if sorted_runs:
+        merged: Iterable[tuple[tuple[str, int, int], NetSegment, int]] = (
+            lists[0] if len(lists) == 1 else heapq.merge(*lists, key=lambda item: item[0])
+        )
+    else:
+        merged = sorted((item for items in lists for item in items), key=lambda item: item[0])
+    return ((segment, i) for _key, segment, i in merged)
+
+
+def _network_touches(start: int, end: int, low: int, high: int, mode: Mode) -> bool:
     """A network destination as acl/sg networks match: covering contains the query, within lies inside it,
     overlap either."""
-    if mode == Mode.covering:
-        return start <= prefix.start and end >= prefix.end
-    if mode == Mode.within:
-        return start >= prefix.start and end <= prefix.end
-    return start <= prefix.end and end >= prefix.start
+    if mode is Mode.covering:
+        return start <= low and end >= high
+    if mode is Mode.within:
+        return start >= low and end <= high
+    return start <= high and end >= low
 
 
-CategoryIndex = NetworkIndex | AddressIndex
+def _address_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions) -> CategoryResult:
+    family, width = prefix.family, MAX_PREFIX[prefix.family]
+    low, high = _addr_int(prefix.start), _addr_int(prefix.end)
+    # (part number, record) → (role, prefix_len) of what matched: the destination before a member
+    found: dict[tuple[int, int], tuple[int, int]] = {}
+    for number, part in enumerate(index.parts):
+        segment = part.segment
+        assert isinstance(segment, AddrSegment)
+        arrays = segment.points.get(family)
+        if arrays is not None:
+            addrs, records, roles = arrays
+            a = bisect_left(addrs, low)
+            for j in range(a, bisect_right(addrs, high, a)):
+                key, role = (number, records[j]), roles[j]
+                seen = found.get(key)
+                if seen is None or role < seen[0]:
+                    found[key] = (role, width)
+        for start, end, length, i in segment.networks.get(family, ()):
+            if _network_touches(start, end, low, high, options.mode):
+                found[number, i] = (0, length)
+    port = options.port
+    hits = []
+    for (number, i), (role, length) in found.items():
+        part = index.parts[number]
+        segment = part.segment
+        assert isinstance(segment, AddrSegment)
+        if not part.serves(segment.src[i]):
+            continue
+        if port is not None and segment.port[i] not in (NO_PORT, port):
+            continue
+        hits.append((-length, segment.sources[segment.src[i]], segment.rid[i], segment, i, role))
+    hits.sort(key=lambda hit: hit[:3])
+    names = {0: SPECS[index.category].address_field, 1: "member"}
+    tails: dict[tuple[int, int], bytes] = {}  # (role, length) → the match's closing fields, rendered once
+    chunks = []
+    for negative, _source, _rid, segment, i, role in hits[: options.limit]:
+        tail = tails.get((role, -negative))
+        if tail is None:
+            tail = tails[role, -negative] = f',"prefix_len":{-negative},"matched_on":"{names[role]}"}}'.encode()
+        chunks.append(segment.head(i) + tail)
+    return _answer(len(hits), len(chunks), chunks)

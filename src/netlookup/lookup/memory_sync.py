@@ -1,12 +1,14 @@
-"""Keeping the in-memory indexes coherent with the database, per category.
+"""Keeping the in-memory indexes coherent with the database, per category and per source.
 
-- Each index remembers the data version (``data_versions``) it was read at, in one transaction with its rows.
-- ``invalidate(category)`` drops the index at once, so no lookup on this node answers from older data; lookups go
-  to the database until the rebuild (in the background, built in a worker thread) is installed. It is called
-  before this node emits ``data:changed`` for its own writes, and when another node's ``data:changed`` arrives
-  through Redis, before it is handed to this node's clients.
-- A poll of ``data_versions`` every few seconds catches what no event announced (Redis down, a CLI import without
-  Redis).
+- A node builds each category's index once at start (all categories at once, rows streamed in chunks, built in
+  worker threads). Lookups of a category go to the database until its first index is installed.
+- An import or delete of one source re-reads that source only (``apply_change``): the new segment is
+  installed in one step, so readers see the source all old or all new; ``apply_change`` returns once it is, so a
+  node delivers ``data:changed`` (its own, or another node's through Redis) only when it no longer serves what
+  the change replaced. If that takes longer than the refresh timeout, the category's index is dropped (lookups
+  go to the database) and rebuilt.
+- A poll of ``data_versions`` and ``sources.version`` every few seconds catches what no event announced (Redis
+  down, a CLI import without Redis) and refreshes exactly the sources that moved.
 - A build that fails is logged with its traceback (once per distinct error) and retried with a growing delay,
   capped at a minute; ``status()`` (shown by ``/readyz``) says the last error and how many attempts failed.
 """
@@ -28,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from netlookup import tables
 from netlookup.categories import CATEGORIES, SPECS, Category
 from netlookup.changes import DataChange
-from netlookup.lookup.memory import AddressIndex, CategoryIndex, NetworkIndex
+from netlookup.lookup.memory import CategoryIndex, NetSegmentBuilder, Segment, build_address_segment
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ BUILD_CHUNK = 5000
 MAX_RETRY_DELAY = 60.0
 # On shutdown, how long builds get to stop between two chunks before they are cancelled mid-read.
 STOP_GRACE = 10.0
+# How long a change waits for this node's index to serve it before the category falls back to the database.
+REFRESH_TIMEOUT = 30.0
 
 
 class Stopping(Exception):
@@ -59,53 +63,87 @@ def _release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-async def load_index(
-    session: AsyncSession, category: Category, stopping: asyncio.Event | None = None
-) -> tuple[int, CategoryIndex]:
-    """Read one category's version and rows (call inside one transaction) and build its index in a thread.
-    Raises Stopping between two chunks once ``stopping`` is set: a build cancelled in the middle of a fetch
-    leaves the driver's cursor half-read, which the pool then logs as a traceback while it closes."""
-    versions = tables.data_versions
+async def read_segment(
+    session: AsyncSession, category: Category, sources: set[str] | None, stopping: asyncio.Event | None = None
+) -> tuple[int, Segment, set[str]]:
+    """Read the category's version and the rows of ``sources`` (None: every source) in one transaction and build
+    their segment in worker threads: (version, segment, the sources the read covered). Raises Stopping between
+    two chunks once ``stopping`` is set: a build cancelled in the middle of a fetch leaves the driver's cursor
+    half-read, which the pool then logs as a traceback while it closes."""
+    versions, s = tables.data_versions, tables.sources
     version = (await session.execute(select(versions.c.version).where(versions.c.category == category))).scalar()
+    if sources is None:
+        names = (await session.execute(select(s.c.name).where(s.c.category == category))).scalars().all()
+        covered = set(names)
+    else:
+        covered = set(sources)
     spec = SPECS[category]
     t = spec.table
     columns = [t.c[name] for name in spec.public_fields]
+    where = [] if sources is None else [t.c.source.in_(sorted(sources))]
+    segment: Segment
     if spec.network:
-        extra = [t.c.family, t.c.prefix_len, t.c.net_start, t.c.port_lo, t.c.port_hi]
-        network_index = NetworkIndex(category)
+        extra = [t.c.prefix_len, t.c.family, t.c.net_start, t.c.port_lo, t.c.port_hi]
+        order = [t.c.family, t.c.prefix_len, t.c.net_start, t.c.source, *(t.c[name] for name in spec.tie_break)]
+        builder = NetSegmentBuilder(category)
+        query = select(*columns, *extra).where(*where).order_by(*order)
         # Streamed in chunks: the rows of 150,000 rules never sit in memory all at once.
-        result = await session.stream(select(*columns, *extra).execution_options(yield_per=BUILD_CHUNK))
+        result = await session.stream(query.execution_options(yield_per=BUILD_CHUNK))
         try:
             async for chunk in result.partitions(BUILD_CHUNK):
                 if stopping is not None and stopping.is_set():
                     raise Stopping
-                await asyncio.to_thread(network_index.add, chunk)
-        finally:  # a rebuild cancelled at shutdown or by a newer change leaves no half-read result behind
+                await asyncio.to_thread(builder.add, chunk)
+        finally:  # a read cancelled at shutdown leaves no half-read result behind
             await result.close()
-        index: CategoryIndex = await asyncio.to_thread(network_index.finish)
+        segment = await asyncio.to_thread(builder.finish)
     else:
         a = spec.address_table
         assert a is not None, category
-        rows = (await session.execute(select(*columns))).all()
+        rows = (await session.execute(select(*columns).where(*where))).all()
+        point_where = [] if sources is None else [a.c.source.in_(sorted(sources))]
         columns_of_points = (a.c.record_id, a.c.family, a.c.addr, a.c.role, a.c.prefix_len, a.c.addr_end)
-        points = (await session.execute(select(*columns_of_points))).all()
-        index = await asyncio.to_thread(AddressIndex.build, category, rows, points)
-    return int(version or 0), index
+        points_query = select(*columns_of_points).where(*point_where).order_by(a.c.family, a.c.addr)
+        points = (await session.execute(points_query)).all()
+        segment = await asyncio.to_thread(build_address_segment, category, rows, points)
+    return int(version or 0), segment, covered
+
+
+def _empty(category: Category) -> CategoryIndex:
+    return CategoryIndex.of(category, (), {}, 0)
+
+
+def _log_ready(category: Category, what: str, version: int, records: int, started: float, sources: int) -> None:
+    log.info(
+        "index %s category=%s version=%d records=%d sources=%d took_ms=%.0f",
+        what,
+        category,
+        version,
+        records,
+        sources,
+        (time.perf_counter() - started) * 1000,
+    )
 
 
 class MemoryIndexes:
-    """The indexes of one process. ``get`` returns None while a category's index is missing or stale.
+    """The indexes of one process. ``get`` returns None while a category has no index yet (or it was dropped).
 
     Made before the database is open (the Socket.IO manager and the notifier are handed ``apply_change`` when
     they are built); ``start`` gives it the sessionmaker and builds every index in the background."""
 
-    def __init__(self, *, poll_interval: float = 2.0):
+    def __init__(self, *, poll_interval: float = 2.0, refresh_timeout: float = REFRESH_TIMEOUT):
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._poll_interval = poll_interval
-        self._indexes: dict[Category, tuple[int, CategoryIndex]] = {}
-        self._generation: dict[Category, int] = dict.fromkeys(CATEGORIES, 0)
+        self._refresh_timeout = refresh_timeout
+        self._indexes: dict[Category, CategoryIndex] = {}
+        self._pending: dict[Category, set[str]] = {category: set() for category in CATEGORIES}
+        self._asked: dict[Category, int] = dict.fromkeys(CATEGORIES, 0)  # changes heard of, counted
+        self._served: dict[Category, int] = dict.fromkeys(CATEGORIES, 0)  # of those, refreshed and installed
+        self._installs: dict[Category, asyncio.Event] = {}
         self._builders: dict[Category, asyncio.Task[None]] = {}
+        self._refreshers: dict[Category, asyncio.Task[None]] = {}
         self._failures: dict[Category, BuildFailure] = {}
+        self._polled: dict[Category, int] = {}
         self._poller: asyncio.Task[None] | None = None
         self._installed = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -117,55 +155,143 @@ class MemoryIndexes:
         return self._stopping.is_set()
 
     def get(self, category: Category) -> CategoryIndex | None:
-        entry = self._indexes.get(category)
-        return entry[1] if entry is not None else None
+        return self._indexes.get(category)
+
+    def building(self) -> list[Category]:
+        """The categories without an index yet (answered from the database meanwhile)."""
+        return [category for category in CATEGORIES if category not in self._indexes]
 
     def status(self) -> dict[str, Any]:
-        """Per category: ``{version, records}`` once built; ``"building"`` meanwhile, or, after a failed build,
-        ``{state: "building", last_error, failed_attempts}``."""
+        """Per category: ``{version, records, segments}`` once built; ``"building"`` meanwhile, or, after a
+        failed build, ``{state: "building", last_error, failed_attempts}``."""
         status: dict[str, Any] = {}
         for category in CATEGORIES:
-            entry = self._indexes.get(category)
+            index = self._indexes.get(category)
             failure = self._failures.get(category)
-            if entry is not None:
-                status[category] = {"version": entry[0], "records": entry[1].size}
+            if index is not None:
+                status[category] = {"version": index.version, "records": index.size, "segments": len(index.parts)}
             else:
                 status[category] = failure.as_status() if failure is not None else "building"
         return status
 
-    def apply_change(self, change: DataChange) -> None:
+    async def apply_change(self, change: DataChange) -> None:
         """The one place a data change reaches the indexes: a change of records (not a re-import of the same
-        content) drops its category's index, to be rebuilt."""
-        if change.changes_records:
-            self.invalidate(change.category)
+        content) re-reads its source; returns once this node no longer serves the source's replaced records."""
+        if not change.changes_records or change.category not in self._pending:
+            return
+        category: Category = change.category
+        self._asked[category] += 1
+        ticket = self._asked[category]
+        self._pending[category].add(change.source)
+        if category not in self._indexes:
+            return  # answered from the database; the build reads the source again before it serves
+        self._schedule_refresh(category)
+        try:
+            async with asyncio.timeout(self._refresh_timeout):
+                while self._served[category] < ticket and category in self._indexes:
+                    await self._install_event(category).wait()
+        except TimeoutError:
+            log.warning(
+                "index refresh slower than %.0f s category=%s source=%s: serving it from the database until rebuilt",
+                self._refresh_timeout,
+                category,
+                change.source,
+            )
+            self.invalidate(category)
+
+    def _install_event(self, category: Category) -> asyncio.Event:
+        event = self._installs.get(category)
+        if event is None:
+            event = self._installs[category] = asyncio.Event()
+        return event
+
+    def _wake(self, category: Category) -> None:
+        event = self._installs.pop(category, None)
+        if event is not None:
+            event.set()
 
     def invalidate(self, category: str) -> None:
-        """Forget the category's index now and rebuild it in the background."""
-        if category not in self._generation:
+        """Forget the category's index now (lookups go to the database) and rebuild it in the background."""
+        if category not in self._pending:
             return
         cat: Category = category
-        self._generation[cat] += 1
         self._indexes.pop(cat, None)
-        self._schedule(cat)
+        self._wake(cat)
+        self._schedule_build(cat)
 
-    def _schedule(self, category: Category) -> None:
+    def _install(self, category: Category, index: CategoryIndex, ticket: int = 0) -> None:
+        self._indexes[category] = index
+        self._served[category] = max(self._served[category], ticket)
+        self._installed.set()
+        self._wake(category)
+        sources, full = index.compaction()
+        if sources:
+            log.info("index segments merged category=%s sources=%d", category, len(sources))
+            self._pending[category] |= sources
+            self._schedule_refresh(category)
+        if full:
+            self._schedule_build(category)
+
+    def _task(self, coro: Any, name: str) -> asyncio.Task[None]:
+        # A fresh context: the rebuild is not part of the request that happened to trigger it (log request ids).
+        return asyncio.create_task(coro, name=name, context=contextvars.Context())
+
+    def _schedule_build(self, category: Category) -> None:
         if self._sessionmaker is None:  # not started: start() builds every category
             return
         running = self._builders.get(category)
         if running is None or running.done():
-            # A fresh context: the rebuild is not part of the request that happened to trigger it (log request ids).
-            self._builders[category] = asyncio.create_task(
-                self._rebuild(category), name=f"index-{category}", context=contextvars.Context()
-            )
+            self._builders[category] = self._task(self._build(category), f"index-{category}")
 
-    async def _rebuild(self, category: Category) -> None:
+    def _schedule_refresh(self, category: Category) -> None:
+        if self._sessionmaker is None:
+            return
+        running = self._refreshers.get(category)
+        if running is None or running.done():
+            self._refreshers[category] = self._task(self._refresh(category), f"index-refresh-{category}")
+
+    async def _read(self, category: Category, sources: set[str] | None) -> tuple[int, Segment, set[str]]:
         assert self._sessionmaker is not None
-        while not self._stopping.is_set():
-            generation = self._generation[category]
+        async with self._sessionmaker() as session, session.begin():
+            return await read_segment(session, category, sources, self._stopping)
+
+    async def _refresh(self, category: Category) -> None:
+        """Re-read the pending sources, all of them in one read, until none is left."""
+        while self._pending[category] and category in self._indexes and not self._stopping.is_set():
+            sources, ticket = set(self._pending[category]), self._asked[category]
+            self._pending[category].clear()
             started = time.perf_counter()
             try:
-                async with self._sessionmaker() as session, session.begin():
-                    version, index = await load_index(session, category, self._stopping)
+                version, segment, covered = await self._read(category, sources)
+            except Stopping:
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - drop to the database path and rebuild
+                self._pending[category] |= sources
+                log.error("index refresh failed category=%s: rebuilding it", category, exc_info=exc)
+                self.invalidate(category)
+                return
+            index = self._indexes.get(category)
+            if index is None:  # dropped meanwhile: the build reads them again
+                self._pending[category] |= sources
+                return
+            self._install(category, index.replaced(segment, covered, version, full=False), ticket)
+            _log_ready(category, "refreshed", version, segment.size, started, len(covered))
+            self._schedule_trim()
+
+    async def _build(self, category: Category) -> None:
+        """A full read of the category; when it had no index, the sources changed meanwhile are read again before
+        the new one serves."""
+        while not self._stopping.is_set():
+            started = time.perf_counter()
+            try:
+                version, segment, covered = await self._read(category, None)
+                reads = [(version, segment, covered, True, 0)]
+                while self._pending[category] and category not in self._indexes:
+                    sources, ticket = set(self._pending[category]), self._asked[category]
+                    self._pending[category].clear()
+                    reads.append((*(await self._read(category, sources)), False, ticket))
             except Stopping:
                 return
             except asyncio.CancelledError:
@@ -174,20 +300,21 @@ class MemoryIndexes:
                 if await self._pause(self._build_failed(category, exc)):
                     return
                 continue
-            if self._generation[category] == generation:
-                self._indexes[category] = (version, index)
-                self._failures.pop(category, None)
-                self._installed.set()
-                await asyncio.to_thread(_release_freed_memory)
-                log.info(
-                    "index ready category=%s version=%d records=%d took_ms=%.0f",
-                    category,
-                    version,
-                    index.size,
-                    (time.perf_counter() - started) * 1000,
-                )
-                return
-            # Invalidated while building: what was read may predate the change; read again.
+            index = self._indexes.get(category) or _empty(category)
+            ticket = 0
+            for read_version, read_segment_, read_covered, full, read_ticket in reads:
+                index = index.replaced(read_segment_, read_covered, read_version, full=full)
+                ticket = max(ticket, read_ticket)
+            self._failures.pop(category, None)
+            self._install(category, index, ticket)
+            _log_ready(category, "ready", index.version, index.size, started, len(covered))
+            self._schedule_trim()
+            if self._pending[category]:
+                self._schedule_refresh(category)
+            return
+
+    def _schedule_trim(self) -> None:
+        self._task(asyncio.to_thread(_release_freed_memory), "index-trim")
 
     def _build_failed(self, category: Category, exc: Exception) -> float:
         """Record the failure, log it (with the traceback when the error is new) and say how long to wait."""
@@ -211,33 +338,43 @@ class MemoryIndexes:
     async def _poll(self) -> None:
         assert self._sessionmaker is not None
         sessionmaker = self._sessionmaker
-        versions = tables.data_versions
+        versions, s = tables.data_versions, tables.sources
         while not await self._pause(self._poll_interval):
             try:
                 async with sessionmaker() as session:
                     current = dict((await session.execute(select(versions.c.category, versions.c.version))).all())
+                    for category, index in list(self._indexes.items()):
+                        version = int(current.get(category, 0))
+                        if version <= index.floor or self._polled.get(category) == version:
+                            continue
+                        query = select(s.c.name, s.c.version).where(s.c.category == category)
+                        stored = {name: int(v) for name, v in (await session.execute(query)).all()}
+                        moved = {name for name, v in stored.items() if v > index.known.get(name, index.floor)}
+                        moved |= {name for name in index.serves() if name not in stored}
+                        self._polled[category] = version
+                        if moved and self._indexes.get(category) is index:
+                            log.info("index behind the database category=%s sources=%d", category, len(moved))
+                            self._pending[category] |= moved
+                            self._schedule_refresh(category)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - database down: lookups fail over to it anyway
                 log.debug("version poll failed: %s", exc.__class__.__name__)
                 continue
-            for category, (version, _index) in list(self._indexes.items()):
-                if current.get(category, version) != version:
-                    log.info("index behind the database category=%s: rebuilding", category)
-                    self.invalidate(category)
 
     def start(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         """Build every index in the background from ``sessionmaker``'s database and start the version poll."""
         self._sessionmaker = sessionmaker
         for category in CATEGORIES:
-            self._schedule(category)
+            self._schedule_build(category)
         self._poller = asyncio.create_task(self._poll(), name="index-version-poll")
 
     async def stop(self) -> None:
         """Let builds and the poll leave off at their next chunk or pause (up to STOP_GRACE), then cancel what is
         left."""
         self._stopping.set()
-        tasks = [task for task in (*self._builders.values(), self._poller) if task is not None and not task.done()]
+        running = (*self._builders.values(), *self._refreshers.values(), self._poller)
+        tasks = [task for task in running if task is not None and not task.done()]
         if tasks:
             _done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
             for task in pending:

@@ -67,6 +67,7 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         self.listener_connected = False
         self._on_remote_change = on_remote_change
         self.thread: asyncio.Task[None] | None = None  # the listener, once initialize() started it
+        self._deliveries: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
         """Stop the listener (when it runs) and close the Redis connection (when one was made)."""
@@ -83,7 +84,18 @@ class ResilientRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         if self._on_remote_change is not None and remote and message.get("event") == "data:changed":
             change = DataChange.from_payload((message.get("data") or [None])[0])
             if change is not None:
-                self._on_remote_change(change)
+                # Delivered once this node's index serves the change; meanwhile the listener reads on.
+                task = asyncio.create_task(self._deliver_change(self._on_remote_change, change, message))
+                self._deliveries.add(task)
+                task.add_done_callback(self._deliveries.discard)
+                return
+        await super()._handle_emit(message)
+
+    async def _deliver_change(self, listener: ChangeListener, change: DataChange, message: dict[str, Any]) -> None:
+        try:
+            await listener(change)
+        except Exception:  # noqa: BLE001 - the clients still hear of it and re-query
+            log.exception("index refresh for a remote change failed category=%s", change.category)
         await super()._handle_emit(message)
 
     async def _publish(self, data: Any) -> Any:

@@ -37,7 +37,7 @@ class Notifier:
 
     async def data_changed(self, change: DataChange) -> None:
         if self._on_change is not None:
-            self._on_change(change)
+            await self._on_change(change)
         await self._emit("data:changed", change.as_payload(), data_room(change.category))
 
     async def import_progress(self, job_id: str, category: str, source: str, rows_done: int) -> None:

@@ -1,0 +1,100 @@
+"""Per-source refresh: over random sequences of imports, re-imports and deletes of several sources, the in-memory
+index answers what the database path and the brute-force oracle answer, at every step, and it is refreshed (not
+dropped) by each change before the change is announced."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import random
+from typing import Any
+
+import orjson
+import pytest
+
+from netlookup.config import Settings
+from netlookup.container import open_services
+from netlookup.lookup.memory import MAX_SEGMENTS
+from netlookup.lookup.memory_sync import MemoryIndexes
+from netlookup.lookup.request import LookupOptions, Mode, parse_query
+from netlookup.lookup.service import LookupService
+from netlookup.realtime.notify import Notifier
+from tests.conftest import reset_database
+from tests.datasets import acl_row, address, lb_row, network, sg_row
+from tests.oracle import expected
+
+CATEGORIES = ("acl", "sg", "lb", "f5")
+SOURCES = ("a.cfg", "b.cfg", "c/d.cfg", "e.cfg", "f.cfg", "g.cfg", "h.cfg", "i.cfg")
+
+
+def _rows(rng: random.Random, category: str, count: int) -> list[dict[str, Any]]:
+    if category == "acl":
+        return [acl_row(rng, line + 1) for line in range(count)]
+    if category == "sg":
+        return [sg_row(rng) for _ in range(count)]
+    return [lb_row(rng, category) for _ in range(count)]
+
+
+def _query(rng: random.Random) -> str:
+    if rng.random() < 0.5:
+        return address(rng)
+    return network(rng)
+
+
+def _plain(value: Any) -> Any:
+    return orjson.loads(orjson.dumps(value))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_index_equals_database_and_oracle_over_imports_and_deletes(settings: Settings, seed: int) -> None:
+    rng = random.Random(seed)
+    await reset_database(settings.database_url)
+    indexes = MemoryIndexes(poll_interval=3600)  # only the changes' own refreshes, no poll to cover for them
+    async with open_services(settings, Notifier(None, on_change=indexes.apply_change), indexes=indexes) as services:
+        async with asyncio.timeout(60):
+            await indexes.wait_ready()
+        database = LookupService(services.sessionmaker, row_values=False)
+        held: dict[str, dict[str, list[dict[str, Any]]]] = {category: {} for category in CATEGORIES}
+        for step in range(40):
+            category = rng.choice(CATEGORIES)
+            source = rng.choice(SOURCES)
+            rows = held[category].get(source)
+            action = rng.random()
+            if rows and action < 0.2:
+                await services.imports.delete_source(category, source)  # type: ignore[arg-type]
+                del held[category][source]
+            else:
+                if rows and action < 0.4:
+                    new = rows  # the same content again: nothing changes
+                elif rows and action < 0.6:
+                    new = rows[: len(rows) // 2] + _rows(rng, category, rng.randint(1, 8))  # some kept, some new
+                else:
+                    new = _rows(rng, category, rng.randint(1, 40))
+                body = b"".join(orjson.dumps(row) + b"\n" for row in new)
+                await services.imports.import_source(category, source, io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
+                held[category][source] = new
+            # Refreshed, never dropped: every category answers from memory right after the change returned.
+            assert indexes.building() == [], (step, indexes.status())
+            index = indexes.get(category)  # type: ignore[arg-type]
+            assert index is not None
+            assert len(index.parts) <= MAX_SEGMENTS + 1, indexes.status()
+            stored: dict[str, list[dict[str, Any]]] = {}
+            for name in CATEGORIES:
+                page = await services.records.list_records(name, None, 1000, None)  # type: ignore[arg-type]
+                stored[name] = _plain(page["items"])
+                assert indexes.get(name).size == len(stored[name]), (step, name)  # type: ignore[union-attr]
+            for _ in range(12):
+                q = _query(rng)
+                mode = rng.choice(list(Mode))
+                best, limit = rng.random() < 0.3, rng.choice([1, 3, 1000])
+                port = rng.choice([None, None, 22, 80, 443])
+                protocol = rng.choice([None, None, "tcp", "udp"])
+                options = LookupOptions(mode=mode, best=best, limit=limit, port=port, protocol=protocol)
+                memory = _plain(await services.lookups.lookup(parse_query(q), options))
+                sql = _plain(await database.lookup(parse_query(q), options))
+                for name in CATEGORIES:
+                    want = expected(
+                        name, stored[name], q, mode=mode.value, best=best, limit=limit, port=port, protocol=protocol
+                    )
+                    assert memory["results"][name] == want, (step, name, q, options)
+                    assert sql["results"][name] == want, (step, name, q, options)

@@ -82,7 +82,7 @@ async def test_index_equals_database_and_oracle_over_imports_and_deletes(setting
             for name in CATEGORIES:
                 page = await services.records.list_records(name, None, 1000, None)  # type: ignore[arg-type]
                 stored[name] = _plain(page["items"])
-                assert indexes.get(name).size == len(stored[name]), (step, name)  # type: ignore[union-attr]
+                assert indexes.get(name).size == len(stored[name]), (step, name)  # type: ignore[arg-type,union-attr]
             for _ in range(12):
                 q = _query(rng)
                 mode = rng.choice(list(Mode))

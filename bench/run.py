@@ -4,24 +4,31 @@ Measures, in one run: the ceiling ratio (one node's lookup throughput against it
 when installed: a C load generator leaves the node the CPU; else locust), page users through nginx at each user
 count (pages/s, page latency, errors by kind, recovery after the load stops), a page as one batch against a page
 of 50 single lookups, streaming lookups over Socket.IO, and each node's RSS after the heaviest run.
+
+With ``--imports-every S`` every page-user run also re-imports a small sg source (200 rules, changed content each
+time, through the nodes in turn) every S seconds, and reports the imports, their answer times and failures.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the process scaffolding shared with the tests
@@ -159,6 +166,70 @@ def recovery_seconds(url: str) -> float:
     return float("inf")
 
 
+class Reimporter:
+    """Re-imports one small sg source with changed content every ``every`` seconds until stopped."""
+
+    def __init__(self, urls: list[str], every: float):
+        self.urls, self.every = urls, every
+        self.answers_ms: list[float] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _body(self, round_number: int) -> bytes:
+        rng = random.Random(round_number)
+        rows = [
+            {
+                "group_id": f"sg-reimport{n % 5}",
+                "direction": "ingress",
+                "protocol": "tcp",
+                "from_port": 443,
+                "to_port": 443,
+                "cidr": f"10.{rng.randrange(64)}.{rng.randrange(256)}.{rng.randrange(256)}/32",
+                "description": f"round {round_number}",
+            }
+            for n in range(200)
+        ]
+        return b"".join(orjson.dumps(row) + b"\n" for row in rows)
+
+    def _run(self) -> None:
+        round_number = 0
+        with httpx.Client(timeout=60) as client:
+            while not self._stop.wait(self.every if round_number else 1.0):
+                url = self.urls[round_number % len(self.urls)]
+                started = time.perf_counter()
+                try:
+                    response = client.post(
+                        f"{url}/api/v1/import/sg",
+                        params={"source": "bench-reimport", "format": "ndjson"},
+                        content=self._body(round_number),
+                        headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/x-ndjson"},
+                    )
+                    if response.status_code != 200:
+                        self.failures.append(f"{response.status_code} {response.text[:80]}")
+                except httpx.HTTPError as exc:
+                    self.failures.append(type(exc).__name__)
+                self.answers_ms.append((time.perf_counter() - started) * 1000)
+                round_number += 1
+
+    def __enter__(self) -> Reimporter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict[str, Any]:
+        answers = sorted(self.answers_ms)
+        return {
+            "imports": len(answers),
+            "import_failures": len(self.failures),
+            "import_p50_ms": answers[len(answers) // 2] if answers else 0.0,
+            "import_max_ms": answers[-1] if answers else 0.0,
+        }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--nodes", type=int, default=2)
@@ -168,6 +239,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--database-url", default="mysql+asyncmy://root:@127.0.0.1:3306/netlookup_bench")
     parser.add_argument("--results", default=str(ROOT / "bench" / "results"))
+    parser.add_argument(
+        "--imports-every", type=float, default=0, help="re-import a small sg source every S seconds in user runs"
+    )
+    parser.add_argument("--only-users", action="store_true", help="skip the ceiling, batch and socket runs")
     args = parser.parse_args()
     user_counts = [int(u) for u in args.users.split(",") if u]
     workdir = Path(tempfile.mkdtemp(prefix="netlookup-bench-"))
@@ -215,7 +290,9 @@ def main() -> None:
             'request = function()\n  return wrk.format("GET", "/api/v1/lookup?q=" .. a[math.random(#a)])'
             "\nend\n"
         )
-        if shutil.which("wrk"):
+        if args.only_users:
+            pass
+        elif shutil.which("wrk"):
             wrk_env = {**os.environ, "ADDR_FILE": str(addresses)}
             trivial = wrk(f"{first}/healthz", args.short, 32, None, wrk_env)
             lookups = wrk(first, args.short, 32, script, wrk_env)
@@ -226,15 +303,18 @@ def main() -> None:
             results["ceiling"] = {"tool": "locust", "trivial_rps": trivial, "lookup_rps": lookups}
         print(f"ceiling: {results['ceiling']}", flush=True)
 
-        batch = locust("BatchUser", front, 10, args.short, workdir, "batch")
-        pages = locust("PageUser", front, 10, args.short, workdir, "pages10")
-        results["batch"] = {"page_p50_ms": float(pages["row"]["50%"]), "batch_p50_ms": float(batch["row"]["50%"])}
-        print(f"batch: {results['batch']}", flush=True)
+        if not args.only_users:
+            batch = locust("BatchUser", front, 10, args.short, workdir, "batch")
+            pages = locust("PageUser", front, 10, args.short, workdir, "pages10")
+            results["batch"] = {"page_p50_ms": float(pages["row"]["50%"]), "batch_p50_ms": float(batch["row"]["50%"])}
+            print(f"batch: {results['batch']}", flush=True)
 
         results["users"] = []
         for users in user_counts:
             before = lookup_histogram([n.port for n in nodes])
-            run = locust("PageUser", front, users, args.duration, workdir, f"users{users}")
+            reimporter = Reimporter([n.url for n in nodes], args.imports_every) if args.imports_every else None
+            with reimporter or contextlib.nullcontext():
+                run = locust("PageUser", front, users, args.duration, workdir, f"users{users}")
             recovered = recovery_seconds(front)
             server = server_percentiles(before, lookup_histogram([n.port for n in nodes]))
             row = run["row"]
@@ -255,19 +335,21 @@ def main() -> None:
                 "recovery_s": recovered,
                 "rss_mb": [round(rss_mb(n.proc.pid)) for n in nodes if n.proc],
                 **server,
+                **(reimporter.summary() if reimporter else {}),
             }
             results["users"].append(entry)
             print(f"users {users}: {entry}", flush=True)
 
-        sockets = locust("SocketUser", front, 20, args.short, workdir, "socket")
-        results["socket"] = {
-            "lookups": int(sockets["row"]["Request Count"]),
-            "failures": int(sockets["row"]["Failure Count"]),
-            "per_s": float(sockets["row"]["Requests/s"]),
-            "p50_ms": float(sockets["row"]["50%"]),
-            "p99_ms": float(sockets["row"]["99%"]),
-        }
-        print(f"socket: {results['socket']}", flush=True)
+        if not args.only_users:
+            sockets = locust("SocketUser", front, 20, args.short, workdir, "socket")
+            results["socket"] = {
+                "lookups": int(sockets["row"]["Request Count"]),
+                "failures": int(sockets["row"]["Failure Count"]),
+                "per_s": float(sockets["row"]["Requests/s"]),
+                "p50_ms": float(sockets["row"]["50%"]),
+                "p99_ms": float(sockets["row"]["99%"]),
+            }
+            print(f"socket: {results['socket']}", flush=True)
         results["rss_mb_end"] = [round(rss_mb(n.proc.pid)) for n in nodes if n.proc]
     finally:
         for process in reversed(started):
@@ -313,6 +395,13 @@ def write_results(results: dict[str, Any], args: argparse.Namespace, out: Path) 
             f"{u['p99_ms']:.0f} | {u['pages']} | {u['page_failures']} | {u['lookup_failures']} | {errors} | "
             f"{u['recovery_s']:.2f} | {u['rss_mb']} | ≤{u['server_p50_ms']:g} / ≤{u['server_p99_ms']:g} |"
         )
+    for u in results.get("users", []):
+        if "imports" in u:
+            lines.append(
+                f"\n{u['users']} users, sg source re-imported every {args.imports_every:g} s: {u['imports']} "
+                f"imports, {u['import_failures']} failed, answered p50 {u['import_p50_ms']:.0f} ms, "
+                f"max {u['import_max_ms']:.0f} ms"
+            )
     lines.append(f"\nRSS at the end (MB per node): {results.get('rss_mb_end')}")
     (out / f"{stamp}.md").write_text("\n".join(lines) + "\n")
     with (out / f"{stamp}.csv").open("w", newline="") as handle:

@@ -82,6 +82,7 @@ async def test_a_failing_index_build_is_logged_with_traceback_shown_in_readyz_an
                 assert status["state"] == "building"
                 assert status["failed_attempts"] >= 1
                 assert "lb_address" in status["last_error"]
+                assert (await http.get("/readyz")).json()["building"] == ["lb"]
                 failures = [r for r in sync_log.records if r.levelno == logging.ERROR and r.exc_info]
                 assert failures, [r.getMessage() for r in sync_log.records]
                 assert "category=lb" in failures[0].getMessage()
@@ -93,6 +94,7 @@ async def test_a_failing_index_build_is_logged_with_traceback_shown_in_readyz_an
                 renamed = False
                 status = await _poll(http, lambda s: isinstance(s, dict) and "version" in s, 30)
                 assert status == {"version": status["version"], "records": 0, "segments": 0}
+                assert (await http.get("/readyz")).json()["building"] == []
     finally:
         if renamed:
             await _rename(settings.database_url, "lb_address_away", "lb_address")

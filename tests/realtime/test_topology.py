@@ -208,3 +208,32 @@ async def test_no_node_answers_from_older_data_once_data_changed_arrives(topolog
                 assert [m["description"] for m in answer["matches"] if m["source"] == "coherence.cfg"] == [description]
     finally:
         await watcher.close()
+
+
+async def test_no_answer_mixes_a_sources_old_and_new_records(topology: Topology) -> None:
+    """Node b answers lookups back to back while node a re-imports a 40-record source ten times: every answer
+    holds the source's 40 records of one import, never some of one and some of the next."""
+    networks = [f"10.97.0.0/{length}" for length in range(8, 24)] + [f"10.97.1.{i}/32" for i in range(24)]
+    seen: set[str] = set()
+    done = asyncio.Event()
+
+    async def read() -> None:
+        async with httpx.AsyncClient(base_url=topology.b.url, timeout=10) as http:
+            while not done.is_set():
+                answer = (await http.get("/api/v1/acl/lookup", params={"q": "10.97.1.0/24", "mode": "overlap"})).json()
+                rounds = {m["description"] for m in answer["matches"] if m["source"] == "mixed.cfg"}
+                assert len(rounds) <= 1, rounds
+                if rounds:
+                    assert answer["total"] == len(networks), answer["total"]
+                    seen.update(rounds)
+
+    reader = asyncio.create_task(read())
+    try:
+        for round_number in range(10):
+            rows = [{"cidr": cidr, "description": f"round-{round_number}"} for cidr in networks]
+            await import_rows(topology.a.url, "acl", "mixed.cfg", rows)
+            await asyncio.sleep(0.2)
+    finally:
+        done.set()
+        await reader
+    assert len(seen) >= 3, seen

@@ -35,7 +35,8 @@ async def healthz() -> JSONBytesResponse:
 async def readyz(services: ServicesDep, state: StateDep) -> JSONBytesResponse:
     """200 when the database answers within two seconds and, with NETLOOKUP_REDIS_URL set, Redis answers too.
     503 otherwise, with each check's reason: without Redis, HTTP and this node's Socket.IO clients keep working,
-    but events no longer reach the other nodes (``degraded``)."""
+    but events no longer reach the other nodes (``degraded``). ``building`` lists the categories whose in-memory
+    index is not built yet: they are answered from the database meanwhile (slower, still correct)."""
     checks: dict[str, Any] = {}
     try:
         async with asyncio.timeout(READY_CHECK_TIMEOUT), services.engine.connect() as conn:
@@ -56,8 +57,12 @@ async def readyz(services: ServicesDep, state: StateDep) -> JSONBytesResponse:
     database_ok = checks["database"] == "ok"
     redis_ok = not probe.configured or checks["redis"]["status"] == "ok"
     status = "ready" if database_ok and redis_ok else ("degraded" if database_ok else "unavailable")
+    body: dict[str, Any] = {"status": status, "checks": checks}
+    if services.indexes is not None:
+        # The categories still building their first index (or rebuilding after a failure): [] once all serve.
+        body["building"] = services.indexes.building()
     return JSONBytesResponse(
-        {"status": status, "checks": checks},
+        body,
         status_code=200 if status == "ready" else 503,
         headers=None if status == "ready" else {"Retry-After": "5"},
     )

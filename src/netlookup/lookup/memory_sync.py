@@ -84,9 +84,8 @@ async def read_segment(
     segment: Segment
     if spec.network:
         extra = [t.c.prefix_len, t.c.family, t.c.net_start, t.c.port_lo, t.c.port_hi]
-        order = [t.c.family, t.c.prefix_len, t.c.net_start, t.c.source, *(t.c[name] for name in spec.tie_break)]
         builder = NetSegmentBuilder(category)
-        query = select(*columns, *extra).where(*where).order_by(*order)
+        query = select(*columns, *extra).where(*where)
         # Streamed in chunks: the rows of 150,000 rules never sit in memory all at once.
         result = await session.stream(query.execution_options(yield_per=BUILD_CHUNK))
         try:

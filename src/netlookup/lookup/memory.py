@@ -24,6 +24,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
@@ -54,9 +55,51 @@ def _addr_int(value: bytes) -> int:
     return int.from_bytes(value, "big")
 
 
-def _starts(family: int) -> Any:
-    """IPv4 starts fit an unsigned 32-bit array; IPv6 ones are Python ints (a tenth of the records)."""
-    return array("I") if family == 4 else []
+WORD = (1 << 64) - 1
+
+
+class Addresses:
+    """Sorted addresses of one family in flat arrays: IPv4 as one 32-bit array, IPv6 as high and low 64-bit
+    halves (no Python int per address: long-lived small objects scattered among a build's garbage keep the
+    allocator's arenas from being returned to the system)."""
+
+    __slots__ = ("high", "low", "wide")
+
+    def __init__(self, family: int):
+        self.wide = family == 6
+        self.high = array("Q" if self.wide else "I")
+        self.low = array("Q")
+
+    def append(self, value: int) -> None:
+        if self.wide:
+            self.high.append(value >> 64)
+            self.low.append(value & WORD)
+        else:
+            self.high.append(value)
+
+    def __len__(self) -> int:
+        return len(self.high)
+
+    def __getitem__(self, i: int) -> int:
+        return (self.high[i] << 64 | self.low[i]) if self.wide else self.high[i]
+
+    def left(self, key: int, lo: int, hi: int) -> int:
+        """The first position in [lo, hi) holding an address >= key."""
+        if not self.wide:
+            return bisect_left(self.high, key, lo, hi)
+        top, bottom = key >> 64, key & WORD
+        a = bisect_left(self.high, top, lo, hi)
+        b = bisect_right(self.high, top, a, hi)
+        return bisect_left(self.low, bottom, a, b) if a < b else a
+
+    def right(self, key: int, lo: int, hi: int) -> int:
+        """The first position in [lo, hi) holding an address > key."""
+        if not self.wide:
+            return bisect_right(self.high, key, lo, hi)
+        top, bottom = key >> 64, key & WORD
+        a = bisect_left(self.high, top, lo, hi)
+        b = bisect_right(self.high, top, a, hi)
+        return bisect_right(self.low, bottom, a, b) if a < b else a
 
 
 class _Codes:
@@ -82,7 +125,8 @@ class NetSegment:
     sources: tuple[str, ...]
     source_sizes: tuple[int, ...]
     protocols: tuple[str | None, ...]
-    groups: tuple[tuple[Any, ...], ...]
+    group_blob: bytes  # the best-groups' keys (JSON of their values), one after another, ending at group_ends
+    group_ends: array[int]
     blob: bytes  # every record's JSON, in no particular order
     json_start: array[int]  # where record i's JSON is in ``blob``
     json_end: array[int]
@@ -93,7 +137,7 @@ class NetSegment:
     port_hi: array[int]
     proto: array[int]
     grp: array[int]
-    starts: dict[int, Any]  # family → starts of that family's records (index = record - first[family])
+    starts: dict[int, Addresses]  # family → starts of that family's records (index = record - first[family])
     first: dict[int, int]  # family → index of its first record
     bounds: dict[tuple[int, int], tuple[int, int]]  # (family, prefix_len) → [lo, hi) record indexes
 
@@ -106,6 +150,10 @@ class NetSegment:
 
     def json(self, i: int) -> bytes:
         return self.blob[self.json_start[i] : self.json_end[i]]
+
+    def group(self, i: int) -> bytes:
+        code = self.grp[i]
+        return self.group_blob[self.group_ends[code] : self.group_ends[code + 1]]
 
 
 class NetSegmentBuilder:
@@ -189,6 +237,7 @@ class NetSegmentBuilder:
 
     def finish(self) -> NetSegment:
         order = self._order()
+        group_keys = [orjson.dumps(values) for values in self.groups.values]
         # The JSON stays in the order it was read; each record points at its bytes.
         blob, ends = bytes(self.unsorted), self.ends
         self.unsorted = bytearray()
@@ -201,7 +250,7 @@ class NetSegmentBuilder:
         families = permuted(self.family)
         lengths = permuted(self.prefix_len)
         starts_all = [self.starts[i] for i in order]
-        starts: dict[int, Any] = {}
+        starts: dict[int, Addresses] = {}
         first: dict[int, int] = {}
         bounds: dict[tuple[int, int], tuple[int, int]] = {}
         index = 0
@@ -214,15 +263,18 @@ class NetSegmentBuilder:
             bounds[family, length] = (index, end)
             if family not in first:
                 first[family] = index
-                starts[family] = _starts(family)
-            starts[family].extend(starts_all[index:end])
+                starts[family] = Addresses(family)
+            add = starts[family].append
+            for start in starts_all[index:end]:
+                add(start)
             index = end
         return NetSegment(
             self.category,
             tuple(self.sources.values),
             tuple(self.sizes),
             tuple(self.protocols.values),
-            tuple(self.groups.values),
+            b"".join(group_keys),
+            array("Q", accumulate((len(key) for key in group_keys), initial=0)),
             blob,
             json_start,
             json_end,
@@ -252,7 +304,7 @@ class AddrSegment:
     rid: array[int]
     port: array[int]
     # family → (sorted addresses, record index per address, role per address: 0 VIP/destination, 1 member)
-    points: dict[int, tuple[Any, array[int], array[int]]]
+    points: dict[int, tuple[Addresses, array[int], array[int]]]
     # family → (start, end, prefix_len, record index) of network destinations
     networks: dict[int, list[tuple[int, int, int, int]]]
 
@@ -287,7 +339,7 @@ def build_address_segment(category: Category, rows: Iterable[Sequence[Any]], poi
         port.append(NO_PORT if row[port_at] is None else row[port_at])
         blob += orjson.dumps(match)[:-1]
         offsets.append(len(blob))
-    point_arrays: dict[int, tuple[Any, array[int], array[int]]] = {}
+    point_arrays: dict[int, tuple[Addresses, array[int], array[int]]] = {}
     networks: dict[int, list[tuple[int, int, int, int]]] = {}
     for record_id, family, addr, role, prefix_len, addr_end in points:
         index = by_id.get(record_id)
@@ -298,7 +350,7 @@ def build_address_segment(category: Category, rows: Iterable[Sequence[Any]], poi
             continue
         arrays = point_arrays.get(family)
         if arrays is None:
-            arrays = point_arrays[family] = (_starts(family), array("I"), array("B"))
+            arrays = point_arrays[family] = (Addresses(family), array("I"), array("B"))
         arrays[0].append(_addr_int(addr))
         arrays[1].append(index)
         arrays[2].append(role)
@@ -432,7 +484,7 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
     width = MAX_PREFIX[family]
     total = kept = 0
     chunks: list[bytes] = []
-    best: dict[tuple[Any, ...], int] = {}
+    best: dict[bytes, int] = {}
     for length, parts in index.lengths.get(family, ()):
         covering = length <= query_len and mode is not Mode.within
         within = length >= query_len and mode is not Mode.covering
@@ -450,8 +502,8 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
             assert isinstance(segment, NetSegment)
             lo, hi = segment.bounds[family, length]
             base, starts = segment.first[family], segment.starts[family]
-            a = bisect_left(starts, first, lo - base, hi - base)
-            b = bisect_right(starts, last, a, hi - base)
+            a = starts.left(first, lo - base, hi - base)
+            b = starts.right(last, a, hi - base)
             if a < b:
                 runs.append((part, a + base, b + base))
                 one_start = starts[a] == starts[b - 1]
@@ -472,7 +524,7 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
         for segment, i in _in_order(runs, sorted_runs=first == last or (len(runs) == 1 and one_start)):
             if not _admits(segment, i, port, protocol):
                 continue
-            if options.best and best.setdefault(segment.groups[segment.grp[i]], length) != length:
+            if options.best and best.setdefault(segment.group(i), length) != length:
                 continue
             total += 1
             if kept < limit:
@@ -519,8 +571,8 @@ def _address_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
         arrays = segment.points.get(family)
         if arrays is not None:
             addrs, records, roles = arrays
-            a = bisect_left(addrs, low)
-            for j in range(a, bisect_right(addrs, high, a)):
+            a = addrs.left(low, 0, len(addrs))
+            for j in range(a, addrs.right(high, a, len(addrs))):
                 key, role = (number, records[j]), roles[j]
                 seen = found.get(key)
                 if seen is None or role < seen[0]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import random
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -39,6 +40,14 @@ def _query(rng: random.Random) -> str:
     if rng.random() < 0.5:
         return address(rng)
     return network(rng)
+
+
+async def _until(check: Callable[[], bool], seconds: float, what: str) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not within {seconds} s: {what}")
 
 
 def _plain(value: Any) -> Any:
@@ -98,3 +107,32 @@ async def test_index_equals_database_and_oracle_over_imports_and_deletes(setting
                     )
                     assert memory["results"][name] == want, (step, name, q, options)
                     assert sql["results"][name] == want, (step, name, q, options)
+
+
+async def test_the_poll_refreshes_exactly_the_sources_no_event_announced(settings: Settings) -> None:
+    """Writes this process's indexes never hear of (another process without Redis): the poll finds the sources
+    whose version moved and refreshes those, the category serving from memory all along."""
+    await reset_database(settings.database_url)
+    indexes = MemoryIndexes(poll_interval=0.1)
+    async with open_services(settings, Notifier(None), indexes=indexes) as services:
+        body = b"".join(orjson.dumps({"cidr": f"10.30.{i}.0/24", "group_id": "sg-a"}) + b"\n" for i in range(50))
+        await services.imports.import_source("sg", "stays", io.BytesIO(body), "ndjson")
+        async with asyncio.timeout(60):
+            await indexes.wait_ready()
+        await _until(lambda: getattr(indexes.get("sg"), "size", 0) == 50, 10, "the first source")
+        stays = indexes.get("sg").parts  # type: ignore[union-attr]
+        await services.imports.import_source("sg", "new", io.BytesIO(b'{"cidr": "10.31.0.0/16"}\n'), "ndjson")
+
+        def refreshed(size: int) -> bool:
+            assert indexes.building() == [], "the category stays in memory"
+            return getattr(indexes.get("sg"), "size", 0) == size
+
+        await _until(lambda: refreshed(51), 10, "the new source")
+        index = indexes.get("sg")
+        assert index is not None
+        kept = {part.segment for part in stays}
+        assert {part.segment for part in index.parts} >= kept, "the unchanged source's segment is kept, not re-read"
+        answer = await services.lookups.lookup(parse_query("10.31.1.1"), LookupOptions(categories=("sg",)))
+        assert _plain(answer)["results"]["sg"]["total"] == 1
+        await services.imports.delete_source("sg", "new")
+        await _until(lambda: refreshed(50), 10, "the deleted source gone")

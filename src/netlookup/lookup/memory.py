@@ -381,6 +381,8 @@ class Part:
     def without(self, sources: set[str]) -> Part | None:
         """This part no longer serving ``sources``; None when it then serves nothing."""
         names = self.segment.sources
+        if not sources.intersection(names):
+            return self
         live = bytes(1 if self.serves(code) and name not in sources else 0 for code, name in enumerate(names))
         if not any(live):
             return None

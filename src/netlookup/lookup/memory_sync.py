@@ -64,12 +64,21 @@ def _release_freed_memory() -> None:
 
 
 async def read_segment(
-    session: AsyncSession, category: Category, sources: set[str] | None, stopping: asyncio.Event | None = None
+    session: AsyncSession,
+    category: Category,
+    sources: set[str] | None,
+    stopping: asyncio.Event | None = None,
+    *,
+    inline: bool = False,
 ) -> tuple[int, Segment, set[str]]:
     """Read the category's version and the rows of ``sources`` (None: every source) in one transaction and build
     their segment in worker threads: (version, segment, the sources the read covered). Raises Stopping between
     two chunks once ``stopping`` is set: a build cancelled in the middle of a fetch leaves the driver's cursor
-    half-read, which the pool then logs as a traceback while it closes."""
+    half-read, which the pool then logs as a traceback while it closes.
+
+    ``inline`` builds on the event loop's thread, a chunk at a time (no memory lookups to keep fast yet, at
+    start-up): a worker thread holding the GIL makes every socket read of the fetch wait for the switch
+    interval, which doubled start-up when four categories built at once."""
     versions, s = tables.data_versions, tables.sources
     version = (await session.execute(select(versions.c.version).where(versions.c.category == category))).scalar()
     if sources is None:
@@ -92,10 +101,14 @@ async def read_segment(
             async for chunk in result.partitions(BUILD_CHUNK):
                 if stopping is not None and stopping.is_set():
                     raise Stopping
-                await asyncio.to_thread(builder.add, chunk)
+                if inline:
+                    builder.add(chunk)
+                    await asyncio.sleep(0)  # let requests in between chunks
+                else:
+                    await asyncio.to_thread(builder.add, chunk)
         finally:  # a read cancelled at shutdown leaves no half-read result behind
             await result.close()
-        segment = await asyncio.to_thread(builder.finish)
+        segment = builder.finish() if inline else await asyncio.to_thread(builder.finish)
     else:
         a = spec.address_table
         assert a is not None, category
@@ -104,7 +117,10 @@ async def read_segment(
         columns_of_points = (a.c.record_id, a.c.family, a.c.addr, a.c.role, a.c.prefix_len, a.c.addr_end)
         points_query = select(*columns_of_points).where(*point_where).order_by(a.c.family, a.c.addr)
         points = (await session.execute(points_query)).all()
-        segment = await asyncio.to_thread(build_address_segment, category, rows, points)
+        if inline:
+            segment = build_address_segment(category, rows, points)
+        else:
+            segment = await asyncio.to_thread(build_address_segment, category, rows, points)
     return int(version or 0), segment, covered
 
 
@@ -250,9 +266,10 @@ class MemoryIndexes:
             self._refreshers[category] = self._task(self._refresh(category), f"index-refresh-{category}")
 
     async def _read(self, category: Category, sources: set[str] | None) -> tuple[int, Segment, set[str]]:
+        inline = category not in self._indexes and sources is None
         assert self._sessionmaker is not None
         async with self._sessionmaker() as session, session.begin():
-            return await read_segment(session, category, sources, self._stopping)
+            return await read_segment(session, category, sources, self._stopping, inline=inline)
 
     async def _refresh(self, category: Category) -> None:
         """Re-read the pending sources, all of them in one read, until none is left."""

@@ -301,7 +301,8 @@ def main() -> None:
             trivial = float(locust("TrivialUser", first, 32, args.short, workdir, "trivial")["row"]["Requests/s"])
             lookups = float(locust("LookupUser", first, 32, args.short, workdir, "lookups")["row"]["Requests/s"])
             results["ceiling"] = {"tool": "locust", "trivial_rps": trivial, "lookup_rps": lookups}
-        print(f"ceiling: {results['ceiling']}", flush=True)
+        if "ceiling" in results:
+            print(f"ceiling: {results['ceiling']}", flush=True)
 
         if not args.only_users:
             batch = locust("BatchUser", front, 10, args.short, workdir, "batch")

@@ -51,15 +51,14 @@ async def readyz(services: ServicesDep, state: StateDep) -> JSONBytesResponse:
         listener = isinstance(manager, ResilientRedisManager) and manager.listener_connected
         redis_check["listener"] = "connected" if listener else "reconnecting"
         checks["redis"] = redis_check
-    if services.indexes is not None:
-        # Informational: a category still building is answered from the database meanwhile.
-        checks["memory_index"] = services.indexes.status()
     database_ok = checks["database"] == "ok"
     redis_ok = not probe.configured or checks["redis"]["status"] == "ok"
     status = "ready" if database_ok and redis_ok else ("degraded" if database_ok else "unavailable")
     body: dict[str, Any] = {"status": status, "checks": checks}
     if services.indexes is not None:
-        # The categories still building their first index (or rebuilding after a failure): [] once all serve.
+        # Informational: a category still building its index (the first, or again after a failure) is answered
+        # from the database meanwhile; ``building`` lists them ([] once all serve).
+        checks["memory_index"] = services.indexes.status()
         body["building"] = services.indexes.building()
     return JSONBytesResponse(
         body,

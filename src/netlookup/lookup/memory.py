@@ -22,7 +22,7 @@ from __future__ import annotations
 import heapq
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from operator import itemgetter
@@ -85,21 +85,20 @@ class Addresses:
 
     def left(self, key: int, lo: int, hi: int) -> int:
         """The first position in [lo, hi) holding an address >= key."""
-        if not self.wide:
-            return bisect_left(self.high, key, lo, hi)
-        top, bottom = key >> 64, key & WORD
-        a = bisect_left(self.high, top, lo, hi)
-        b = bisect_right(self.high, top, a, hi)
-        return bisect_left(self.low, bottom, a, b) if a < b else a
+        return self._search(bisect_left, key, lo, hi)
 
     def right(self, key: int, lo: int, hi: int) -> int:
         """The first position in [lo, hi) holding an address > key."""
+        return self._search(bisect_right, key, lo, hi)
+
+    def _search(self, bisect: Callable[..., int], key: int, lo: int, hi: int) -> int:
         if not self.wide:
-            return bisect_right(self.high, key, lo, hi)
+            return bisect(self.high, key, lo, hi)
+        # The run of equal high halves, then the low half within it.
         top, bottom = key >> 64, key & WORD
         a = bisect_left(self.high, top, lo, hi)
         b = bisect_right(self.high, top, a, hi)
-        return bisect_right(self.low, bottom, a, b) if a < b else a
+        return bisect(self.low, bottom, a, b) if a < b else a
 
 
 class _Codes:
@@ -108,12 +107,20 @@ class _Codes:
     def __init__(self) -> None:
         self.codes: dict[Any, int] = {}
         self.values: list[Any] = []
+        self.counts: list[int] = []  # records per value, kept by ``counted``
 
     def code(self, value: Any) -> int:
         code = self.codes.get(value)
         if code is None:
             code = self.codes[value] = len(self.values)
             self.values.append(value)
+            self.counts.append(0)
+        return code
+
+    def counted(self, value: Any) -> int:
+        """``code``, counting one more record of the value (sources: records per source)."""
+        code = self.code(value)
+        self.counts[code] += 1
         return code
 
 
@@ -166,7 +173,6 @@ class NetSegmentBuilder:
         self.names = (*SPECS[category].public_fields, "prefix_len")
         self.acl = category == "acl"
         self.sources, self.protocols, self.groups = _Codes(), _Codes(), _Codes()
-        self.sizes: list[int] = []
         # Each record's JSON, copied at once into one growing buffer (orjson's bytes keep their whole growth
         # buffer allocated: held one per record they took gigabytes), at ``ends``.
         self.unsorted = bytearray()
@@ -183,8 +189,8 @@ class NetSegmentBuilder:
         line_at = spec.public_fields.index("line") if self.acl else None
         group_of = itemgetter(*(spec.public_fields.index(name) for name in spec.best_partition))
         protocol_at = spec.public_fields.index("protocol")
-        source_code, protocol_code, group_code = self.sources.code, self.protocols.code, self.groups.code
-        sizes, unsorted, ends = self.sizes, self.unsorted, self.ends
+        source_code, protocol_code, group_code = self.sources.counted, self.protocols.code, self.groups.code
+        unsorted, ends = self.unsorted, self.ends
         family_add, length_add, start_add = self.family.append, self.prefix_len.append, self.starts.append
         src_add, line_add, rid_add = self.src.append, self.line.append, self.rid.append
         low_add, high_add, proto_add, grp_add = (
@@ -199,11 +205,7 @@ class NetSegmentBuilder:
             family_add(row[width])
             length_add(row[width - 1])
             start_add(from_bytes(row[width + 1], "big"))
-            source = source_code(row[source_at])
-            if source == len(sizes):
-                sizes.append(0)
-            sizes[source] += 1
-            src_add(source)
+            src_add(source_code(row[source_at]))
             line = row[line_at] if line_at is not None else None
             line_add(NO_LINE if line is None else line)
             rid_add(row[0])
@@ -271,7 +273,7 @@ class NetSegmentBuilder:
         return NetSegment(
             self.category,
             tuple(self.sources.values),
-            tuple(self.sizes),
+            tuple(self.sources.counts),
             tuple(self.protocols.values),
             b"".join(group_keys),
             array("Q", accumulate((len(key) for key in group_keys), initial=0)),
@@ -322,7 +324,6 @@ def build_address_segment(category: Category, rows: Iterable[Sequence[Any]], poi
     names = SPECS[category].public_fields
     source_at, port_at, members_at = names.index("source"), names.index("port"), names.index("members")
     sources = _Codes()
-    sizes: list[int] = []
     blob = bytearray()
     offsets, src, rid, port = array("Q", [0]), array("I"), array("q"), array("i")
     by_id: dict[int, int] = {}
@@ -330,11 +331,7 @@ def build_address_segment(category: Category, rows: Iterable[Sequence[Any]], poi
         match = dict(zip(names, row, strict=True))
         match["members"] = orjson.Fragment(row[members_at] or "[]")
         by_id[row[0]] = len(src)
-        code = sources.code(row[source_at])
-        if code == len(sizes):
-            sizes.append(0)
-        sizes[code] += 1
-        src.append(code)
+        src.append(sources.counted(row[source_at]))
         rid.append(row[0])
         port.append(NO_PORT if row[port_at] is None else row[port_at])
         blob += orjson.dumps(match)[:-1]
@@ -354,9 +351,8 @@ def build_address_segment(category: Category, rows: Iterable[Sequence[Any]], poi
         arrays[0].append(_addr_int(addr))
         arrays[1].append(index)
         arrays[2].append(role)
-    return AddrSegment(
-        category, tuple(sources.values), tuple(sizes), bytes(blob), offsets, src, rid, port, point_arrays, networks
-    )
+    names_of, sizes = tuple(sources.values), tuple(sources.counts)
+    return AddrSegment(category, names_of, sizes, bytes(blob), offsets, src, rid, port, point_arrays, networks)
 
 
 Segment = NetSegment | AddrSegment
@@ -377,6 +373,10 @@ class Part:
     def size(self) -> int:
         sizes = self.segment.source_sizes
         return sum(sizes) if self.live is None else sum(n for n, on in zip(sizes, self.live, strict=True) if on)
+
+    def served(self) -> list[str]:
+        """The names of the sources this part serves."""
+        return [name for code, name in enumerate(self.segment.sources) if self.serves(code)]
 
     def without(self, sources: set[str]) -> Part | None:
         """This part no longer serving ``sources``; None when it then serves nothing."""
@@ -422,7 +422,7 @@ class CategoryIndex:
         return max([self.floor, *self.known.values()])
 
     def serves(self) -> set[str]:
-        return {name for part in self.parts for code, name in enumerate(part.segment.sources) if part.serves(code)}
+        return {name for part in self.parts for name in part.served()}
 
     def replaced(self, segment: Segment | None, sources: Iterable[str], version: int, *, full: bool) -> CategoryIndex:
         """The index once a read made at data version ``version`` is applied: ``segment`` holds that read's records
@@ -450,14 +450,7 @@ class CategoryIndex:
         full = largest.size < largest.segment.size * (1 - MAX_DEAD_SHARE)
         if len(self.parts) <= MAX_SEGMENTS:
             return set(), full
-        names = {
-            name
-            for part in self.parts
-            if part is not largest
-            for code, name in enumerate(part.segment.sources)
-            if part.serves(code)
-        }
-        return names, full
+        return {name for part in self.parts if part is not largest for name in part.served()}, full
 
     def lookup(self, prefix: Prefix, options: LookupOptions) -> CategoryResult:
         if SPECS[self.category].network:

@@ -71,9 +71,10 @@ def test_upgrade_to_head_and_downgrade_to_base(empty_database: str) -> None:
     assert asyncio.run(_inspect(empty_database))[0] >= TABLES
 
 
-async def _plan(conn: AsyncConnection, stmt: Any, prefix: str) -> list[Any]:
+async def _plan(conn: AsyncConnection, batched: Any, prefix: str) -> list[Any]:
+    stmt, values = batched
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
+    params = compiled.construct_params(values)
     positional = tuple(params[name] for name in compiled.positiontup)
     return list((await conn.exec_driver_sql(f"{prefix} {compiled}", positional)).all())
 

@@ -117,10 +117,11 @@ class LookupService:
             network = SPECS[category].network
             lengths = await self._lengths(session, category) if network else {}
             for chunk in _chunks(category, arms, lengths):
-                stmt = batched_lookup(category, chunk, lengths, options, self._row_values)
-                if stmt is None:
+                batched = batched_lookup(category, chunk, lengths, options, self._row_values)
+                if batched is None:
                     continue
-                for row in (await session.execute(stmt)).all():
+                stmt, values = batched
+                for row in (await session.execute(stmt, values)).all():
                     result = results[row.qi]
                     result["total"] = row.total
                     if network:

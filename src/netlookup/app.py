@@ -13,7 +13,12 @@ from fastapi.routing import APIRoute
 
 from netlookup import __version__
 from netlookup.api import data, health, lookup, web
-from netlookup.api.middleware import BodySizeLimitMiddleware, LoadSheddingMiddleware, RequestContextMiddleware
+from netlookup.api.middleware import (
+    BodySizeLimitMiddleware,
+    DatabaseAdmissionMiddleware,
+    LoadSheddingMiddleware,
+    RequestContextMiddleware,
+)
 from netlookup.api.responses import install_error_handlers
 from netlookup.config import Settings, get_settings
 from netlookup.container import open_services
@@ -85,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    # Lookups the database gate would refuse are refused before anything of them is parsed.
+    app.add_middleware(DatabaseAdmissionMiddleware, services=lambda: state.started_services)
     app.add_middleware(
         LoadSheddingMiddleware, max_inflight=settings.max_inflight, max_queue_seconds=settings.max_queue_seconds
     )

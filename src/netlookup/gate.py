@@ -61,13 +61,22 @@ class DbGate:
             self.available -= wanted
             granted.set_result(None)
 
+    def refusal(self, wanted: int) -> str | None:
+        """Why a request for ``wanted`` slots arriving now would be refused on arrival (None: it would be admitted
+        at once or queued). Cheap: the admission middleware asks it before a request is even parsed."""
+        wanted = max(1, min(wanted, self.capacity))
+        if not self._queue and self.available >= wanted:
+            return None
+        expected = self.expected_wait(wanted)
+        return f"about {expected:.1f} s of work is queued ahead" if expected > self.timeout else None
+
     async def _acquire(self, wanted: int, reason: str) -> None:
         if not self._queue and self.available >= wanted:
             self.available -= wanted
             return
-        expected = self.expected_wait(wanted)
-        if expected > self.timeout:
-            raise self._shed(reason, f"about {expected:.1f} s of work is queued ahead")
+        refused = self.refusal(wanted)
+        if refused is not None:
+            raise self._shed(reason, refused)
         granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((wanted, granted))
         self._queued_slots += wanted

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netlookup.api.responses import error_response_for
+from netlookup.categories import CATEGORIES, Category
 from netlookup.errors import NetlookupError, PayloadTooLarge, ServiceUnavailable
 from netlookup.logs import REQUEST_ID
+from netlookup.lookup.request import canonical_categories
 from netlookup.metrics import HTTP_LATENCY, HTTP_REQUESTS, SHED_REQUESTS
+
+if TYPE_CHECKING:
+    from netlookup.container import Services
 
 
 class RequestContextMiddleware:
@@ -113,3 +120,52 @@ class LoadSheddingMiddleware:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+
+LOOKUP_PATH = "/api/v1/lookup"
+
+
+def lookup_categories(scope: Scope) -> tuple[Category, ...] | None:
+    """The categories a single lookup (``GET /api/v1/lookup``, ``GET /api/v1/{category}/lookup``) asks for, read
+    from the raw path and query string; None for any other request, or when ``categories`` is not valid (the
+    route then answers it with its own 422)."""
+    if scope["method"] != "GET":
+        return None
+    path: str = scope["path"]
+    if path == LOOKUP_PATH:
+        query: bytes = scope["query_string"]
+        if b"categories" not in query:
+            return CATEGORIES
+        values = parse_qs(query.decode("latin-1")).get("categories")
+        try:
+            return cast(tuple[Category, ...], canonical_categories(values[-1] if values else None))
+        except ValueError:
+            return None
+    if path.startswith("/api/v1/") and path.endswith("/lookup") and path[8:-7] in CATEGORIES:
+        return (cast(Category, path[8:-7]),)
+    return None
+
+
+class DatabaseAdmissionMiddleware:
+    """Refuses (503 + Retry-After) a single lookup that needs the database when the database gate would refuse
+    it on arrival anyway, before the route is resolved or the query validated. Under a flood of lookups on the
+    database path (a node still building its index, or running without one) refusals come by the thousand per
+    second: each must cost next to nothing, or refusing takes the CPU the admitted lookups need and goodput
+    collapses. Lookups the memory index answers pass straight on."""
+
+    def __init__(self, app: ASGIApp, services: Callable[[], Services | None]):
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            services = self.services()
+            categories = lookup_categories(scope) if services is not None else None
+            if services is not None and categories is not None:
+                refused = services.lookups.refusal(categories)
+                if refused is not None:
+                    SHED_REQUESTS.labels(reason="database busy").inc()
+                    problem = ServiceUnavailable(f"the database is busy ({refused}); retry shortly", retry_after=1)
+                    await error_response_for(problem)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)

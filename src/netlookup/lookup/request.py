@@ -25,7 +25,7 @@ class Mode(StrEnum):
     overlap = "overlap"
 
 
-def _canonical_categories(value: object) -> object:
+def canonical_categories(value: object) -> object:
     """``"acl,sg"`` or ``["acl", "sg"]`` → ("acl", "sg") in the canonical order; unknown names are an error."""
     if value is None:
         return CATEGORIES
@@ -45,7 +45,7 @@ def _canonical_categories(value: object) -> object:
 _CATEGORY_NAMES: dict[str, Any] = {"type": "string", "enum": list(CATEGORIES)}
 Categories = Annotated[
     tuple[Category, ...],
-    BeforeValidator(_canonical_categories),
+    BeforeValidator(canonical_categories),
     WithJsonSchema(
         {
             "anyOf": [

@@ -96,6 +96,12 @@ class LookupService:
         async with self._gated(1):
             return await self._from_database(category, prefixes, options)
 
+    def refusal(self, categories: Sequence[Category]) -> str | None:
+        """Why a lookup of ``categories`` arriving now would be refused by the gate (None: it would be served):
+        only the categories without a current index need the database."""
+        wanted = sum(1 for category in categories if self._index(category) is None)
+        return self._gate.refusal(wanted) if wanted and self._gate is not None else None
+
     def _gated(self, slots: int) -> contextlib.AbstractAsyncContextManager[None]:
         return self._gate.slots(slots) if self._gate is not None else contextlib.nullcontext()
 

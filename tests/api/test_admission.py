@@ -1,0 +1,116 @@
+"""Admission before parsing: a single lookup the database gate would refuse is refused (503 + Retry-After) by the
+middleware before its route runs, so a flood of them costs next to nothing; what the memory index answers, what
+asks for other categories, and whatever is not a single lookup pass on to the routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import httpx
+from prometheus_client import REGISTRY
+from starlette.types import Scope
+
+from netlookup.api.middleware import lookup_categories
+from netlookup.app import create_app
+from netlookup.config import Settings
+from netlookup.gate import DbGate
+from netlookup.runtime import AppState
+from tests.conftest import reset_database
+
+SHED_SAMPLE = "netlookup_shed_requests_total"
+
+
+def _scope(path: str, query: bytes = b"", method: str = "GET") -> Scope:
+    return {"type": "http", "method": method, "path": path, "query_string": query}
+
+
+def test_the_categories_of_a_single_lookup_are_read_from_the_raw_request() -> None:
+    assert lookup_categories(_scope("/api/v1/lookup", b"q=10.0.0.1")) == ("acl", "sg", "lb", "f5")
+    assert lookup_categories(_scope("/api/v1/lookup", b"q=10.0.0.1&categories=sg,ACL")) == ("acl", "sg")
+    assert lookup_categories(_scope("/api/v1/lookup", b"categories=lb&categories=f5")) == ("f5",)  # the last wins
+    assert lookup_categories(_scope("/api/v1/sg/lookup", b"q=10.0.0.1")) == ("sg",)
+    # Not a valid lookup, or not a single lookup: the routes answer it (422, 404, the batch).
+    assert lookup_categories(_scope("/api/v1/lookup", b"categories=bogus")) is None
+    assert lookup_categories(_scope("/api/v1/bogus/lookup")) is None
+    assert lookup_categories(_scope("/api/v1/lookup/batch", method="POST")) is None
+    assert lookup_categories(_scope("/api/v1/lookup", method="POST")) is None
+    assert lookup_categories(_scope("/api/v1/sources")) is None
+
+
+@contextlib.asynccontextmanager
+async def _app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
+    await reset_database(settings.database_url)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        state: AppState = app.state.netlookup
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield http, state
+
+
+@contextlib.asynccontextmanager
+async def _saturated(gate: DbGate) -> AsyncIterator[None]:
+    """Every slot held and a mean hold time so long that a request for even one slot expects a wait past the
+    timeout."""
+    release = asyncio.Event()
+    held = asyncio.Event()
+
+    async def hold() -> None:
+        async with gate.slots(gate.capacity):
+            held.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await held.wait()
+    gate.mean_hold = 100 * gate.timeout
+    try:
+        yield
+    finally:
+        release.set()
+        await holder
+        gate.mean_hold = 0.01
+
+
+@contextlib.contextmanager
+def _counted_sheds() -> Iterator[Callable[[], float]]:
+    """How many requests were shed as "database busy" since the block began."""
+    before = REGISTRY.get_sample_value(SHED_SAMPLE, {"reason": "database busy"}) or 0.0
+    yield lambda: (REGISTRY.get_sample_value(SHED_SAMPLE, {"reason": "database busy"}) or 0.0) - before
+
+
+async def test_a_lookup_the_gate_would_refuse_is_refused_before_its_route(settings: Settings) -> None:
+    async with _app(settings.model_copy(update={"memory_index": False})) as (http, state):
+        assert (await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})).status_code == 200
+        with _counted_sheds() as sheds:
+            async with _saturated(state.services.gate):
+                # Not even validated: the route would have answered 422 for this address.
+                for path in ("/api/v1/lookup", "/api/v1/sg/lookup"):
+                    refused = await http.get(path, params={"q": "not-an-address"})
+                    assert refused.status_code == 503, refused.text
+                    assert refused.headers["retry-after"] == "1"
+                    assert "queued ahead" in refused.json()["detail"]
+                # What is not a valid single lookup reaches its route.
+                bad = await http.get("/api/v1/lookup", params={"q": "10.0.0.1", "categories": "bogus"})
+                assert bad.status_code == 422
+                batch = await http.post("/api/v1/lookup/batch", json={"queries": []})
+                assert batch.status_code == 422
+                assert (await http.get("/healthz")).status_code == 200
+        assert sheds() == 2
+        assert (await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})).status_code == 200
+
+
+async def test_lookups_the_memory_index_answers_are_admitted_whatever_the_gate(settings: Settings) -> None:
+    async with _app(settings) as (http, state):
+        indexes = state.services.indexes
+        assert indexes is not None
+        for _ in range(200):
+            if not indexes.building():
+                break
+            await asyncio.sleep(0.05)
+        assert indexes.building() == []
+        async with _saturated(state.services.gate):
+            answered = await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})
+            assert answered.status_code == 200, answered.text
+            assert (await http.get("/api/v1/acl/lookup", params={"q": "10.0.0.1"})).status_code == 200

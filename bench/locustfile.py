@@ -3,8 +3,10 @@
     locust -f bench/locustfile.py --headless -H http://127.0.0.1:8080 -u 100 -r 50 -t 60s PageUser
 
 - PageUser: opens a page like the old SPA did: 50 lookups of random demo-data addresses, all requested at once
-  over 6 connections (what a browser allows per host), back to back with no think time. Each page is reported
-  as one "PAGE" sample; the single requests are reported too.
+  over 6 connections (what a browser allows per host: each takes the next lookup when its last one is answered,
+  so a single request's time is its time on the connection), back to back with no think time. Each page is reported
+  as one "PAGE" sample; the single requests are reported too, and every 503 that carries ``Retry-After`` is also
+  reported as a "SHED" sample (how fast the refusal came back).
 - BatchUser: the same 50 lookups as one POST /api/v1/lookup/batch.
 - LookupUser: single lookups back to back (the lookup side of the ceiling ratio).
 - TrivialUser: GET /healthz back to back (the ceiling: a trivial JSON endpoint on the same stack).
@@ -56,18 +58,26 @@ class PageUser(FastHttpUser):
 
         def lookup(address: str) -> None:
             nonlocal size
+            started_one = time.perf_counter()
             with self.client.get(
                 "/api/v1/lookup", params={"q": address}, name="/api/v1/lookup", catch_response=True
             ) as response:
                 if response.status_code != 200:
                     failures.append(str(response.status_code))
-                    response.failure(f"status {response.status_code}")
+                    refused = response.status_code == 503 and response.headers.get("retry-after")
+                    response.failure(f"status {response.status_code}{'' if refused else ' (no Retry-After)'}")
+                    if refused:
+                        fire(self.environment, "SHED", "503 with Retry-After", started_one, 0, None)
                 else:
                     size += len(response.content or b"")
 
-        pool = Pool(PAGE_SIZE)
-        for address in addresses:
-            pool.spawn(lookup, address)
+        def connection() -> None:  # one browser connection: the page's lookups one after another
+            while addresses:
+                lookup(addresses.pop())
+
+        pool = Pool(BROWSER_CONNECTIONS)
+        for _ in range(BROWSER_CONNECTIONS):
+            pool.spawn(connection)
         pool.join()
         error = RuntimeError(f"{len(failures)} of {PAGE_SIZE} failed: {sorted(set(failures))}") if failures else None
         fire(self.environment, "PAGE", "page of 50 lookups", started, size, error)

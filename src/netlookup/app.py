@@ -10,6 +10,7 @@ import socketio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from starlette.types import ASGIApp
 
 from netlookup import __version__
 from netlookup.api import data, health, lookup, web
@@ -90,8 +91,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
-    # Lookups the database gate would refuse are refused before anything of them is parsed.
-    app.add_middleware(DatabaseAdmissionMiddleware, services=lambda: state.started_services)
     app.add_middleware(
         LoadSheddingMiddleware, max_inflight=settings.max_inflight, max_queue_seconds=settings.max_queue_seconds
     )
@@ -113,9 +112,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def create_asgi_app(settings: Settings | None = None) -> socketio.ASGIApp:
+def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     """FastAPI with Socket.IO beside it at /socket.io, one process and port; FastAPI's lifespan still runs
     (the Socket.IO wrapper forwards lifespan events to it)."""
-    app = create_app(settings)
+    return serve_both(create_app(settings))
+
+
+def serve_both(app: FastAPI) -> ASGIApp:
+    """Socket.IO beside ``app`` and, outermost, lookups the database gate would refuse refused before anything
+    of them is parsed."""
     state: AppState = app.state.netlookup
-    return socketio.ASGIApp(state.sio, other_asgi_app=app, socketio_path="socket.io")
+    both = socketio.ASGIApp(state.sio, other_asgi_app=app, socketio_path="socket.io")
+    return DatabaseAdmissionMiddleware(
+        both, services=lambda: state.started_services, cors_origins=state.settings.cors_origins
+    )

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from starlette.types import Scope
 
 from netlookup.api.middleware import lookup_categories
-from netlookup.app import create_app
+from netlookup.app import create_app, serve_both
 from netlookup.config import Settings
 from netlookup.gate import DbGate
 from netlookup.runtime import AppState
@@ -45,7 +45,7 @@ async def _app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, App
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         state: AppState = app.state.netlookup
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=serve_both(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http, state
 
@@ -80,9 +80,16 @@ def _counted_sheds() -> Iterator[Callable[[], float]]:
     yield lambda: (REGISTRY.get_sample_value(SHED_SAMPLE, {"reason": "database busy"}) or 0.0) - before
 
 
+def _served_503() -> float:
+    sample = "netlookup_http_requests_total"
+    return REGISTRY.get_sample_value(sample, {"route": "/api/v1/lookup", "method": "GET", "status": "503"}) or 0.0
+
+
 async def test_a_lookup_the_gate_would_refuse_is_refused_before_its_route(settings: Settings) -> None:
-    async with _app(settings.model_copy(update={"memory_index": False})) as (http, state):
+    no_index = settings.model_copy(update={"memory_index": False, "cors_origins": ["https://ui.example"]})
+    async with _app(no_index) as (http, state):
         assert (await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})).status_code == 200
+        served_before = _served_503()
         with _counted_sheds() as sheds:
             async with _saturated(state.services.gate):
                 # Not even validated: the route would have answered 422 for this address.
@@ -90,14 +97,25 @@ async def test_a_lookup_the_gate_would_refuse_is_refused_before_its_route(settin
                     refused = await http.get(path, params={"q": "not-an-address"})
                     assert refused.status_code == 503, refused.text
                     assert refused.headers["retry-after"] == "1"
-                    assert "queued ahead" in refused.json()["detail"]
+                    assert "the database is busy" in refused.json()["detail"]
+                    assert len(refused.headers["x-request-id"]) == 16
+                    assert "access-control-allow-origin" not in refused.headers
+                # The client's request id comes back; an allowed origin gets its CORS headers.
+                tagged = await http.get(
+                    "/api/v1/lookup",
+                    params={"q": "10.0.0.1"},
+                    headers={"X-Request-ID": "trace-42", "Origin": "https://ui.example"},
+                )
+                assert (tagged.status_code, tagged.headers["x-request-id"]) == (503, "trace-42")
+                assert tagged.headers["access-control-allow-origin"] == "https://ui.example"
                 # What is not a valid single lookup reaches its route.
                 bad = await http.get("/api/v1/lookup", params={"q": "10.0.0.1", "categories": "bogus"})
                 assert bad.status_code == 422
                 batch = await http.post("/api/v1/lookup/batch", json={"queries": []})
                 assert batch.status_code == 422
                 assert (await http.get("/healthz")).status_code == 200
-        assert sheds() == 2
+        assert sheds() == 3
+        assert _served_503() - served_before == 2  # counted by route: the sg one under its own
         assert (await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})).status_code == 200
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netlookup.api.responses import error_response_for
@@ -148,24 +149,51 @@ def lookup_categories(scope: Scope) -> tuple[Category, ...] | None:
 
 class DatabaseAdmissionMiddleware:
     """Refuses (503 + Retry-After) a single lookup that needs the database when the database gate would refuse
-    it on arrival anyway, before the route is resolved or the query validated. Under a flood of lookups on the
-    database path (a node still building its index, or running without one) refusals come by the thousand per
-    second: each must cost next to nothing, or refusing takes the CPU the admitted lookups need and goodput
-    collapses. Lookups the memory index answers pass straight on."""
+    it on arrival anyway: the outermost layer of the app, before Socket.IO, FastAPI, routing or validation see
+    the request. Under a flood of lookups on the database path (a node still building its index, or running
+    without one) refusals come by the thousand per second: each must cost next to nothing, or refusing takes the
+    CPU the admitted lookups need and goodput collapses. So the refusal is one fixed answer, sent as is; it still
+    carries ``X-Request-ID``, CORS headers for an allowed origin, and is counted in the request metrics and
+    ``netlookup_shed_requests_total``. Lookups the memory index answers, and everything else, pass straight on."""
 
-    def __init__(self, app: ASGIApp, services: Callable[[], Services | None]):
+    BODY = orjson.dumps({"detail": "the database is busy (more is queued than it can answer in time); retry shortly"})
+    HEADERS = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(BODY)).encode()),
+        (b"retry-after", b"1"),
+    ]
+
+    def __init__(self, app: ASGIApp, services: Callable[[], Services | None], cors_origins: Sequence[str] = ()):
         self.app = app
         self.services = services
+        self.cors_origins = {origin.encode("latin-1") for origin in cors_origins}
+        self.any_origin = "*" in cors_origins
+
+    def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        request_headers = dict(scope["headers"])
+        incoming = request_headers.get(b"x-request-id", b"")[:64]
+        request_id = incoming if incoming and incoming.decode("latin-1").isprintable() else os.urandom(8).hex().encode()
+        headers = [*self.HEADERS, (b"x-request-id", request_id)]
+        origin = request_headers.get(b"origin")
+        if origin is not None and (self.any_origin or origin in self.cors_origins):
+            headers += [
+                (b"access-control-allow-origin", origin),
+                (b"access-control-allow-credentials", b"true"),
+                (b"vary", b"Origin"),
+            ]
+        return headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            started = time.perf_counter()
             services = self.services()
             categories = lookup_categories(scope) if services is not None else None
-            if services is not None and categories is not None:
-                refused = services.lookups.refusal(categories)
-                if refused is not None:
-                    SHED_REQUESTS.labels(reason="database busy").inc()
-                    problem = ServiceUnavailable(f"the database is busy ({refused}); retry shortly", retry_after=1)
-                    await error_response_for(problem)(scope, receive, send)
-                    return
+            if services is not None and categories is not None and services.lookups.refusal(categories):
+                await send({"type": "http.response.start", "status": 503, "headers": self._headers(scope)})
+                await send({"type": "http.response.body", "body": self.BODY})
+                route = LOOKUP_PATH if scope["path"] == LOOKUP_PATH else "/api/v1/{category}/lookup"
+                SHED_REQUESTS.labels(reason="database busy").inc()
+                HTTP_REQUESTS.labels(route, "GET", "503").inc()
+                HTTP_LATENCY.labels(route, "GET", "503").observe(time.perf_counter() - started)
+                return
         await self.app(scope, receive, send)

@@ -140,11 +140,12 @@ class RedisServer:
 class Nginx:
     """nginx in front of the nodes, from a config rendered by nginx/render.py."""
 
-    def __init__(self, nodes: list[Node], workdir: Path):
+    def __init__(self, nodes: list[Node], workdir: Path, access_log: str | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.workdir = workdir
         self.nodes = nodes
+        self.access_log = access_log
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Nginx:
@@ -165,6 +166,8 @@ class Nginx:
             args += ["--node", f"127.0.0.1:{node.port}"]
         if os.geteuid() == 0:
             args += ["--user", "root"]
+        if self.access_log:
+            args += ["--access-log", self.access_log]
         conf = self.workdir / "nginx.conf"
         conf.write_text(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
         self.proc = subprocess.Popen(

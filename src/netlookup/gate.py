@@ -7,8 +7,8 @@ request's connections at once, or none, first come first served.
 Under overload the queue must not grow until every request waits its full timeout and is then shed: that spends
 the pool on requests whose callers are about to give up, and goodput collapses. So the gate keeps a running
 average of how long a request holds its connections and refuses at once (503 + Retry-After) a request whose
-expected wait, given the demand queued ahead of it, is longer than ``timeout``; what it admits it serves within
-about that time. ``timeout`` stays the upper bound for a wait the average got wrong.
+expected wait, given the demand queued ahead of it, is longer than half of ``timeout``; what it admits it serves
+within about that time. ``timeout`` stays the upper bound for a wait the average got wrong.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from netlookup.metrics import SHED_REQUESTS
 
 # Weight of the newest hold time in the running average: a few dozen requests are remembered.
 HOLD_SMOOTHING = 0.1
+# A request is admitted only when its expected wait is within this share of the timeout: the estimate runs low
+# under load (hold times grow, a four-slot lookup cannot use the last slots), and what is admitted must not end
+# up waiting out the timeout to be refused late. Half a timeout of queued work still keeps every slot busy.
+ADMIT_SHARE = 0.5
 
 
 class DbGate:
@@ -68,7 +72,7 @@ class DbGate:
         if not self._queue and self.available >= wanted:
             return None
         expected = self.expected_wait(wanted)
-        return f"about {expected:.1f} s of work is queued ahead" if expected > self.timeout else None
+        return f"about {expected:.1f} s of work is queued ahead" if expected > self.timeout * ADMIT_SHARE else None
 
     async def _acquire(self, wanted: int, reason: str) -> None:
         if not self._queue and self.available >= wanted:

@@ -10,7 +10,9 @@ time, through the nodes in turn) every S seconds, and reports the imports, their
 
 With ``--database-path`` the nodes serve every lookup from the database (``NETLOOKUP_MEMORY_INDEX=false``) through
 the old stack's pool (5 + 10 connections): the overload case. Each user run then also reports the lookups/s
-answered 200, the 503s and how fast they came back (locust's "SHED" samples, timed on the connection).
+answered 200, the 503s and how fast they came back: locust's "SHED" samples (timed on the connection), and nginx's
+own answer times from its access log. ``BENCH_CLIENT_NICE=N`` runs locust at that nice level: on a machine it
+shares with the service, the load generator then gets the CPU the service leaves, as clients elsewhere would.
 """
 
 from __future__ import annotations

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
     from netlookup.container import Services
 
 
+def request_id_of(headers: dict[bytes, bytes]) -> str:
+    """The client's ``X-Request-ID`` (up to 64 printable characters), or a new one."""
+    incoming = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
+    return incoming if incoming.isprintable() and incoming else os.urandom(8).hex()
+
+
 class RequestContextMiddleware:
     """Tags each HTTP request with ``X-Request-ID`` (the client's, or a new one), logs carry it, and counts the
     request by route template (not raw path: no label explosion), method and status."""
@@ -33,8 +39,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
-        request_id = incoming if incoming.isprintable() and incoming else os.urandom(8).hex()
+        request_id = request_id_of(dict(scope["headers"]))
         token = REQUEST_ID.set(request_id)
         status = 500
         started = time.perf_counter()
@@ -171,9 +176,7 @@ class DatabaseAdmissionMiddleware:
 
     def _headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         request_headers = dict(scope["headers"])
-        incoming = request_headers.get(b"x-request-id", b"")[:64]
-        request_id = incoming if incoming and incoming.decode("latin-1").isprintable() else os.urandom(8).hex().encode()
-        headers = [*self.HEADERS, (b"x-request-id", request_id)]
+        headers = [*self.HEADERS, (b"x-request-id", request_id_of(request_headers).encode("latin-1"))]
         origin = request_headers.get(b"origin")
         if origin is not None and (self.any_origin or origin in self.cors_origins):
             headers += [
@@ -187,7 +190,7 @@ class DatabaseAdmissionMiddleware:
         if scope["type"] == "http":
             started = time.perf_counter()
             services = self.services()
-            categories = lookup_categories(scope) if services is not None else None
+            categories = lookup_categories(scope)
             if services is not None and categories is not None and services.lookups.refusal(categories):
                 await send({"type": "http.response.start", "status": 503, "headers": self._headers(scope)})
                 await send({"type": "http.response.body", "body": self.BODY})

@@ -119,9 +119,9 @@ def _network_match(t: Table, position: int, shape: ArmShape, row_values: bool) -
     return parts[0] if len(parts) == 1 else or_(*parts)
 
 
-def _flow_filters(category: Category, t: Table, shape: Shape) -> list[ColumnElement[bool]]:
+def _flow_filters(t: Table, shape: Shape) -> list[ColumnElement[bool]]:
     filters: list[ColumnElement[bool]] = []
-    if SPECS[category].network:
+    if SPECS[shape.category].network:
         if shape.port:
             port = _bind("port")
             filters.append(or_(t.c.port_lo.is_(None), and_(t.c.port_lo <= port, t.c.port_hi >= port)))
@@ -161,7 +161,7 @@ def _network_arm(shape: Shape, position: int) -> Select[tuple[object, ...]]:
     match = _network_match(t, position, shape.arms[position], shape.row_values)
     keys = {"id", "prefix_len", "source", *spec.tie_break} | (set(spec.best_partition) if shape.best else set())
     columns = [t.c[name] for name in sorted(keys)]
-    filters = [match, *_flow_filters(shape.category, t, shape)]
+    filters = [match, *_flow_filters(t, shape)]
     where: list[ColumnElement[bool]] = []
     if shape.best:
         partition = [t.c[name] for name in spec.best_partition]
@@ -202,7 +202,7 @@ def _address_arm(shape: Shape, position: int) -> Select[tuple[object, ...]]:
     matched = (
         select(t.c.id, t.c.source, hits.c.role, hits.c.prefix_len)
         .join(hits, t.c.id == hits.c.record_id)
-        .where(*_flow_filters(shape.category, t, shape))
+        .where(*_flow_filters(t, shape))
         .subquery()
     )
     order = [matched.c.prefix_len.desc(), matched.c.source, matched.c.id]

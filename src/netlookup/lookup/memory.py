@@ -20,13 +20,15 @@ all moved on are dropped; small ones are merged by re-reading their sources (``c
 from __future__ import annotations
 
 import heapq
+import re
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
-from operator import itemgetter
-from typing import Any
+from itertools import accumulate, repeat
+from operator import and_, itemgetter
+from typing import Any, Literal
 
 import orjson
 
@@ -56,6 +58,10 @@ def _addr_int(value: bytes) -> int:
 
 
 WORD = (1 << 64) - 1
+BIG: Literal["big"] = "big"
+# A packed sort key shifted right by this leaves (family << 8 | prefix_len): see NetSegmentBuilder._order.
+_RUN_SHIFT = 128 + 32 + 64 + 64 + 32
+_BETWEEN_RECORDS = re.compile(rb',\{"id":')
 
 
 class Addresses:
@@ -76,6 +82,13 @@ class Addresses:
             self.low.append(value & WORD)
         else:
             self.high.append(value)
+
+    def extend(self, values: Sequence[int]) -> None:
+        if self.wide:
+            self.high.extend([value >> 64 for value in values])
+            self.low.extend([value & WORD for value in values])
+        else:
+            self.high.extend(values)
 
     def __len__(self) -> int:
         return len(self.high)
@@ -122,6 +135,29 @@ class _Codes:
         code = self.code(value)
         self.counts[code] += 1
         return code
+
+    def coded(
+        self, column: Sequence[Any], *, key: Callable[[Any], Any] | None = None, counted: bool = False
+    ) -> Iterable[int]:
+        """The codes of a column's values (of ``key(value)`` when given), a C-level map per column: each
+        distinct value is looked at once. ``counted`` adds the column's records to each value's count."""
+        distinct = dict.fromkeys(column)
+        codes = {value: self.code(value if key is None else key(value)) for value in distinct}
+        if counted:
+            for value, n in Counter(column).items():
+                self.counts[codes[value]] += n
+        return map(codes.__getitem__, column)
+
+
+def _picker(order: Sequence[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """``pick(values)``: the values at the positions of ``order``, gathered in C (``itemgetter``)."""
+    if len(order) > 1:
+        return itemgetter(*order)
+    return lambda values: [values[i] for i in order]
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if value else None
 
 
 @dataclass(eq=False)
@@ -171,59 +207,60 @@ class NetSegmentBuilder:
     def __init__(self, category: Category):
         self.category = category
         self.names = (*SPECS[category].public_fields, "prefix_len")
+        assert self.names[0] == "id", "records are told apart in a chunk's JSON by their leading id"
         self.acl = category == "acl"
         self.sources, self.protocols, self.groups = _Codes(), _Codes(), _Codes()
-        # Each record's JSON, copied at once into one growing buffer (orjson's bytes keep their whole growth
-        # buffer allocated: held one per record they took gigabytes), at ``ends``.
+        # The records' JSON, one chunk's array at a time, in one growing buffer; record i is at
+        # [begins[i], ends[i]) (a comma between two records).
         self.unsorted = bytearray()
-        self.ends = array("Q", [0])
+        self.begins, self.ends = array("Q"), array("Q")
         self.family, self.prefix_len, self.starts = array("B"), array("B"), []  # type: ignore[var-annotated]
         self.src, self.line, self.rid = array("I"), array("q"), array("q")
         self.port_lo, self.port_hi, self.proto, self.grp = array("i"), array("i"), array("H"), array("I")
 
     def add(self, rows: Iterable[Sequence[Any]]) -> None:
-        width = len(self.names)
-        names = self.names
+        """A column at a time: each field of the chunk goes through one C-level ``extend`` or ``map`` instead of
+        a Python statement per record (that loop was half of a start-up build)."""
+        chunk = rows if isinstance(rows, list) else list(rows)
+        if not chunk:
+            return
+        names, width = self.names, len(self.names)
         spec = SPECS[self.category]
-        source_at = spec.public_fields.index("source")
-        line_at = spec.public_fields.index("line") if self.acl else None
-        group_of = itemgetter(*(spec.public_fields.index(name) for name in spec.best_partition))
-        protocol_at = spec.public_fields.index("protocol")
-        source_code, protocol_code, group_code = self.sources.counted, self.protocols.code, self.groups.code
-        unsorted, ends = self.unsorted, self.ends
-        family_add, length_add, start_add = self.family.append, self.prefix_len.append, self.starts.append
-        src_add, line_add, rid_add = self.src.append, self.line.append, self.rid.append
-        low_add, high_add, proto_add, grp_add = (
-            self.port_lo.append,
-            self.port_hi.append,
-            self.proto.append,
-            self.grp.append,
-        )
-        dumps, from_bytes = orjson.dumps, int.from_bytes
-        for row in rows:
-            port_lo = row[width + 2]
-            family_add(row[width])
-            length_add(row[width - 1])
-            start_add(from_bytes(row[width + 1], "big"))
-            src_add(source_code(row[source_at]))
-            line = row[line_at] if line_at is not None else None
-            line_add(NO_LINE if line is None else line)
-            rid_add(row[0])
-            if port_lo is None:
-                low_add(NO_PORT)
-                high_add(NO_PORT)
-            else:
-                low_add(port_lo)
-                high_add(row[width + 3] or port_lo)
-            protocol = row[protocol_at]
-            proto_add(protocol_code(protocol.lower() if protocol else None))
-            grp_add(group_code(group_of(row)))
-            unsorted += dumps(dict(zip(names, row, strict=False)))
-            ends.append(len(unsorted))
+        fields = spec.public_fields
+        columns = list(zip(*chunk, strict=True))
+        self.family.extend(columns[width])
+        self.prefix_len.extend(columns[width - 1])
+        self.starts.extend(map(int.from_bytes, columns[width + 1], repeat(BIG)))
+        self.src.extend(self.sources.coded(columns[fields.index("source")], counted=True))
+        if self.acl:
+            self.line.extend([NO_LINE if line is None else line for line in columns[fields.index("line")]])
+        else:
+            self.line.extend(repeat(NO_LINE, len(chunk)))
+        self.rid.extend(columns[0])
+        lows, highs = columns[width + 2], columns[width + 3]
+        self.port_lo.extend([NO_PORT if low is None else low for low in lows])
+        self.port_hi.extend([NO_PORT if low is None else high or low for low, high in zip(lows, highs, strict=True)])
+        self.proto.extend(self.protocols.coded(columns[fields.index("protocol")], key=_lower))
+        groups = zip(*(columns[fields.index(name)] for name in spec.best_partition), strict=True)
+        self.grp.extend(self.groups.coded(list(groups)))
+        # The chunk as one JSON array (one ``orjson.dumps`` call per record costs twelve times as much), then
+        # where each record starts: a record is a flat object whose first key is "id", and a quote inside a
+        # string is escaped, so ',{"id":' occurs only between two records.
+        text = orjson.dumps(list(map(dict, map(zip, repeat(names), chunk))))
+        base = len(self.unsorted) - 1  # text[0] is the array's "["
+        self.unsorted += memoryview(text)[1:-1]
+        commas = [match.start() for match in _BETWEEN_RECORDS.finditer(text)]
+        if len(commas) != len(chunk) - 1:
+            raise ValueError(f"{len(chunk)} {self.category} records rendered as {len(commas) + 1} JSON objects")
+        self.begins.append(base + 1)
+        self.begins.extend([base + comma + 1 for comma in commas])
+        self.ends.extend([base + comma for comma in commas])
+        self.ends.append(base + len(text) - 1)
 
-    def _order(self) -> list[int]:
-        """Record positions in (family, prefix_len, start, source, line, id) order: each key packed into one
-        integer with the position in its low bits, so the sort compares plain ints."""
+    def _order(self) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+        """Record positions in (family, prefix_len, start, source, line, id) order, and the runs of equal
+        (family, prefix_len) in it as (family, prefix_len, lo, hi). Each key is packed into one integer with the
+        position in its low bits, so the sort compares plain ints and a run's end is one binary search."""
         rank = dict.fromkeys(range(len(self.sources.values)), 0)
         for position, code in enumerate(sorted(range(len(rank)), key=lambda c: self.sources.values[c])):
             rank[code] = position
@@ -235,41 +272,37 @@ class NetSegmentBuilder:
             )
         ]
         keys.sort()
-        return [key & 0xFFFFFFFF for key in keys]
+        runs = []
+        lo = 0
+        while lo < len(keys):
+            head = keys[lo] >> _RUN_SHIFT
+            hi = bisect_left(keys, (head + 1) << _RUN_SHIFT, lo)
+            runs.append((head >> 8, head & 0xFF, lo, hi))
+            lo = hi
+        return list(map(and_, keys, repeat(0xFFFFFFFF))), runs
 
     def finish(self) -> NetSegment:
-        order = self._order()
+        order, runs = self._order()
         group_keys = [orjson.dumps(values) for values in self.groups.values]
+        pick = _picker(order)
         # The JSON stays in the order it was read; each record points at its bytes.
-        blob, ends = bytes(self.unsorted), self.ends
+        blob = bytes(self.unsorted)
         self.unsorted = bytearray()
-        json_start = array("Q", [ends[i] for i in order])
-        json_end = array("Q", [ends[i + 1] for i in order])
 
         def permuted(values: array[int]) -> array[int]:
-            return array(values.typecode, [values[i] for i in order])
+            return array(values.typecode, pick(values))
 
-        families = permuted(self.family)
-        lengths = permuted(self.prefix_len)
-        starts_all = [self.starts[i] for i in order]
+        json_start, json_end = permuted(self.begins), permuted(self.ends)
+        starts_all = pick(self.starts)
         starts: dict[int, Addresses] = {}
         first: dict[int, int] = {}
         bounds: dict[tuple[int, int], tuple[int, int]] = {}
-        index = 0
-        count = len(order)
-        while index < count:  # one pass over the runs of equal (family, prefix_len)
-            family, length = families[index], lengths[index]
-            end = index
-            while end < count and families[end] == family and lengths[end] == length:
-                end += 1
-            bounds[family, length] = (index, end)
+        for family, length, lo, hi in runs:
+            bounds[family, length] = (lo, hi)
             if family not in first:
-                first[family] = index
+                first[family] = lo
                 starts[family] = Addresses(family)
-            add = starts[family].append
-            for start in starts_all[index:end]:
-                add(start)
-            index = end
+            starts[family].extend(starts_all[lo:hi])
         return NetSegment(
             self.category,
             tuple(self.sources.values),

@@ -49,7 +49,11 @@ def _operation_id(route: APIRoute) -> str:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI app; nothing connects until the lifespan starts."""
     settings = settings or get_settings()
-    indexes = MemoryIndexes(poll_interval=settings.index_poll_interval) if settings.memory_index else None
+    indexes = (
+        MemoryIndexes(poll_interval=settings.index_poll_interval, build_workers=settings.build_workers)
+        if settings.memory_index
+        else None
+    )
     # The indexes hear of every change once: this node's own through the notifier (before it answers the write),
     # other nodes' through the Redis manager.
     on_change = indexes.apply_change if indexes is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -41,6 +42,9 @@ class Settings(BaseSettings):
     max_queue_seconds: float = Field(default=5.0, ge=0, le=3600)
     memory_index: bool = True
     index_poll_interval: float = Field(default=2.0, gt=0, le=3600)
+    # Worker processes a node's first build of a large category spreads that category's sources over (the
+    # serving process reads a share too); 0 builds in the serving process only.
+    build_workers: int = Field(default_factory=lambda: min(max((os.cpu_count() or 1) - 1, 0), 3), ge=0, le=64)
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod

@@ -42,7 +42,7 @@ async def open_services(
     # One connection stays outside the gate for index builds, the version poll and /readyz.
     gate = DbGate(settings.db_pool_size + settings.db_max_overflow - 1, settings.db_queue_timeout)
     if indexes is not None:
-        indexes.start(sessionmaker)
+        indexes.start(sessionmaker, settings)
     try:
         yield Services(
             settings=settings,

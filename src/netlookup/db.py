@@ -66,6 +66,13 @@ def make_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
+def shares_database(settings: Settings) -> bool:
+    """Whether another process reaches the same data through ``settings.database_url`` (not an in-memory
+    SQLite database)."""
+    url = make_url(settings.database_url)
+    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 

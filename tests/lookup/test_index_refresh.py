@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import random
 from collections.abc import Callable
 from typing import Any
@@ -136,3 +137,82 @@ async def test_the_poll_refreshes_exactly_the_sources_no_event_announced(setting
         assert _plain(answer)["results"]["sg"]["total"] == 1
         await services.imports.delete_source("sg", "new")
         await _until(lambda: refreshed(50), 10, "the deleted source gone")
+
+
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.mark.parametrize("worker_reaches_database", [True, False])
+async def test_a_build_spread_over_worker_processes_equals_the_database(
+    settings: Settings, worker_reaches_database: bool
+) -> None:
+    """A first build of a large category reads some shards of its sources in worker processes: the index then
+    answers exactly what the database path and the oracle answer. A worker that cannot read its shard (here: a
+    database it cannot reach) is logged and its shard read in the serving process instead."""
+    rng = random.Random(5)
+    await reset_database(settings.database_url)
+    held: dict[str, dict[str, list[dict[str, Any]]]] = {category: {} for category in CATEGORIES}
+    async with open_services(settings, Notifier(None)) as services:
+        for category in CATEGORIES:
+            for source in SOURCES[:5]:
+                held[category][source] = rows = _rows(rng, category, rng.randint(5, 30))
+                body = b"".join(orjson.dumps(row) + b"\n" for row in rows)
+                await services.imports.import_source(category, source, io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
+    worker_settings = settings
+    if not worker_reaches_database:
+        broken = "sqlite+aiosqlite:///" if settings.database_url.startswith("sqlite") else settings.database_url
+        worker_settings = settings.model_copy(update={"database_url": broken + "-missing/none.db"})
+    log = _Warnings()
+    logger = logging.getLogger("netlookup.lookup.memory_sync")
+    logger.addHandler(log)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    indexes = MemoryIndexes(poll_interval=3600, build_workers=2, shard_min_records=1)
+    try:
+        async with open_services(settings, Notifier(None), indexes=None) as services:
+            indexes.start(services.sessionmaker, worker_settings)
+            try:
+                async with asyncio.timeout(120):
+                    await indexes.wait_ready()
+                database = LookupService(services.sessionmaker, row_values=False)
+                memory = LookupService(services.sessionmaker, row_values=False, indexes=indexes)
+                stored: dict[str, list[dict[str, Any]]] = {}
+                for name in CATEGORIES:
+                    page = await services.records.list_records(name, None, 1000, None)  # type: ignore[arg-type]
+                    stored[name] = _plain(page["items"])
+                    index = indexes.get(name)  # type: ignore[arg-type]
+                    assert index is not None
+                    assert index.size == len(stored[name])
+                    assert len(index.parts) == 3, indexes.status()  # three shards: two workers and this process
+                    assert index.serves() == set(SOURCES[:5])
+                for _ in range(80):
+                    q = _query(rng)
+                    mode = rng.choice(list(Mode))
+                    best, limit = rng.random() < 0.3, rng.choice([1, 3, 1000])
+                    port = rng.choice([None, None, 22, 443])
+                    options = LookupOptions(mode=mode, best=best, limit=limit, port=port)
+                    got = _plain(await memory.lookup(parse_query(q), options))
+                    sql = _plain(await database.lookup(parse_query(q), options))
+                    assert got["results"] == sql["results"], (q, options)
+                    for name in CATEGORIES:
+                        want = expected(name, stored[name], q, mode=mode.value, best=best, limit=limit, port=port)
+                        assert got["results"][name] == want, (name, q, options)
+            finally:
+                await indexes.stop()
+    finally:
+        logger.removeHandler(log)
+        logger.setLevel(level)
+    read_by_workers = [m for m in log.messages if m.startswith("index shard read by a worker")]
+    failed = [m for m in log.messages if m.startswith("index build worker failed")]
+    if worker_reaches_database:
+        assert len(read_by_workers) == 2 * len(CATEGORIES), log.messages
+        assert not failed, log.messages
+    else:
+        assert len(failed) == 2 * len(CATEGORIES), log.messages
+        assert not read_by_workers, log.messages

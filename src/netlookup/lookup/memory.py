@@ -160,7 +160,7 @@ def _lower(value: str | None) -> str | None:
     return value.lower() if value else None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class NetSegment:
     """acl/sg records of some sources, sorted by (family, prefix_len, start, source, line, id)."""
 
@@ -187,6 +187,9 @@ class NetSegment:
     @property
     def size(self) -> int:
         return len(self.src)
+
+    def __repr__(self) -> str:  # the generated one renders the whole buffer: seconds for a large segment
+        return f"<NetSegment {self.category} sources={len(self.sources)} records={self.size}>"
 
     def key(self, i: int) -> tuple[str, int, int]:
         return (self.sources[self.src[i]], self.line[i], self.rid[i])
@@ -326,7 +329,7 @@ class NetSegmentBuilder:
         )
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class AddrSegment:
     """lb/f5 records of some sources: JSON heads (no closing brace), and their addresses as sorted points."""
 
@@ -346,6 +349,9 @@ class AddrSegment:
     @property
     def size(self) -> int:
         return len(self.src)
+
+    def __repr__(self) -> str:  # the generated one renders the whole buffer: seconds for a large segment
+        return f"<AddrSegment {self.category} sources={len(self.sources)} records={self.size}>"
 
     def head(self, i: int) -> bytes:
         return self.blob[self.offsets[i] : self.offsets[i + 1]]

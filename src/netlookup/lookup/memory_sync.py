@@ -1,7 +1,8 @@
 """Keeping the in-memory indexes coherent with the database, per category and per source.
 
-- A node builds each category's index once at start (all categories at once, rows streamed in chunks, built in
-  worker threads). Lookups of a category go to the database until its first index is installed.
+- A node builds each category's index once at start (all categories at once, rows streamed in chunks and built
+  between chunks, the cyclic collector paused; a large category's sources spread over build worker processes).
+  Lookups of a category go to the database until its first index is installed.
 - An import or delete of one source re-reads that source only (``apply_change``): the new segment is
   installed in one step, so readers see the source all old or all new; ``apply_change`` returns once it is, so a
   node delivers ``data:changed`` (its own, or another node's through Redis) only when it no longer serves what
@@ -20,10 +21,13 @@ import contextlib
 import contextvars
 import ctypes
 import gc
+import heapq
 import logging
+import multiprocessing
+import multiprocessing.pool
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -33,6 +37,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from netlookup import tables
 from netlookup.categories import CATEGORIES, SPECS, Category
 from netlookup.changes import DataChange
+from netlookup.config import Settings
+from netlookup.db import make_engine, make_sessionmaker, shares_database
 from netlookup.lookup.memory import CategoryIndex, NetSegmentBuilder, Segment, build_address_segment
 
 log = logging.getLogger(__name__)
@@ -44,6 +50,10 @@ MAX_RETRY_DELAY = 60.0
 STOP_GRACE = 10.0
 # How long a change waits for this node's index to serve it before the category falls back to the database.
 REFRESH_TIMEOUT = 30.0
+# A first build of a category holding at least this many records spreads its sources over the build workers
+# (NETLOOKUP_BUILD_WORKERS): below it a worker's start (a Python interpreter and its imports) costs more than
+# it saves.
+SHARD_MIN_RECORDS = 200_000
 
 
 class Stopping(Exception):
@@ -96,6 +106,33 @@ def _release_freed_memory() -> None:
     """Hand the transient build garbage back to the OS (glibc keeps it otherwise: ~2x the index in RSS)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def read_in_worker(settings: Settings, category: Category, sources: frozenset[str]) -> tuple[int, Segment, set[str]]:
+    """``read_segment`` of ``sources`` in a build worker process, over its own connection; the segment comes back
+    pickled (flat arrays and one buffer: it pickles at the speed of a copy)."""
+
+    async def read() -> tuple[int, Segment, set[str]]:
+        engine = make_engine(settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                return await read_segment(session, category, set(sources), inline=True)
+        finally:
+            await engine.dispose()
+
+    with gc_paused():
+        return asyncio.run(read())
+
+
+def shards_of(counts: Mapping[str, int], shards: int) -> list[set[str]]:
+    """Sources spread over ``shards`` sets of about equal record counts (largest first into the lightest set),
+    lightest set first; empty sets left out."""
+    bins: list[tuple[int, int, set[str]]] = [(0, n, set()) for n in range(shards)]
+    for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        total, n, names = heapq.heappop(bins)
+        names.add(name)
+        heapq.heappush(bins, (total + count, n, names))
+    return [names for _total, _n, names in sorted(bins) if names]
 
 
 async def read_segment(
@@ -181,8 +218,20 @@ class MemoryIndexes:
     Made before the database is open (the Socket.IO manager and the notifier are handed ``apply_change`` when
     they are built); ``start`` gives it the sessionmaker and builds every index in the background."""
 
-    def __init__(self, *, poll_interval: float = 2.0, refresh_timeout: float = REFRESH_TIMEOUT):
+    def __init__(
+        self,
+        *,
+        poll_interval: float = 2.0,
+        refresh_timeout: float = REFRESH_TIMEOUT,
+        build_workers: int = 0,
+        shard_min_records: int = SHARD_MIN_RECORDS,
+    ):
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self._settings: Settings | None = None  # for build workers, which open their own connection
+        self._build_workers = build_workers
+        self._shard_min_records = shard_min_records
+        self._pool: multiprocessing.pool.Pool | None = None
+        self._sharded = 0  # sharded builds running (the worker pool lives while there is one)
         self._poll_interval = poll_interval
         self._refresh_timeout = refresh_timeout
         self._indexes: dict[Category, CategoryIndex] = {}
@@ -300,8 +349,11 @@ class MemoryIndexes:
         if running is None or running.done():
             self._refreshers[category] = self._task(self._refresh(category), f"index-refresh-{category}")
 
-    async def _read(self, category: Category, sources: set[str] | None) -> tuple[int, Segment, set[str]]:
-        inline = category not in self._indexes and sources is None
+    async def _read(
+        self, category: Category, sources: set[str] | None, *, inline: bool | None = None
+    ) -> tuple[int, Segment, set[str]]:
+        if inline is None:
+            inline = category not in self._indexes and sources is None
         assert self._sessionmaker is not None
         # A start-up build pauses the collector for the whole read, fetch included (the driver's rows are the
         # other half of the garbage); requests meanwhile go to the database and make few objects.
@@ -341,8 +393,8 @@ class MemoryIndexes:
         while not self._stopping.is_set():
             started = time.perf_counter()
             try:
-                version, segment, covered = await self._read(category, None)
-                reads = [(version, segment, covered, True, 0)]
+                reads = await self._full_reads(category)
+                covered = set().union(*(read[2] for read in reads))
                 while self._pending[category] and category not in self._indexes:
                     sources, ticket = set(self._pending[category]), self._asked[category]
                     self._pending[category].clear()
@@ -367,6 +419,96 @@ class MemoryIndexes:
             if self._pending[category]:
                 self._schedule_refresh(category)
             return
+
+    async def _full_reads(self, category: Category) -> list[tuple[int, Segment, set[str], bool, int]]:
+        """Every source of the category: one read here, or, for a first build of a large category with build
+        workers, one read per shard of its sources, all but one in worker processes. Shard reads are partial
+        (each at its own data version; the version poll catches sources created after the shards were drawn)."""
+        shards = await self._shards(category) if category not in self._indexes else []
+        if len(shards) < 2:
+            return [(*(await self._read(category, None)), True, 0)]
+        *others, own = shards  # the heaviest shard here: a worker first spends a second starting Python
+        log.info("index build spread category=%s shards=%d workers=%d", category, len(shards), len(others))
+        self._sharded += 1
+        try:
+            pool = self._worker_pool()
+            waiting = [self._in_worker(pool, category, shard) for shard in others]
+            try:
+                reads = [await self._read(category, own, inline=True)]
+                log.info("index shard read here category=%s records=%d", category, reads[0][1].size)
+                for future, shard in zip(waiting, others, strict=True):
+                    try:
+                        reads.append(await future)
+                        log.info("index shard read by a worker category=%s records=%d", category, reads[-1][1].size)
+                    except Exception as exc:  # noqa: BLE001 - the shard is read here instead
+                        log.warning(
+                            "index build worker failed category=%s sources=%d: reading them here (%s: %s)",
+                            category,
+                            len(shard),
+                            type(exc).__name__,
+                            exc,
+                        )
+                        reads.append(await self._read(category, shard, inline=True))
+            finally:
+                for future in waiting:
+                    future.cancel()
+        finally:
+            self._sharded -= 1
+            if not self._sharded:
+                self._close_pool()
+        return [(*read, False, 0) for read in reads]
+
+    async def _shards(self, category: Category) -> list[set[str]]:
+        settings = self._settings
+        if not self._build_workers or settings is None or not shares_database(settings):
+            return []
+        assert self._sessionmaker is not None
+        s = tables.sources
+        async with self._sessionmaker() as session:
+            query = select(s.c.name, s.c.count).where(s.c.category == category)
+            counts = {name: int(count) for name, count in (await session.execute(query)).all()}
+        if sum(counts.values()) < self._shard_min_records:
+            return []
+        return shards_of(counts, self._build_workers + 1)
+
+    def _worker_pool(self) -> multiprocessing.pool.Pool:
+        if self._pool is None:
+            # spawn, not fork: a forked copy of a running event loop, its threads and its connections is unsafe.
+            self._pool = multiprocessing.get_context("spawn").Pool(self._build_workers)
+        return self._pool
+
+    def _in_worker(
+        self, pool: multiprocessing.pool.Pool, category: Category, sources: set[str]
+    ) -> asyncio.Future[tuple[int, Segment, set[str]]]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[int, Segment, set[str]]] = loop.create_future()
+
+        def settle(result: Any = None, error: BaseException | None = None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        pool.apply_async(
+            read_in_worker,
+            (self._settings, category, frozenset(sources)),
+            callback=lambda result: loop.call_soon_threadsafe(settle, result),
+            error_callback=lambda error: loop.call_soon_threadsafe(settle, None, error),
+        )
+        return future
+
+    def _close_pool(self) -> None:
+        """Let the workers exit (at once when the process stops); joined in a thread."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        if self._stopping.is_set():
+            pool.terminate()
+        else:
+            pool.close()
+        self._task(asyncio.to_thread(pool.join), "index-workers-exit")
 
     def _schedule_trim(self) -> None:
         self._task(asyncio.to_thread(_release_freed_memory), "index-trim")
@@ -417,9 +559,11 @@ class MemoryIndexes:
                 log.debug("version poll failed: %s", exc.__class__.__name__)
                 continue
 
-    def start(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        """Build every index in the background from ``sessionmaker``'s database and start the version poll."""
+    def start(self, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings | None = None) -> None:
+        """Build every index in the background from ``sessionmaker``'s database and start the version poll.
+        ``settings`` (the same database) lets build workers connect; without them every build reads here."""
         self._sessionmaker = sessionmaker
+        self._settings = settings
         for category in CATEGORIES:
             self._schedule_build(category)
         self._poller = asyncio.create_task(self._poll(), name="index-version-poll")

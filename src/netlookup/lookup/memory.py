@@ -260,13 +260,10 @@ class NetSegmentBuilder:
         self.ends.extend([base + comma for comma in commas])
         self.ends.append(base + len(text) - 1)
 
-    def _order(self) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+    def _order(self, rank: Sequence[int]) -> tuple[list[int], list[tuple[int, int, int, int]]]:
         """Record positions in (family, prefix_len, start, source, line, id) order, and the runs of equal
         (family, prefix_len) in it as (family, prefix_len, lo, hi). Each key is packed into one integer with the
         position in its low bits, so the sort compares plain ints and a run's end is one binary search."""
-        rank = dict.fromkeys(range(len(self.sources.values)), 0)
-        for position, code in enumerate(sorted(range(len(rank)), key=lambda c: self.sources.values[c])):
-            rank[code] = position
         keys = [
             ((((((family << 8 | length) << 128 | start) << 32 | rank[src]) << 64 | (line - NO_LINE)) << 64 | rid) << 32)
             | i
@@ -285,7 +282,13 @@ class NetSegmentBuilder:
         return list(map(and_, keys, repeat(0xFFFFFFFF))), runs
 
     def finish(self) -> NetSegment:
-        order, runs = self._order()
+        # Source codes are renumbered in name order, so that within a run of one network start the records of
+        # each source are one block (see _blocks).
+        by_name = sorted(range(len(self.sources.values)), key=self.sources.values.__getitem__)
+        rank = [0] * len(by_name)
+        for position, code in enumerate(by_name):
+            rank[code] = position
+        order, runs = self._order(rank)
         group_keys = [orjson.dumps(values) for values in self.groups.values]
         pick = _picker(order)
         # The JSON stays in the order it was read; each record points at its bytes.
@@ -308,15 +311,15 @@ class NetSegmentBuilder:
             starts[family].extend(starts_all[lo:hi])
         return NetSegment(
             self.category,
-            tuple(self.sources.values),
-            tuple(self.sources.counts),
+            tuple(self.sources.values[code] for code in by_name),
+            tuple(self.sources.counts[code] for code in by_name),
             tuple(self.protocols.values),
             b"".join(group_keys),
             array("Q", accumulate((len(key) for key in group_keys), initial=0)),
             blob,
             json_start,
             json_end,
-            permuted(self.src),
+            array("I", map(rank.__getitem__, pick(self.src))),
             permuted(self.line),
             permuted(self.rid),
             permuted(self.port_lo),
@@ -530,7 +533,8 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
             shift = width - length
             first = last = (low >> shift) << shift
         runs: list[tuple[Part, int, int]] = []
-        one_start = True
+        one_start = True  # of the last run
+        one_start_each = True  # of every run
         for part in parts:
             segment = part.segment
             assert isinstance(segment, NetSegment)
@@ -541,6 +545,7 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
             if a < b:
                 runs.append((part, a + base, b + base))
                 one_start = starts[a] == starts[b - 1]
+                one_start_each = one_start_each and one_start
         if not runs:
             continue
         if simple and len(runs) == 1 and runs[0][0].live is None and one_start:
@@ -555,6 +560,17 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
                 chunks.extend([blob[starts_of[i] : ends_of[i]] for i in range(a, a + take)])
                 kept += take
             continue
+        if simple and one_start_each and all(part.live is None for part, _a, _b in runs):
+            # Runs of one network start in several whole segments (a sharded build, fresh refreshes): their
+            # sources are disjoint, so the (source, line, id) order is their per-source blocks sorted by name.
+            for segment, a, b in _blocks(runs):
+                total += b - a
+                if kept < limit:
+                    take = min(b - a, limit - kept)
+                    blob, starts_of, ends_of = segment.blob, segment.json_start, segment.json_end
+                    chunks.extend([blob[starts_of[i] : ends_of[i]] for i in range(a, a + take)])
+                    kept += take
+            continue
         for segment, i in _in_order(runs, sorted_runs=first == last or (len(runs) == 1 and one_start)):
             if not _admits(segment, i, port, protocol):
                 continue
@@ -565,6 +581,23 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
                 chunks.append(segment.json(i))
                 kept += 1
     return _answer(total, kept, chunks)
+
+
+def _blocks(runs: list[tuple[Part, int, int]]) -> list[tuple[NetSegment, int, int]]:
+    """The runs (each of one network start, in segments serving all their sources) cut into one block per
+    source, in source-name order: a run is sorted by (source code, line, id) and codes follow name order."""
+    blocks: list[tuple[str, NetSegment, int, int]] = []
+    for part, a, b in runs:
+        segment = part.segment
+        assert isinstance(segment, NetSegment)
+        src, i = segment.src, a
+        while i < b:
+            code = src[i]
+            j = bisect_right(src, code, i, b)
+            blocks.append((segment.sources[code], segment, i, j))
+            i = j
+    blocks.sort(key=itemgetter(0))
+    return [(segment, a, b) for _name, segment, a, b in blocks]
 
 
 def _in_order(runs: list[tuple[Part, int, int]], *, sorted_runs: bool) -> Iterable[tuple[NetSegment, int]]:

@@ -148,13 +148,14 @@ class _Warnings(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-@pytest.mark.parametrize("worker_reaches_database", [True, False])
+@pytest.mark.parametrize(("worker_reaches_database", "share_here"), [(True, True), (True, False), (False, True)])
 async def test_a_build_spread_over_worker_processes_equals_the_database(
-    settings: Settings, worker_reaches_database: bool
+    settings: Settings, worker_reaches_database: bool, share_here: bool
 ) -> None:
-    """A first build of a large category reads some shards of its sources in worker processes: the index then
-    answers exactly what the database path and the oracle answer. A worker that cannot read its shard (here: a
-    database it cannot reach) is logged and its shard read in the serving process instead."""
+    """A first build of a large category reads shards of its sources in worker processes (and, for a very large
+    one, one shard here too): the index then answers exactly what the database path and the oracle answer. A
+    worker that cannot read its shard (here: a database it cannot reach) is logged and its shard read in the
+    serving process instead."""
     rng = random.Random(5)
     await reset_database(settings.database_url)
     held: dict[str, dict[str, list[dict[str, Any]]]] = {category: {} for category in CATEGORIES}
@@ -173,7 +174,9 @@ async def test_a_build_spread_over_worker_processes_equals_the_database(
     logger.addHandler(log)
     level = logger.level
     logger.setLevel(logging.INFO)
-    indexes = MemoryIndexes(poll_interval=3600, build_workers=2, shard_min_records=1)
+    indexes = MemoryIndexes(
+        poll_interval=3600, build_workers=2, shard_min_records=1, share_here_min_records=1 if share_here else 10**9
+    )
     try:
         async with open_services(settings, Notifier(None), indexes=None) as services:
             indexes.start(services.sessionmaker, worker_settings)
@@ -189,7 +192,7 @@ async def test_a_build_spread_over_worker_processes_equals_the_database(
                     index = indexes.get(name)  # type: ignore[arg-type]
                     assert index is not None
                     assert index.size == len(stored[name])
-                    assert len(index.parts) == 3, indexes.status()  # three shards: two workers and this process
+                    assert len(index.parts) == (3 if share_here else 2), indexes.status()  # a part per shard
                     assert index.serves() == set(SOURCES[:5])
                 for _ in range(80):
                     q = _query(rng)

@@ -50,10 +50,13 @@ MAX_RETRY_DELAY = 60.0
 STOP_GRACE = 10.0
 # How long a change waits for this node's index to serve it before the category falls back to the database.
 REFRESH_TIMEOUT = 30.0
-# A first build of a category holding at least this many records spreads its sources over the build workers
-# (NETLOOKUP_BUILD_WORKERS): below it a worker's start (a Python interpreter and its imports) costs more than
-# it saves.
-SHARD_MIN_RECORDS = 200_000
+# A first build of a category holding at least this many records is read by the build workers
+# (NETLOOKUP_BUILD_WORKERS), its sources spread over them: below it a worker's start (a Python interpreter and
+# its imports) costs more than it saves.
+SHARD_MIN_RECORDS = 100_000
+# From this many records the serving process reads a shard too (the build is then faster than its workers alone;
+# below it, leaving the whole read to the workers keeps the build's garbage out of the serving process's heap).
+SHARE_HERE_MIN_RECORDS = 400_000
 
 
 class Stopping(Exception):
@@ -225,11 +228,13 @@ class MemoryIndexes:
         refresh_timeout: float = REFRESH_TIMEOUT,
         build_workers: int = 0,
         shard_min_records: int = SHARD_MIN_RECORDS,
+        share_here_min_records: int = SHARE_HERE_MIN_RECORDS,
     ):
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._settings: Settings | None = None  # for build workers, which open their own connection
         self._build_workers = build_workers
         self._shard_min_records = shard_min_records
+        self._share_here_min_records = share_here_min_records
         self._pool: multiprocessing.pool.Pool | None = None
         self._sharded = 0  # sharded builds running (the worker pool lives while there is one)
         self._poll_interval = poll_interval
@@ -422,21 +427,24 @@ class MemoryIndexes:
 
     async def _full_reads(self, category: Category) -> list[tuple[int, Segment, set[str], bool, int]]:
         """Every source of the category: one read here, or, for a first build of a large category with build
-        workers, one read per shard of its sources, all but one in worker processes. Shard reads are partial
-        (each at its own data version; the version poll catches sources created after the shards were drawn)."""
-        shards = await self._shards(category) if category not in self._indexes else []
-        if len(shards) < 2:
+        workers, one read per shard of its sources in worker processes (and one here too for a very large
+        category). Shard reads are partial (each at its own data version; the version poll catches sources
+        created after the shards were drawn)."""
+        plan = await self._shards(category) if category not in self._indexes else None
+        if plan is None:
             return [(*(await self._read(category, None)), True, 0)]
-        *others, own = shards  # the heaviest shard here: a worker first spends a second starting Python
-        log.info("index build spread category=%s shards=%d workers=%d", category, len(shards), len(others))
+        shards, own = plan
+        log.info("index build spread category=%s workers=%d here=%s", category, len(shards), bool(own))
         self._sharded += 1
         try:
             pool = self._worker_pool()
-            waiting = [self._in_worker(pool, category, shard) for shard in others]
+            waiting = [self._in_worker(pool, category, shard) for shard in shards]
             try:
-                reads = [await self._read(category, own, inline=True)]
-                log.info("index shard read here category=%s records=%d", category, reads[0][1].size)
-                for future, shard in zip(waiting, others, strict=True):
+                reads = []
+                if own:
+                    reads.append(await self._read(category, own, inline=True))
+                    log.info("index shard read here category=%s records=%d", category, reads[0][1].size)
+                for future, shard in zip(waiting, shards, strict=True):
                     try:
                         reads.append(await future)
                         log.info("index shard read by a worker category=%s records=%d", category, reads[-1][1].size)
@@ -458,18 +466,23 @@ class MemoryIndexes:
                 self._close_pool()
         return [(*read, False, 0) for read in reads]
 
-    async def _shards(self, category: Category) -> list[set[str]]:
+    async def _shards(self, category: Category) -> tuple[list[set[str]], set[str]] | None:
+        """(the shards for the workers, the shard read here, maybe empty), or None: read it all here."""
         settings = self._settings
         if not self._build_workers or settings is None or not shares_database(settings):
-            return []
+            return None
         assert self._sessionmaker is not None
         s = tables.sources
         async with self._sessionmaker() as session:
             query = select(s.c.name, s.c.count).where(s.c.category == category)
             counts = {name: int(count) for name, count in (await session.execute(query)).all()}
-        if sum(counts.values()) < self._shard_min_records:
-            return []
-        return shards_of(counts, self._build_workers + 1)
+        total = sum(counts.values())
+        if total < self._shard_min_records:
+            return None
+        if total < self._share_here_min_records:
+            return shards_of(counts, self._build_workers), set()
+        *shards, own = shards_of(counts, self._build_workers + 1)  # the heaviest here: a worker first starts Python
+        return shards, own
 
     def _worker_pool(self) -> multiprocessing.pool.Pool:
         if self._pool is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import multiprocessing
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -119,3 +120,26 @@ async def test_stopping_during_a_build_leaves_off_between_chunks_without_a_trace
     finally:
         pool_logger.removeHandler(pool_errors)
     assert [r.getMessage() for r in pool_errors.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_stopping_while_build_workers_read_terminates_them_at_once(services: Services) -> None:
+    """A stop during a build that waits on worker processes does not wait for them: they are terminated, and
+    none is left running."""
+    rows = b"".join(
+        orjson.dumps({"cidr": f"10.0.{i // 256}.{i % 256}/32", "group_id": "sg-1"}) + b"\n" for i in range(2000)
+    )
+    await services.imports.import_source("sg", "many", io.BytesIO(rows), "ndjson")
+    for delay in (0.0, 0.3):
+        indexes = MemoryIndexes(poll_interval=3600, build_workers=1, shard_min_records=1)
+        indexes.start(services.sessionmaker, services.settings)
+        await asyncio.sleep(delay)
+        assert "sg" in indexes.building()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await indexes.stop()
+        assert loop.time() - started < 0.5  # a worker's start and read alone take longer
+        for _ in range(100):  # the pool is joined in a thread
+            if not multiprocessing.active_children():
+                break
+            await asyncio.sleep(0.05)
+        assert multiprocessing.active_children() == []

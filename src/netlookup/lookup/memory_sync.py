@@ -446,8 +446,10 @@ class MemoryIndexes:
                     log.info("index shard read here category=%s records=%d", category, reads[0][1].size)
                 for future, shard in zip(waiting, shards, strict=True):
                     try:
-                        reads.append(await future)
+                        reads.append(await self._unless_stopping(future))
                         log.info("index shard read by a worker category=%s records=%d", category, reads[-1][1].size)
+                    except Stopping:
+                        raise
                     except Exception as exc:  # noqa: BLE001 - the shard is read here instead
                         log.warning(
                             "index build worker failed category=%s sources=%d: reading them here (%s: %s)",
@@ -465,6 +467,17 @@ class MemoryIndexes:
             if not self._sharded:
                 self._close_pool()
         return [(*read, False, 0) for read in reads]
+
+    async def _unless_stopping(self, future: asyncio.Future[T]) -> T:
+        """The worker's result, or Stopping as soon as the process stops (the worker is terminated then)."""
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait((future, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not future.done():
+            raise Stopping
+        return future.result()
 
     async def _shards(self, category: Category) -> tuple[list[set[str]], set[str]] | None:
         """(the shards for the workers, the shard read here, maybe empty), or None: read it all here."""

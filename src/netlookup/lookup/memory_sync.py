@@ -25,6 +25,7 @@ import heapq
 import logging
 import multiprocessing
 import multiprocessing.pool
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -125,6 +126,11 @@ def read_in_worker(settings: Settings, category: Category, sources: frozenset[st
 
     with gc_paused():
         return asyncio.run(read())
+
+
+def _worker_start() -> None:
+    """A build worker leaves Ctrl-C to the serving process, which terminates it (no traceback per worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def shards_of(counts: Mapping[str, int], shards: int) -> list[set[str]]:
@@ -500,7 +506,7 @@ class MemoryIndexes:
     def _worker_pool(self) -> multiprocessing.pool.Pool:
         if self._pool is None:
             # spawn, not fork: a forked copy of a running event loop, its threads and its connections is unsafe.
-            self._pool = multiprocessing.get_context("spawn").Pool(self._build_workers)
+            self._pool = multiprocessing.get_context("spawn").Pool(self._build_workers, initializer=_worker_start)
         return self._pool
 
     def _in_worker(

@@ -12,7 +12,7 @@ import pytest
 
 from netlookup.categories import SPECS
 from netlookup.lookup.memory import NetSegmentBuilder
-from netlookup.lookup.memory_sync import gc_paused
+from netlookup.lookup.memory_sync import gc_paused, shards_of
 
 # Strings a record's JSON could be mistaken at: the separator the builder splits on, quotes, backslashes,
 # braces, control characters and non-ASCII text.
@@ -115,3 +115,15 @@ def test_gc_pauses_nest_and_restore_the_collector_as_it_was() -> None:
         assert not gc.isenabled()  # it was off before: it stays off
     finally:
         gc.enable()
+
+
+def test_sources_are_dealt_into_shards_of_about_equal_records_lightest_first() -> None:
+    counts = {"a": 50, "b": 49, "c": 51, "d": 10, "e": 40, "f": 1}
+    shards = shards_of(counts, 2)
+    assert set().union(*shards) == set(counts)
+    assert sum(len(shard) for shard in shards) == len(counts)  # each source in one shard
+    totals = [sum(counts[name] for name in shard) for shard in shards]
+    assert totals == sorted(totals)
+    assert totals[1] - totals[0] <= max(counts.values())
+    assert shards_of({"only": 5}, 3) == [{"only"}]  # no empty shards
+    assert shards_of(counts, 2) == shards  # the same shards every time

@@ -79,10 +79,13 @@ def test_every_record_json_is_its_row_in_key_order(seed: int) -> None:
         assert record == expected[record["id"]]
         assert segment.rid[i] == record["id"]
         seen.add(record["id"])
-        keys.append((6 if ":" in record["cidr"] else 4, record["prefix_len"], record["source"], record["id"]))
+        network = ipaddress.ip_network(record["cidr"])
+        keys.append(
+            (network.version, record["prefix_len"], int(network.network_address), record["source"], record["id"])
+        )
     assert seen == set(expected)
-    # Sorted by family and prefix length; the bounds cover each run exactly.
-    assert [key[:2] for key in keys] == sorted(key[:2] for key in keys)
+    # Sorted by family, prefix length, network start, source and id; the bounds cover each run exactly.
+    assert keys == sorted(keys)
     for (family, length), (lo, hi) in segment.bounds.items():
         assert {key[:2] for key in keys[lo:hi]} == {(family, length)}
     assert sum(hi - lo for lo, hi in segment.bounds.values()) == segment.size

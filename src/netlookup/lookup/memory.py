@@ -59,8 +59,6 @@ def _addr_int(value: bytes) -> int:
 
 WORD = (1 << 64) - 1
 BIG: Literal["big"] = "big"
-# A packed sort key shifted right by this leaves (family << 8 | prefix_len): see NetSegmentBuilder._order.
-_RUN_SHIFT = 128 + 32 + 64 + 64 + 32
 _BETWEEN_RECORDS = re.compile(rb',\{"id":')
 
 
@@ -263,9 +261,30 @@ class NetSegmentBuilder:
     def _order(self, rank: Sequence[int]) -> tuple[list[int], list[tuple[int, int, int, int]]]:
         """Record positions in (family, prefix_len, start, source, line, id) order, and the runs of equal
         (family, prefix_len) in it as (family, prefix_len, lo, hi). Each key is packed into one integer with the
-        position in its low bits, so the sort compares plain ints and a run's end is one binary search."""
+        position in its low bits, each field only as wide as this segment's values need (IPv4 starts 32 bits when
+        there is no IPv6 record, no line bits for sg), so the sort compares small plain ints and a run's end is
+        one binary search."""
+        count = len(self.src)
+        if not count:
+            return [], []
+        wide = 6 in self.family
+        start_bits = 128 if wide else 32
+        line_low, rid_low = min(self.line), min(self.rid)
+        rank_bits = (len(rank) - 1).bit_length()
+        line_bits = (max(self.line) - line_low).bit_length()
+        rid_bits = (max(self.rid) - rid_low).bit_length()
+        position_bits = (count - 1).bit_length()
+        tail = rank_bits + line_bits + rid_bits + position_bits
         keys = [
-            ((((((family << 8 | length) << 128 | start) << 32 | rank[src]) << 64 | (line - NO_LINE)) << 64 | rid) << 32)
+            (
+                (
+                    ((((family >> 1 & 1) << 8 | length) << start_bits | start) << rank_bits | rank[src]) << line_bits
+                    | line - line_low
+                )
+                << rid_bits
+                | rid - rid_low
+            )
+            << position_bits
             | i
             for i, (family, length, start, src, line, rid) in enumerate(
                 zip(self.family, self.prefix_len, self.starts, self.src, self.line, self.rid, strict=True)
@@ -273,13 +292,13 @@ class NetSegmentBuilder:
         ]
         keys.sort()
         runs = []
-        lo = 0
-        while lo < len(keys):
-            head = keys[lo] >> _RUN_SHIFT
-            hi = bisect_left(keys, (head + 1) << _RUN_SHIFT, lo)
-            runs.append((head >> 8, head & 0xFF, lo, hi))
+        lo, shift = 0, start_bits + tail
+        while lo < count:
+            head = keys[lo] >> shift  # (family is 6) << 8 | prefix_len
+            hi = bisect_left(keys, (head + 1) << shift, lo)
+            runs.append((6 if head >> 8 else 4, head & 0xFF, lo, hi))
             lo = hi
-        return list(map(and_, keys, repeat(0xFFFFFFFF))), runs
+        return list(map(and_, keys, repeat((1 << position_bits) - 1))), runs
 
     def finish(self) -> NetSegment:
         # Source codes are renumbered in name order, so that within a run of one network start the records of

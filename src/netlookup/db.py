@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -43,7 +43,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if url.get_backend_name() == "sqlite":
         kwargs["connect_args"] = _sqlite_connect_args()
-        if url.database in (None, "", ":memory:"):
+        if _in_memory(url):
             kwargs["poolclass"] = StaticPool
         else:
             kwargs.update(
@@ -70,7 +70,12 @@ def shares_database(settings: Settings) -> bool:
     """Whether another process reaches the same data through ``settings.database_url`` (not an in-memory
     SQLite database)."""
     url = make_url(settings.database_url)
-    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+    return url.get_backend_name() != "sqlite" or not _in_memory(url)
+
+
+def _in_memory(url: URL) -> bool:
+    """A SQLite URL of a database that lives in its connection only."""
+    return url.database in (None, "", ":memory:")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

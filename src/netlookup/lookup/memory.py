@@ -552,8 +552,7 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
             shift = width - length
             first = last = (low >> shift) << shift
         runs: list[tuple[Part, int, int]] = []
-        one_start = True  # of the last run
-        one_start_each = True  # of every run
+        one_start = True  # every run holds one network start
         for part in parts:
             segment = part.segment
             assert isinstance(segment, NetSegment)
@@ -563,25 +562,12 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
             b = starts.right(last, a, hi - base)
             if a < b:
                 runs.append((part, a + base, b + base))
-                one_start = starts[a] == starts[b - 1]
-                one_start_each = one_start_each and one_start
+                one_start = one_start and starts[a] == starts[b - 1]
         if not runs:
             continue
-        if simple and len(runs) == 1 and runs[0][0].live is None and one_start:
-            # The common case: one sorted run, served whole: count it, take the first matches' JSON.
-            part, a, b = runs[0]
-            total += b - a
-            if kept < limit:
-                take = min(b - a, limit - kept)
-                segment = part.segment
-                assert isinstance(segment, NetSegment)
-                blob, starts_of, ends_of = segment.blob, segment.json_start, segment.json_end
-                chunks.extend([blob[starts_of[i] : ends_of[i]] for i in range(a, a + take)])
-                kept += take
-            continue
-        if simple and one_start_each and all(part.live is None for part, _a, _b in runs):
-            # Runs of one network start in several whole segments (a sharded build, fresh refreshes): their
-            # sources are disjoint, so the (source, line, id) order is their per-source blocks sorted by name.
+        if simple and one_start and all(part.live is None for part, _a, _b in runs):
+            # The common case: runs of one network start, served whole (one segment, or several: a sharded
+            # build, fresh refreshes): count them, take the first matches' JSON in (source, line, id) order.
             for segment, a, b in _blocks(runs):
                 total += b - a
                 if kept < limit:
@@ -603,8 +589,13 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
 
 
 def _blocks(runs: list[tuple[Part, int, int]]) -> list[tuple[NetSegment, int, int]]:
-    """The runs (each of one network start, in segments serving all their sources) cut into one block per
-    source, in source-name order: a run is sorted by (source code, line, id) and codes follow name order."""
+    """The runs (each of one network start, in segments serving all their sources) as blocks in (source, line,
+    id) order: one run as it is; several cut into one block per source (the segments' sources are disjoint) in
+    source-name order, since a run is sorted by (source code, line, id) and codes follow name order."""
+    if len(runs) == 1:  # sorted already
+        part, a, b = runs[0]
+        assert isinstance(part.segment, NetSegment)
+        return [(part.segment, a, b)]
     blocks: list[tuple[str, NetSegment, int, int]] = []
     for part, a, b in runs:
         segment = part.segment

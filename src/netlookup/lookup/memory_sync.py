@@ -124,8 +124,7 @@ def read_in_worker(settings: Settings, category: Category, sources: frozenset[st
         finally:
             await engine.dispose()
 
-    with gc_paused():
-        return asyncio.run(read())
+    return asyncio.run(read())
 
 
 def _worker_start() -> None:
@@ -159,7 +158,18 @@ async def read_segment(
 
     ``inline`` builds on the event loop's thread, a chunk at a time (no memory lookups to keep fast yet, at
     start-up): a worker thread holding the GIL makes every socket read of the fetch wait for the switch
-    interval, which doubled start-up when four categories built at once."""
+    interval, which doubled start-up when four categories built at once. An inline read runs with the cyclic
+    collector paused throughout, fetch included (the driver's rows are half the garbage); requests meanwhile go
+    to the database and make few objects. A read in threads pauses it for each build step."""
+    if not inline:
+        return await _read_rows(session, category, sources, stopping, inline=False)
+    with gc_paused():
+        return await _read_rows(session, category, sources, stopping, inline=True)
+
+
+async def _read_rows(
+    session: AsyncSession, category: Category, sources: set[str] | None, stopping: asyncio.Event | None, *, inline: bool
+) -> tuple[int, Segment, set[str]]:
     versions, s = tables.data_versions, tables.sources
     version = (await session.execute(select(versions.c.version).where(versions.c.category == category))).scalar()
     if sources is None:
@@ -183,13 +193,13 @@ async def read_segment(
                 if stopping is not None and stopping.is_set():
                     raise Stopping
                 if inline:
-                    _paused(builder.add, chunk)
+                    builder.add(chunk)
                     await asyncio.sleep(0)  # let requests in between chunks
                 else:
                     await asyncio.to_thread(_paused, builder.add, chunk)
         finally:  # a read cancelled at shutdown leaves no half-read result behind
             await result.close()
-        segment = _paused(builder.finish) if inline else await asyncio.to_thread(_paused, builder.finish)
+        segment = builder.finish() if inline else await asyncio.to_thread(_paused, builder.finish)
     else:
         a = spec.address_table
         assert a is not None, category
@@ -199,7 +209,7 @@ async def read_segment(
         points_query = select(*columns_of_points).where(*point_where).order_by(a.c.family, a.c.addr)
         points = (await session.execute(points_query)).all()
         if inline:
-            segment = _paused(build_address_segment, category, rows, points)
+            segment = build_address_segment(category, rows, points)
         else:
             segment = await asyncio.to_thread(_paused, build_address_segment, category, rows, points)
     return int(version or 0), segment, covered
@@ -366,12 +376,8 @@ class MemoryIndexes:
         if inline is None:
             inline = category not in self._indexes and sources is None
         assert self._sessionmaker is not None
-        # A start-up build pauses the collector for the whole read, fetch included (the driver's rows are the
-        # other half of the garbage); requests meanwhile go to the database and make few objects.
-        paused = gc_paused() if inline else contextlib.nullcontext()
         async with self._sessionmaker() as session, session.begin():
-            with paused:
-                return await read_segment(session, category, sources, self._stopping, inline=inline)
+            return await read_segment(session, category, sources, self._stopping, inline=inline)
 
     async def _refresh(self, category: Category) -> None:
         """Re-read the pending sources, all of them in one read, until none is left."""

@@ -25,7 +25,8 @@ RUN pip install --no-cache-dir "uv==0.13.8" \
     && pip install --no-cache-dir --require-hashes -r /tmp/requirements.txt \
     && pip install --no-cache-dir --no-deps . \
     && pip uninstall --yes uv && rm /tmp/requirements.txt \
-    && useradd --system --uid 10001 --no-create-home netlookup
+    && useradd --system --uid 10001 --no-create-home netlookup \
+    && install -d -o netlookup -g netlookup /var/cache/netlookup
 
 USER netlookup
 EXPOSE 8000

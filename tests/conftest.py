@@ -78,8 +78,8 @@ async def reset_database(url: str) -> None:
     try:
         async with engine.begin() as conn:
             for table in reversed(tables.metadata.sorted_tables):
-                if table is tables.data_versions:
-                    continue  # seeded by the migration; versions only ever move forward
+                if table is tables.data_versions or table is tables.database_identity:
+                    continue  # seeded by the migrations; versions only ever move forward
                 await conn.execute(delete(table))
     finally:
         await engine.dispose()

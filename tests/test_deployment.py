@@ -41,6 +41,20 @@ def test_compose_has_the_production_topology(compose: dict[str, Any]) -> None:
         assert services["nginx"]["depends_on"][node]["condition"] == "service_healthy"
 
 
+def test_each_compose_node_keeps_its_index_snapshots_on_its_own_volume(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    volumes = []
+    for node in APP_NODES:
+        directory = services[node]["environment"]["NETLOOKUP_INDEX_SNAPSHOT_DIR"]
+        mounted = [v.split(":")[0] for v in services[node]["volumes"] if v.split(":")[1] == directory]
+        assert len(mounted) == 1, node
+        assert mounted[0] in compose["volumes"], node
+        volumes.append(mounted[0])
+    assert len(set(volumes)) == len(APP_NODES)
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "install -d -o netlookup -g netlookup /var/cache/netlookup" in dockerfile, "writable by the service user"
+
+
 def test_compose_pools_fit_under_max_connections(compose: dict[str, Any]) -> None:
     services = compose["services"]
     max_connections = next(

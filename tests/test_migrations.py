@@ -25,7 +25,18 @@ from netlookup.realtime.notify import Notifier
 from netlookup.tables import metadata
 from tests.processes import create_mariadb_database, drop_mariadb_database
 
-TABLES = {"acl", "sg", "lb", "f5", "lb_address", "f5_address", "sources", "prefix_lengths", "data_versions"}
+TABLES = {
+    "acl",
+    "sg",
+    "lb",
+    "f5",
+    "lb_address",
+    "f5_address",
+    "sources",
+    "prefix_lengths",
+    "data_versions",
+    "database_identity",
+}
 
 
 @pytest.fixture(params=["sqlite", "mariadb"])

@@ -50,7 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI app; nothing connects until the lifespan starts."""
     settings = settings or get_settings()
     indexes = (
-        MemoryIndexes(poll_interval=settings.index_poll_interval, build_workers=settings.build_workers)
+        MemoryIndexes(
+            poll_interval=settings.index_poll_interval,
+            build_workers=settings.build_workers,
+            snapshot_dir=settings.index_snapshot_dir,
+        )
         if settings.memory_index
         else None
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     # Worker processes a node's first build of a large category spreads that category's sources over (the
     # serving process reads a share too); 0 builds in the serving process only.
     build_workers: int = Field(default_factory=lambda: min(max((os.cpu_count() or 1) - 1, 0), 3), ge=0, le=64)
+    # Where a node keeps its indexes on disk, so that a restart re-reads only the sources changed since (unset:
+    # every start builds from the database).
+    index_snapshot_dir: Path | None = None
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
@@ -86,6 +90,24 @@ class Settings(BaseSettings):
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("redis URL must start with redis://, rediss:// or unix://")
         return url.strip()
+
+    @field_validator("index_snapshot_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("index_snapshot_dir")
+    @classmethod
+    def _writable_directory(cls, path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"index snapshot directory {str(path)!r} cannot be made: {exc.strerror}") from None
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ValueError(f"index snapshot directory {str(path)!r} is not writable")
+        return path.resolve()
 
     @model_validator(mode="after")
     def _read_auth_needs_keys(self) -> Settings:

@@ -73,6 +73,16 @@ data_versions = Table(
     **TABLE_OPTIONS,
 )
 
+# One row: a random id made when the database was created. A node's index snapshot on disk names the database it
+# was read from, so a database dropped and made again (its version counters restarted) never serves another's.
+database_identity = Table(
+    "database_identity",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("uuid", _str(32), nullable=False),
+    **TABLE_OPTIONS,
+)
+
 prefix_lengths = Table(
     "prefix_lengths",
     metadata,

@@ -485,6 +485,12 @@ class CategoryIndex:
     def serves(self) -> set[str]:
         return {name for part in self.parts for name in part.served()}
 
+    def moved(self, stored: Mapping[str, int]) -> set[str]:
+        """Given the database's sources and their versions, the sources to re-read: those whose version is past
+        what this index read of them, and those it serves that no longer exist."""
+        moved = {name for name, version in stored.items() if version > self.known.get(name, self.floor)}
+        return moved | {name for name in self.serves() if name not in stored}
+
     def replaced(self, segment: Segment | None, sources: Iterable[str], version: int, *, full: bool) -> CategoryIndex:
         """The index once a read made at data version ``version`` is applied: ``segment`` holds that read's records
         of ``sources`` (sources it read and found none of are deleted). With ``full`` the read covered every

@@ -25,11 +25,13 @@ import heapq
 import logging
 import multiprocessing
 import multiprocessing.pool
+import pickle
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -41,6 +43,7 @@ from netlookup.changes import DataChange
 from netlookup.config import Settings
 from netlookup.db import make_engine, make_sessionmaker, shares_database
 from netlookup.lookup.memory import CategoryIndex, NetSegmentBuilder, Segment, build_address_segment
+from netlookup.lookup.snapshots import SnapshotRefused, load_snapshot, remove_abandoned, save_snapshot
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,6 +61,10 @@ SHARD_MIN_RECORDS = 100_000
 # From this many records the serving process reads a shard too (the build is then faster than its workers alone;
 # below it, leaving the whole read to the workers keeps the build's garbage out of the serving process's heap).
 SHARE_HERE_MIN_RECORDS = 400_000
+# Snapshots on disk (NETLOOKUP_INDEX_SNAPSHOT_DIR): the first is written this long after a category's index first
+# serves (the other categories' builds are done by then), later ones at most once per SNAPSHOT_INTERVAL.
+SNAPSHOT_DELAY = 5.0
+SNAPSHOT_INTERVAL = 60.0
 
 
 class Stopping(Exception):
@@ -245,6 +252,9 @@ class MemoryIndexes:
         build_workers: int = 0,
         shard_min_records: int = SHARD_MIN_RECORDS,
         share_here_min_records: int = SHARE_HERE_MIN_RECORDS,
+        snapshot_dir: Path | None = None,
+        snapshot_delay: float = SNAPSHOT_DELAY,
+        snapshot_interval: float = SNAPSHOT_INTERVAL,
     ):
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._settings: Settings | None = None  # for build workers, which open their own connection
@@ -255,6 +265,13 @@ class MemoryIndexes:
         self._sharded = 0  # sharded builds running (the worker pool lives while there is one)
         self._poll_interval = poll_interval
         self._refresh_timeout = refresh_timeout
+        self._snapshot_dir = snapshot_dir
+        self._snapshot_delay = snapshot_delay
+        self._snapshot_interval = snapshot_interval
+        self._database_id: str | None = None
+        self._saved: dict[Category, CategoryIndex] = {}  # the index each category's snapshot holds
+        self._last_saved: dict[Category, float] = {}
+        self._savers: dict[Category, asyncio.Task[None]] = {}
         self._indexes: dict[Category, CategoryIndex] = {}
         self._pending: dict[Category, set[str]] = {category: set() for category in CATEGORIES}
         self._asked: dict[Category, int] = dict.fromkeys(CATEGORIES, 0)  # changes heard of, counted
@@ -344,6 +361,7 @@ class MemoryIndexes:
         self._served[category] = max(self._served[category], ticket)
         self._installed.set()
         self._wake(category)
+        self._schedule_snapshot(category)
         sources, full = index.compaction()
         if sources:
             log.info("index segments merged category=%s sources=%d", category, len(sources))
@@ -410,8 +428,13 @@ class MemoryIndexes:
         while not self._stopping.is_set():
             started = time.perf_counter()
             try:
-                reads = await self._full_reads(category)
-                covered = set().union(*(read[2] for read in reads))
+                restored = await self._restored(category) if category not in self._indexes else None
+                if restored is None:
+                    base, reads = None, await self._full_reads(category)
+                else:
+                    base, moved = restored
+                    reads = [(*(await self._read(category, moved)), False, 0)] if moved else []
+                covered = set().union(*(read[2] for read in reads), base.serves() if base is not None else ())
                 while self._pending[category] and category not in self._indexes:
                     sources, ticket = set(self._pending[category]), self._asked[category]
                     self._pending[category].clear()
@@ -424,18 +447,105 @@ class MemoryIndexes:
                 if await self._pause(self._build_failed(category, exc)):
                     return
                 continue
-            index = self._indexes.get(category) or _empty(category)
+            index = base if base is not None else self._indexes.get(category) or _empty(category)
             ticket = 0
             for read_version, read_segment_, read_covered, full, read_ticket in reads:
                 index = index.replaced(read_segment_, read_covered, read_version, full=full)
                 ticket = max(ticket, read_ticket)
             self._failures.pop(category, None)
+            if index is base:  # the snapshot as it was saved: nothing new to save
+                self._saved[category] = index
             self._install(category, index, ticket)
-            _log_ready(category, "ready", index.version, index.size, started, len(covered))
+            what = "ready" if base is None else "restored"
+            _log_ready(category, what, index.version, index.size, started, len(covered))
             self._schedule_trim()
             if self._pending[category]:
                 self._schedule_refresh(category)
             return
+
+    async def _restored(self, category: Category) -> tuple[CategoryIndex, set[str]] | None:
+        """The category's snapshot on disk and the sources that moved since it was saved (to re-read before it
+        serves); None when there is no usable one: the category is then read whole."""
+        if self._snapshot_dir is None:
+            return None
+        assert self._sessionmaker is not None
+        versions, s = tables.data_versions, tables.sources
+        try:
+            database_id = await self._database_identity()
+            snapshot = await asyncio.to_thread(load_snapshot, self._snapshot_dir, database_id, category)
+            if snapshot is None:
+                return None
+            async with self._sessionmaker() as session:
+                query = select(versions.c.version).where(versions.c.category == category)
+                current = int((await session.execute(query)).scalar() or 0)
+                query = select(s.c.name, s.c.version).where(s.c.category == category)
+                stored = {name: int(v) for name, v in (await session.execute(query)).all()}
+        except (SnapshotRefused, OSError) as exc:
+            log.warning("index snapshot not used category=%s: %s", category, exc)
+            return None
+        if current < snapshot.version:  # the database went back (a restore): what the snapshot holds may be gone
+            log.warning(
+                "index snapshot not used category=%s: it holds version %d, the database only %d",
+                category,
+                snapshot.version,
+                current,
+            )
+            return None
+        moved = snapshot.moved(stored)
+        log.info(
+            "index snapshot loaded category=%s version=%d sources_moved=%d",
+            category,
+            snapshot.version,
+            len(moved),
+        )
+        return snapshot, moved
+
+    async def _database_identity(self) -> str:
+        if self._database_id is None:
+            assert self._sessionmaker is not None
+            async with self._sessionmaker() as session:
+                found = (await session.execute(select(tables.database_identity.c.uuid))).scalar()
+            if not found:
+                raise SnapshotRefused("the database has no identity row (run `netlookup db upgrade`)")
+            self._database_id = str(found)
+        return self._database_id
+
+    def _schedule_snapshot(self, category: Category) -> None:
+        if self._snapshot_dir is None or self._sessionmaker is None:
+            return
+        running = self._savers.get(category)
+        if running is None or running.done():
+            self._savers[category] = self._task(self._save_snapshots(category), f"index-snapshot-{category}")
+
+    async def _save_snapshots(self, category: Category) -> None:
+        """Save the category's index once it has been serving for a while, and again (at most once per interval)
+        while it keeps changing."""
+        assert self._snapshot_dir is not None
+        while True:
+            last = self._last_saved.get(category)
+            delay = self._snapshot_delay if last is None else last + self._snapshot_interval - time.monotonic()
+            if await self._pause(max(delay, 0.0)):
+                return
+            index = self._indexes.get(category)
+            if index is None or index is self._saved.get(category):
+                return
+            started = time.perf_counter()
+            self._last_saved[category] = time.monotonic()
+            try:
+                database_id = await self._database_identity()
+                size = await asyncio.to_thread(save_snapshot, self._snapshot_dir, database_id, index)
+            except (OSError, SnapshotRefused, pickle.PicklingError) as exc:
+                log.warning("index snapshot not saved category=%s: %s: %s", category, type(exc).__name__, exc)
+                return
+            self._saved[category] = index
+            log.info(
+                "index snapshot saved category=%s version=%d records=%d bytes=%d took_ms=%.0f",
+                category,
+                index.version,
+                index.size,
+                size,
+                (time.perf_counter() - started) * 1000,
+            )
 
     async def _full_reads(self, category: Category) -> list[tuple[int, Segment, set[str], bool, int]]:
         """Every source of the category: one read here, or, for a first build of a large category with build
@@ -584,8 +694,7 @@ class MemoryIndexes:
                             continue
                         query = select(s.c.name, s.c.version).where(s.c.category == category)
                         stored = {name: int(v) for name, v in (await session.execute(query)).all()}
-                        moved = {name for name, v in stored.items() if v > index.known.get(name, index.floor)}
-                        moved |= {name for name in index.serves() if name not in stored}
+                        moved = index.moved(stored)
                         self._polled[category] = version
                         if moved and self._indexes.get(category) is index:
                             log.info("index behind the database category=%s sources=%d", category, len(moved))
@@ -602,6 +711,10 @@ class MemoryIndexes:
         ``settings`` (the same database) lets build workers connect; without them every build reads here."""
         self._sessionmaker = sessionmaker
         self._settings = settings
+        if self._snapshot_dir is not None:
+            with contextlib.suppress(OSError):
+                for path in remove_abandoned(self._snapshot_dir):
+                    log.info("index snapshot: removed an abandoned temporary file %s", path.name)
         for category in CATEGORIES:
             self._schedule_build(category)
         self._poller = asyncio.create_task(self._poll(), name="index-version-poll")
@@ -610,7 +723,7 @@ class MemoryIndexes:
         """Let builds and the poll leave off at their next chunk or pause (up to STOP_GRACE), then cancel what is
         left."""
         self._stopping.set()
-        running = (*self._builders.values(), *self._refreshers.values(), self._poller)
+        running = (*self._builders.values(), *self._refreshers.values(), *self._savers.values(), self._poller)
         tasks = [task for task in running if task is not None and not task.done()]
         if tasks:
             _done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)

@@ -1,0 +1,134 @@
+"""Index snapshots on the node's disk: a node that starts again loads each category's index as it last saved it
+and re-reads only the sources that changed since, instead of reading and building the whole category.
+
+A snapshot is one file per (database, category), ``<database id>-<category>.idx``: a small header (format,
+netlookup version, database id, category, data version) and then the ``CategoryIndex`` itself, both pickled
+(an index is flat arrays and a few buffers: it is written and read at about the speed of a copy). The file is a
+cache: written whole to a temporary file and renamed over the old one, never trusted beyond its header, and read
+by an unpickler that makes only the index's own types, so that a file of any other shape is refused (and the
+category built from the database), never run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import re
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import netlookup
+from netlookup.categories import Category
+from netlookup.lookup.memory import CategoryIndex
+
+# Bumped whenever the pickled layout of an index changes; a file of another format is refused.
+FORMAT = 1
+SUFFIX = ".idx"
+_TEMPORARY = re.compile(r"^\.(?P<name>.+\.idx)\.(?P<pid>\d+)\.tmp$")
+
+# The only globals a snapshot may name: the index's own classes and what arrays, sets and tuples pickle as.
+_ALLOWED = {
+    ("netlookup.lookup.memory", "CategoryIndex"),
+    ("netlookup.lookup.memory", "Part"),
+    ("netlookup.lookup.memory", "NetSegment"),
+    ("netlookup.lookup.memory", "AddrSegment"),
+    ("netlookup.lookup.memory", "Addresses"),
+    ("array", "array"),
+    ("array", "_array_reconstructor"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+}
+
+
+class SnapshotRefused(Exception):
+    """A snapshot file that cannot be used: not one, another format or version, another database or category,
+    cut off or damaged. The category is then built from the database."""
+
+
+class _IndexUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of an index")
+        return super().find_class(module, name)
+
+
+def snapshot_path(directory: Path, database_id: str, category: Category) -> Path:
+    return directory / f"{database_id}-{category}{SUFFIX}"
+
+
+def _header(database_id: str, index: CategoryIndex) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "netlookup": netlookup.__version__,
+        "database": database_id,
+        "category": index.category,
+        "version": index.version,
+    }
+
+
+def save_snapshot(directory: Path, database_id: str, index: CategoryIndex) -> int:
+    """Write ``index`` as the category's snapshot (a temporary file renamed over the old one: a reader sees the
+    old file or the new one, whole); returns its size in bytes."""
+    path = snapshot_path(directory, database_id, index.category)
+    temporary = directory / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        with temporary.open("wb") as file:
+            pickle.dump(_header(database_id, index), file, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(index, file, protocol=pickle.HIGHEST_PROTOCOL)
+            size = file.tell()
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    return size
+
+
+def _load(file: BinaryIO) -> Any:
+    try:
+        return _IndexUnpickler(file).load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        raise SnapshotRefused(f"not a readable snapshot ({type(exc).__name__}: {exc})") from None
+
+
+def load_snapshot(directory: Path, database_id: str, category: Category) -> CategoryIndex | None:
+    """The category's snapshot, or None when there is none. Raises SnapshotRefused for a file that is not a
+    whole snapshot of this format, netlookup version, database and category."""
+    path = snapshot_path(directory, database_id, category)
+    try:
+        file = path.open("rb")
+    except FileNotFoundError:
+        return None
+    with file:
+        header = _load(file)
+        expected = {"format": FORMAT, "netlookup": netlookup.__version__, "database": database_id, "category": category}
+        if not isinstance(header, dict) or any(header.get(key) != value for key, value in expected.items()):
+            raise SnapshotRefused(f"made for another format, version, database or category: {header!r:.200}")
+        index = _load(file)
+    if not isinstance(index, CategoryIndex) or index.category != category or index.version != header.get("version"):
+        raise SnapshotRefused("the file's index does not match its header")
+    return index
+
+
+def remove_abandoned(directory: Path) -> list[Path]:
+    """Delete temporary files left by a process that died while saving (its pid no longer runs); returns them."""
+    removed = []
+    for path in directory.glob(".*.tmp"):
+        match = _TEMPORARY.match(path.name)
+        if match is None or _running(int(match["pid"])):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

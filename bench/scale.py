@@ -6,7 +6,11 @@ For each scale: a fresh database, ``netlookup db upgrade`` and ``netlookup demo-
 and 200 batches of 50 one after another, then for each of (sg, 1 row), (sg, 1,000 rows), (acl, 1 row),
 (acl, 1,000 rows): lookups back to back from before the import until 10 s after it was answered, with their
 p50/p99/max, the import's answer time and how many lookups of that category went to the database meanwhile
-(the node's ``netlookup_lookup_duration_seconds{path="database"}`` count).
+(the node's ``netlookup_lookup_duration_seconds{path="database"}`` count). The node saves its index snapshots
+(``NETLOOKUP_INDEX_SNAPSHOT_DIR``, a fresh directory per scale: the first start is a build from the database, and
+the snapshots are saved during the single lookups); after the windows it is stopped and started again, and the
+time until it serves every category from memory once more (the snapshots plus the sources the windows imported)
+and its RSS are printed too.
 
 Usage: python bench/scale.py --scales 1,5,10 [--mariadb mysql+asyncmy://root:@127.0.0.1:3306] [--port 8191]
 """
@@ -20,6 +24,7 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -143,28 +148,40 @@ def around_import(client: httpx.Client, url: str, category: str, count: int, add
     }
 
 
-def measure(scale: float, server: str, port: int) -> dict[str, Any]:
+def start_node(env: dict[str, str], port: int) -> tuple[subprocess.Popen[bytes], float]:
+    """A node, and the time from its spawn until every category serves from memory."""
+    started = time.perf_counter()
+    node = subprocess.Popen(
+        [sys.executable, "-m", "netlookup", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
+    )
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        while True:
+            try:
+                client.get("/healthz")
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        wait_ready(client, 600)
+    return node, time.perf_counter() - started
+
+
+def stop_node(node: subprocess.Popen[bytes]) -> None:
+    node.terminate()
+    node.wait(30)
+
+
+def measure(scale: float, server: str, port: int, snapshots: Path) -> dict[str, Any]:
     name = f"netlookup_scale_{str(scale).replace('.', '_')}"
     url = fresh_database(server, name)
     env = {**os.environ, "NETLOOKUP_DATABASE_URL": url, "NETLOOKUP_API_KEYS": KEY, "NETLOOKUP_LOG_LEVEL": "WARNING"}
+    env["NETLOOKUP_INDEX_SNAPSHOT_DIR"] = str(snapshots)
     env.pop("NETLOOKUP_REDIS_URL", None)
     cli(env, "db", "upgrade")
     imported = cli(env, "demo-data", "--scale", str(scale))
     base = f"http://127.0.0.1:{port}"
-    node = subprocess.Popen(
-        [sys.executable, "-m", "netlookup", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
-    )
+    node, ready = start_node(env, port)
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
-            started = time.perf_counter()
-            while True:
-                try:
-                    client.get("/healthz")
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.05)
-            up = time.perf_counter() - started
-            ready = up + wait_ready(client, 600)
             time.sleep(2)  # the memory trim after the last build
             rss = rss_mb(node.pid)
             addresses = sample_addresses(2000, scale=scale)
@@ -183,23 +200,28 @@ def measure(scale: float, server: str, port: int) -> dict[str, Any]:
                 f"{category} {count}": around_import(client, base, category, count, addresses)
                 for category, count in (("sg", 1), ("sg", 1000), ("acl", 1), ("acl", 1000))
             }
-            return {
-                "scale": scale,
-                "records": sum(
-                    state["records"] for state in client.get("/readyz").json()["checks"]["memory_index"].values()
-                ),
-                "import_s": imported,
-                "ready_s": ready,
-                "rss_mb": rss,
-                "rss_after_mb": rss_mb(node.pid),
-                "single_p50": statistics.median(singles),
-                "single_p99": percentile(singles, 99),
-                "batch_p50": statistics.median(batches),
-                "windows": windows,
-            }
+            index = client.get("/readyz").json()["checks"]["memory_index"]
+            records = sum(state["records"] for state in index.values())
+            rss_after = rss_mb(node.pid)
+        stop_node(node)
+        node, restart = start_node(env, port)
+        time.sleep(2)
+        return {
+            "scale": scale,
+            "records": records,
+            "import_s": imported,
+            "ready_s": ready,
+            "rss_mb": rss,
+            "rss_after_mb": rss_after,
+            "single_p50": statistics.median(singles),
+            "single_p99": percentile(singles, 99),
+            "batch_p50": statistics.median(batches),
+            "windows": windows,
+            "restart_s": restart,
+            "restart_rss_mb": rss_mb(node.pid),
+        }
     finally:
-        node.terminate()
-        node.wait(30)
+        stop_node(node)
 
 
 def main() -> None:
@@ -212,17 +234,19 @@ def main() -> None:
     args = parser.parse_args()
     print(
         "| scale | records | demo import | all indexes ready | RSS (after the windows) | single p50 / p99 "
-        "| batch-50 p50 |"
+        "| batch-50 p50 | restart: ready from snapshots | RSS |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     results = []
     for scale in (float(s) for s in args.scales.split(",")):
-        result = measure(scale, args.mariadb, args.port)
+        with tempfile.TemporaryDirectory(prefix="netlookup-snapshots-") as snapshots:
+            result = measure(scale, args.mariadb, args.port, Path(snapshots))
         results.append(result)
         print(
             f"| {scale:g} | {result['records']:,} | {result['import_s']:.0f} s | {result['ready_s']:.1f} s | "
             f"{result['rss_mb']:.0f} MB ({result['rss_after_mb']:.0f} MB) | "
-            f"{result['single_p50']:.2f} / {result['single_p99']:.2f} ms | {result['batch_p50']:.1f} ms |",
+            f"{result['single_p50']:.2f} / {result['single_p99']:.2f} ms | {result['batch_p50']:.1f} ms | "
+            f"{result['restart_s']:.1f} s | {result['restart_rss_mb']:.0f} MB |",
             flush=True,
         )
     print()

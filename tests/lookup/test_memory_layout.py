@@ -92,6 +92,14 @@ def test_every_record_json_is_its_row_in_key_order(seed: int) -> None:
     assert dict(zip(segment.sources, segment.source_sizes, strict=True)) == {
         source: sum(1 for row in rows if row[1] == source) for source in {row[1] for row in rows}
     }
+    # The buffer holds the records in that order, a comma between two: any run of records is one slice that
+    # parses as a JSON list of exactly those records.
+    assert segment.blob == b",".join(segment.json(i) for i in range(segment.size))
+    for _ in range(50):
+        a = rng.randrange(segment.size)
+        b = rng.randrange(a, segment.size)
+        run = orjson.loads(b"[" + segment.blob[segment.json_start[a] : segment.json_end[b]] + b"]")
+        assert [record["id"] for record in run] == list(segment.rid[a : b + 1])
 
 
 def test_a_single_row_chunk_and_an_empty_builder() -> None:

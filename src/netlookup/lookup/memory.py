@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
-from operator import and_, itemgetter
+from operator import add, and_, itemgetter, sub
 from typing import Any, Literal
 
 import orjson
@@ -45,6 +45,8 @@ NO_LINE = -(2**63)  # a record without a line sorts first, as SQL orders NULL
 MAX_SEGMENTS = 6
 # The largest segment is rebuilt (a full read) once more than this share of its records no longer serves.
 MAX_DEAD_SHARE = 0.5
+# Records copied per step when a segment's JSON is put in sort order.
+SORT_COPY_RECORDS = 50_000
 
 
 def _answer(total: int, kept: int, chunks: list[bytes]) -> CategoryResult:
@@ -168,7 +170,7 @@ class NetSegment:
     protocols: tuple[str | None, ...]
     group_blob: bytes  # the best-groups' keys (JSON of their values), one after another, ending at group_ends
     group_ends: array[int]
-    blob: bytes  # every record's JSON, in no particular order
+    blob: bytes  # every record's JSON in record order, a comma between two records
     json_start: array[int]  # where record i's JSON is in ``blob``
     json_end: array[int]
     src: array[int]
@@ -300,6 +302,29 @@ class NetSegmentBuilder:
             lo = hi
         return list(map(and_, keys, repeat((1 << position_bits) - 1))), runs
 
+    def _sorted_json(self, begins: array[int], ends: array[int]) -> tuple[bytes, array[int], array[int]]:
+        """The records' JSON in sort order, one comma between two records, and where each record is: a run of
+        records is then one slice of the buffer (``blob[json_start[a]:json_end[b - 1]]``), already a valid
+        comma-separated list. Copied a slice of records at a time, so the copy never holds a Python object per
+        record at once."""
+        view = memoryview(self.unsorted)
+        pieces = [
+            b",".join(
+                map(
+                    view.__getitem__, map(slice, begins[lo : lo + SORT_COPY_RECORDS], ends[lo : lo + SORT_COPY_RECORDS])
+                )
+            )
+            for lo in range(0, len(begins), SORT_COPY_RECORDS)
+        ]
+        blob = b",".join(pieces)
+        del pieces
+        view.release()
+        self.unsorted = bytearray()
+        sizes = list(map(sub, ends, begins))
+        json_start = array("Q", accumulate(map(add, sizes, repeat(1)), initial=0))
+        json_start.pop()
+        return blob, json_start, array("Q", map(add, json_start, sizes))
+
     def finish(self) -> NetSegment:
         # Source codes are renumbered in name order, so that within a run of one network start the records of
         # each source are one block (see _blocks).
@@ -310,14 +335,11 @@ class NetSegmentBuilder:
         order, runs = self._order(rank)
         group_keys = [orjson.dumps(values) for values in self.groups.values]
         pick = _picker(order)
-        # The JSON stays in the order it was read; each record points at its bytes.
-        blob = bytes(self.unsorted)
-        self.unsorted = bytearray()
 
         def permuted(values: array[int]) -> array[int]:
             return array(values.typecode, pick(values))
 
-        json_start, json_end = permuted(self.begins), permuted(self.ends)
+        blob, json_start, json_end = self._sorted_json(permuted(self.begins), permuted(self.ends))
         starts_all = pick(self.starts)
         starts: dict[int, Addresses] = {}
         first: dict[int, int] = {}
@@ -573,13 +595,16 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
             continue
         if simple and one_start and all(part.live is None for part, _a, _b in runs):
             # The common case: runs of one network start, served whole (one segment, or several: a sharded
-            # build, fresh refreshes): count them, take the first matches' JSON in (source, line, id) order.
+            # build, fresh refreshes): count them, take the first matches' JSON in (source, line, id) order,
+            # a block's JSON being one slice of its segment's buffer.
+            if kept >= limit:
+                total += sum(b - a for _part, a, b in runs)
+                continue
             for segment, a, b in _blocks(runs):
                 total += b - a
                 if kept < limit:
                     take = min(b - a, limit - kept)
-                    blob, starts_of, ends_of = segment.blob, segment.json_start, segment.json_end
-                    chunks.extend([blob[starts_of[i] : ends_of[i]] for i in range(a, a + take)])
+                    chunks.append(segment.blob[segment.json_start[a] : segment.json_end[a + take - 1]])
                     kept += take
             continue
         for segment, i in _in_order(runs, sorted_runs=first == last or (len(runs) == 1 and one_start)):

@@ -22,19 +22,12 @@ from netlookup.lookup.request import LookupOptions, Mode, parse_query
 from netlookup.lookup.service import LookupService
 from netlookup.realtime.notify import Notifier
 from tests.conftest import reset_database
-from tests.datasets import acl_row, address, lb_row, network, sg_row
+from tests.datasets import address, network
+from tests.lookup.support import LogMessages, category_rows
 from tests.oracle import expected
 
 CATEGORIES = ("acl", "sg", "lb", "f5")
 SOURCES = ("a.cfg", "b.cfg", "c/d.cfg", "e.cfg", "f.cfg", "g.cfg", "h.cfg", "i.cfg")
-
-
-def _rows(rng: random.Random, category: str, count: int) -> list[dict[str, Any]]:
-    if category == "acl":
-        return [acl_row(rng, line + 1) for line in range(count)]
-    if category == "sg":
-        return [sg_row(rng) for _ in range(count)]
-    return [lb_row(rng, category) for _ in range(count)]
 
 
 def _query(rng: random.Random) -> str:
@@ -76,10 +69,10 @@ async def test_index_equals_database_and_oracle_over_imports_and_deletes(setting
             else:
                 if rows and action < 0.4:
                     new = rows  # the same content again: nothing changes
-                elif rows and action < 0.6:
-                    new = rows[: len(rows) // 2] + _rows(rng, category, rng.randint(1, 8))  # some kept, some new
+                elif rows and action < 0.6:  # some kept, some new
+                    new = rows[: len(rows) // 2] + category_rows(rng, category, rng.randint(1, 8))
                 else:
-                    new = _rows(rng, category, rng.randint(1, 40))
+                    new = category_rows(rng, category, rng.randint(1, 40))
                 body = b"".join(orjson.dumps(row) + b"\n" for row in new)
                 await services.imports.import_source(category, source, io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
                 held[category][source] = new
@@ -139,15 +132,6 @@ async def test_the_poll_refreshes_exactly_the_sources_no_event_announced(setting
         await _until(lambda: refreshed(50), 10, "the deleted source gone")
 
 
-class _Warnings(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 @pytest.mark.parametrize(("worker_reaches_database", "share_here"), [(True, True), (True, False), (False, True)])
 async def test_a_build_spread_over_worker_processes_equals_the_database(
     settings: Settings, worker_reaches_database: bool, share_here: bool
@@ -162,14 +146,14 @@ async def test_a_build_spread_over_worker_processes_equals_the_database(
     async with open_services(settings, Notifier(None)) as services:
         for category in CATEGORIES:
             for source in SOURCES[:5]:
-                held[category][source] = rows = _rows(rng, category, rng.randint(5, 30))
+                held[category][source] = rows = category_rows(rng, category, rng.randint(5, 30))
                 body = b"".join(orjson.dumps(row) + b"\n" for row in rows)
                 await services.imports.import_source(category, source, io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
     worker_settings = settings
     if not worker_reaches_database:
         broken = "sqlite+aiosqlite:///" if settings.database_url.startswith("sqlite") else settings.database_url
         worker_settings = settings.model_copy(update={"database_url": broken + "-missing/none.db"})
-    log = _Warnings()
+    log = LogMessages()
     logger = logging.getLogger("netlookup.lookup.memory_sync")
     logger.addHandler(log)
     level = logger.level

@@ -36,18 +36,11 @@ from netlookup.lookup.snapshots import (
 )
 from netlookup.realtime.notify import Notifier
 from tests.conftest import reset_database
-from tests.datasets import acl_row, address, lb_row, network, sg_row
+from tests.datasets import address, network
+from tests.lookup.support import LogMessages, category_rows
 from tests.oracle import expected
 
 DATABASE = "0123456789abcdef0123456789abcdef"
-
-
-def _rows(rng: random.Random, category: str, count: int) -> list[dict[str, Any]]:
-    if category == "acl":
-        return [acl_row(rng, line + 1) for line in range(count)]
-    if category == "sg":
-        return [sg_row(rng) for _ in range(count)]
-    return [lb_row(rng, category) for _ in range(count)]
 
 
 def _plain(value: Any) -> Any:
@@ -63,18 +56,9 @@ def _small_index(version: int = 7) -> CategoryIndex:
     return CategoryIndex.of("sg", [Part(builder.finish())], {"a": version}, version)
 
 
-class _Log(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 @pytest.fixture
-def index_log() -> Iterator[_Log]:
-    handler = _Log()
+def index_log() -> Iterator[LogMessages]:
+    handler = LogMessages()
     logger = logging.getLogger("netlookup.lookup.memory_sync")
     level = logger.level
     logger.addHandler(handler)
@@ -176,7 +160,7 @@ async def _database_id(url: str) -> str:
 
 
 async def test_a_restart_serves_the_snapshot_plus_exactly_the_sources_changed_meanwhile(
-    settings: Settings, tmp_path: Path, index_log: _Log
+    settings: Settings, tmp_path: Path, index_log: LogMessages
 ) -> None:
     rng = random.Random(11)
     await reset_database(settings.database_url)
@@ -186,7 +170,7 @@ async def test_a_restart_serves_the_snapshot_plus_exactly_the_sources_changed_me
     async with open_services(settings, Notifier(None, on_change=first.apply_change), indexes=first) as services:
         for category in CATEGORIES:
             for source in sources:
-                body = b"".join(orjson.dumps(row) + b"\n" for row in _rows(rng, category, rng.randint(3, 25)))
+                body = b"".join(orjson.dumps(row) + b"\n" for row in category_rows(rng, category, rng.randint(3, 25)))
                 await services.imports.import_source(category, source, io.BytesIO(body), "ndjson")
         async with asyncio.timeout(60):
             await first.wait_ready()
@@ -195,7 +179,7 @@ async def test_a_restart_serves_the_snapshot_plus_exactly_the_sources_changed_me
     # While no node runs: one source changed, one deleted, one added, per category.
     async with open_services(settings, Notifier(None)) as services:
         for category in CATEGORIES:
-            body = b"".join(orjson.dumps(row) + b"\n" for row in _rows(rng, category, 5))
+            body = b"".join(orjson.dumps(row) + b"\n" for row in category_rows(rng, category, 5))
             await services.imports.import_source(category, "a.cfg", io.BytesIO(body), "ndjson")
             await services.imports.delete_source(category, "b.cfg")
             await services.imports.import_source(category, "new.cfg", io.BytesIO(body), "ndjson")
@@ -235,7 +219,7 @@ async def test_a_restart_serves_the_snapshot_plus_exactly_the_sources_changed_me
 
 
 async def test_a_snapshot_newer_than_the_database_or_of_another_database_is_not_used(
-    settings: Settings, tmp_path: Path, index_log: _Log
+    settings: Settings, tmp_path: Path, index_log: LogMessages
 ) -> None:
     await reset_database(settings.database_url)
     database_id = await _database_id(settings.database_url)

@@ -154,14 +154,12 @@ def start_node(env: dict[str, str], port: int) -> tuple[subprocess.Popen[bytes],
     node = subprocess.Popen(
         [sys.executable, "-m", "netlookup", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
     )
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-        while True:
-            try:
-                client.get("/healthz")
-                break
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        wait_ready(client, 600)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            wait_ready(client, 600)  # retries until the node answers at all
+    except BaseException:
+        stop_node(node)
+        raise
     return node, time.perf_counter() - started
 
 

@@ -308,14 +308,10 @@ class NetSegmentBuilder:
         comma-separated list. Copied a slice of records at a time, so the copy never holds a Python object per
         record at once."""
         view = memoryview(self.unsorted)
-        pieces = [
-            b",".join(
-                map(
-                    view.__getitem__, map(slice, begins[lo : lo + SORT_COPY_RECORDS], ends[lo : lo + SORT_COPY_RECORDS])
-                )
-            )
-            for lo in range(0, len(begins), SORT_COPY_RECORDS)
-        ]
+        pieces = []
+        for lo in range(0, len(begins), SORT_COPY_RECORDS):
+            hi = lo + SORT_COPY_RECORDS
+            pieces.append(b",".join(map(view.__getitem__, map(slice, begins[lo:hi], ends[lo:hi]))))
         blob = b",".join(pieces)
         del pieces
         view.release()

@@ -177,8 +177,8 @@ async def read_segment(
 async def _read_rows(
     session: AsyncSession, category: Category, sources: set[str] | None, stopping: asyncio.Event | None, *, inline: bool
 ) -> tuple[int, Segment, set[str]]:
-    versions, s = tables.data_versions, tables.sources
-    version = (await session.execute(select(versions.c.version).where(versions.c.category == category))).scalar()
+    s = tables.sources
+    version = await _data_version(session, category)
     if sources is None:
         names = (await session.execute(select(s.c.name).where(s.c.category == category))).scalars().all()
         covered = set(names)
@@ -219,7 +219,19 @@ async def _read_rows(
             segment = build_address_segment(category, rows, points)
         else:
             segment = await asyncio.to_thread(_paused, build_address_segment, category, rows, points)
-    return int(version or 0), segment, covered
+    return version, segment, covered
+
+
+async def _data_version(session: AsyncSession, category: Category) -> int:
+    versions = tables.data_versions
+    return int((await session.execute(select(versions.c.version).where(versions.c.category == category))).scalar() or 0)
+
+
+async def _per_source(session: AsyncSession, category: Category, column: str) -> dict[str, int]:
+    """``sources.<column>`` (``version`` or ``count``) of each of the category's sources, by name."""
+    s = tables.sources
+    query = select(s.c.name, s.c[column]).where(s.c.category == category)
+    return {name: int(value) for name, value in (await session.execute(query)).all()}
 
 
 def _empty(category: Category) -> CategoryIndex:
@@ -469,17 +481,14 @@ class MemoryIndexes:
         if self._snapshot_dir is None:
             return None
         assert self._sessionmaker is not None
-        versions, s = tables.data_versions, tables.sources
         try:
             database_id = await self._database_identity()
             snapshot = await asyncio.to_thread(load_snapshot, self._snapshot_dir, database_id, category)
             if snapshot is None:
                 return None
             async with self._sessionmaker() as session:
-                query = select(versions.c.version).where(versions.c.category == category)
-                current = int((await session.execute(query)).scalar() or 0)
-                query = select(s.c.name, s.c.version).where(s.c.category == category)
-                stored = {name: int(v) for name, v in (await session.execute(query)).all()}
+                current = await _data_version(session, category)
+                stored = await _per_source(session, category, "version")
         except (SnapshotRefused, OSError) as exc:
             log.warning("index snapshot not used category=%s: %s", category, exc)
             return None
@@ -607,10 +616,8 @@ class MemoryIndexes:
         if not self._build_workers or settings is None or not shares_database(settings):
             return None
         assert self._sessionmaker is not None
-        s = tables.sources
         async with self._sessionmaker() as session:
-            query = select(s.c.name, s.c.count).where(s.c.category == category)
-            counts = {name: int(count) for name, count in (await session.execute(query)).all()}
+            counts = await _per_source(session, category, "count")
         total = sum(counts.values())
         if total < self._shard_min_records:
             return None
@@ -683,7 +690,7 @@ class MemoryIndexes:
     async def _poll(self) -> None:
         assert self._sessionmaker is not None
         sessionmaker = self._sessionmaker
-        versions, s = tables.data_versions, tables.sources
+        versions = tables.data_versions
         while not await self._pause(self._poll_interval):
             try:
                 async with sessionmaker() as session:
@@ -692,9 +699,7 @@ class MemoryIndexes:
                         version = int(current.get(category, 0))
                         if version <= index.floor or self._polled.get(category) == version:
                             continue
-                        query = select(s.c.name, s.c.version).where(s.c.category == category)
-                        stored = {name: int(v) for name, v in (await session.execute(query)).all()}
-                        moved = index.moved(stored)
+                        moved = index.moved(await _per_source(session, category, "version"))
                         self._polled[category] = version
                         if moved and self._indexes.get(category) is index:
                             log.info("index behind the database category=%s sources=%d", category, len(moved))

@@ -57,14 +57,9 @@ def snapshot_path(directory: Path, database_id: str, category: Category) -> Path
     return directory / f"{database_id}-{category}{SUFFIX}"
 
 
-def _header(database_id: str, index: CategoryIndex) -> dict[str, Any]:
-    return {
-        "format": FORMAT,
-        "netlookup": netlookup.__version__,
-        "database": database_id,
-        "category": index.category,
-        "version": index.version,
-    }
+def _identity(database_id: str, category: Category) -> dict[str, Any]:
+    """What a snapshot's header must say to be used here (the header adds the index's data version)."""
+    return {"format": FORMAT, "netlookup": netlookup.__version__, "database": database_id, "category": category}
 
 
 def save_snapshot(directory: Path, database_id: str, index: CategoryIndex) -> int:
@@ -74,7 +69,8 @@ def save_snapshot(directory: Path, database_id: str, index: CategoryIndex) -> in
     temporary = directory / f".{path.name}.{os.getpid()}.tmp"
     try:
         with temporary.open("wb") as file:
-            pickle.dump(_header(database_id, index), file, protocol=pickle.HIGHEST_PROTOCOL)
+            header = {**_identity(database_id, index.category), "version": index.version}
+            pickle.dump(header, file, protocol=pickle.HIGHEST_PROTOCOL)
             pickle.dump(index, file, protocol=pickle.HIGHEST_PROTOCOL)
             size = file.tell()
         os.replace(temporary, path)
@@ -102,7 +98,7 @@ def load_snapshot(directory: Path, database_id: str, category: Category) -> Cate
         return None
     with file:
         header = _load(file)
-        expected = {"format": FORMAT, "netlookup": netlookup.__version__, "database": database_id, "category": category}
+        expected = _identity(database_id, category)
         if not isinstance(header, dict) or any(header.get(key) != value for key, value in expected.items()):
             raise SnapshotRefused(f"made for another format, version, database or category: {header!r:.200}")
         index = _load(file)
@@ -129,6 +125,6 @@ def _running(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # it runs, as another user
+        pass
     return True

@@ -98,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.netlookup = state
     install_error_handlers(app)
 
+    # Innermost: single lookups served from memory skip the router (the busiest request; see FastLookups).
+    app.add_middleware(lookup.FastLookups, state=state)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(
         LoadSheddingMiddleware, max_inflight=settings.max_inflight, max_queue_seconds=settings.max_queue_seconds

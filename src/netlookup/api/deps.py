@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from netlookup.auth import key_is_valid
+from netlookup.config import Settings
 from netlookup.container import Services
 from netlookup.errors import Forbidden, Unauthorized, UnsupportedMediaType
 from netlookup.runtime import AppState, app_state
@@ -46,14 +47,18 @@ async def require_write(
     _check_key(credentials.credentials if credentials else None, services.settings.api_keys)
 
 
-async def require_read(request: Request) -> None:
-    """Reads are open unless NETLOOKUP_READ_AUTH=true; then they need ``Authorization: Bearer <key>``. Parsed by
-    hand: this runs on every lookup, and the security-scheme machinery costs more than the lookup itself."""
-    settings = app_state(request).settings
+def check_read(settings: Settings, authorization: str | None) -> None:
+    """Reads are open unless NETLOOKUP_READ_AUTH=true; then they need ``Authorization: Bearer <key>``
+    (Unauthorized or Forbidden otherwise). Parsed by hand: this runs on every lookup, and the security-scheme
+    machinery costs more than the lookup itself."""
     if not settings.read_auth:
         return
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    scheme, _, token = (authorization or "").partition(" ")
     _check_key(token.strip() if scheme.lower() == "bearer" else None, settings.api_keys)
+
+
+async def require_read(request: Request) -> None:
+    check_read(app_state(request).settings, request.headers.get("authorization"))
 
 
 WriteAuth = Depends(require_write)

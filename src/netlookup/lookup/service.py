@@ -96,6 +96,10 @@ class LookupService:
         async with self._gated(1):
             return await self._from_database(category, prefixes, options)
 
+    def in_memory(self, categories: Sequence[Category]) -> bool:
+        """Whether a lookup of ``categories`` is answered from current in-memory indexes alone (no database)."""
+        return all(self._index(category) is not None for category in categories)
+
     def refusal(self, categories: Sequence[Category]) -> str | None:
         """Why a lookup of ``categories`` arriving now would be refused by the gate (None: it would be served):
         only the categories without a current index need the database."""

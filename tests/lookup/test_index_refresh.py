@@ -154,7 +154,7 @@ async def test_a_build_spread_over_worker_processes_equals_the_database(
         broken = "sqlite+aiosqlite:///" if settings.database_url.startswith("sqlite") else settings.database_url
         worker_settings = settings.model_copy(update={"database_url": broken + "-missing/none.db"})
     log = LogMessages()
-    logger = logging.getLogger("netlookup.lookup.memory_sync")
+    logger = logging.getLogger("netlookup.lookup")  # the index modules log under it
     logger.addHandler(log)
     level = logger.level
     logger.setLevel(logging.INFO)

@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from netlookup.categories import SPECS
+from netlookup.lookup.index_reads import gc_paused, shards_of
 from netlookup.lookup.memory import NetSegmentBuilder
-from netlookup.lookup.memory_sync import gc_paused, shards_of
 
 # Strings a record's JSON could be mistaken at: the separator the builder splits on, quotes, backslashes,
 # braces, control characters and non-ASCII text.

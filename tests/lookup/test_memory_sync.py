@@ -36,7 +36,7 @@ class _Records(logging.Handler):
 @pytest.fixture
 def sync_log() -> Iterator[_Records]:
     handler = _Records()
-    logger = logging.getLogger("netlookup.lookup.memory_sync")
+    logger = logging.getLogger("netlookup.lookup")  # the index modules log under it
     logger.addHandler(handler)
     try:
         yield handler

@@ -59,7 +59,7 @@ def _small_index(version: int = 7) -> CategoryIndex:
 @pytest.fixture
 def index_log() -> Iterator[LogMessages]:
     handler = LogMessages()
-    logger = logging.getLogger("netlookup.lookup.memory_sync")
+    logger = logging.getLogger("netlookup.lookup")  # the index modules log under it
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -11,16 +11,28 @@ category built from the database), never run.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
+import logging
 import os
 import pickle
 import re
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 import netlookup
+from netlookup import tables
 from netlookup.categories import Category
+from netlookup.lookup.index_reads import data_version, per_source
 from netlookup.lookup.memory import CategoryIndex
+
+log = logging.getLogger(__name__)
 
 # Bumped whenever the pickled layout of an index changes; a file of another format is refused.
 FORMAT = 1
@@ -128,3 +140,118 @@ def _running(pid: int) -> bool:
     except PermissionError:  # it runs, as another user
         pass
     return True
+
+
+class SnapshotKeeper:
+    """When a node saves each category's index, and how a starting node takes it back. The first save comes
+    ``delay`` seconds after a category's index first serves (the other categories' builds are done by then),
+    later ones at most once per ``interval`` while the index keeps changing; each is pickled in a worker thread."""
+
+    def __init__(self, directory: Path, *, delay: float, interval: float):
+        self.directory = directory
+        self._delay = delay
+        self._interval = interval
+        self._database_id: str | None = None
+        self._saved: dict[Category, CategoryIndex] = {}  # the index each category's file holds
+        self._last_saved: dict[Category, float] = {}
+        self._savers: dict[Category, asyncio.Task[None]] = {}
+
+    def start(self) -> None:
+        with contextlib.suppress(OSError):
+            for path in remove_abandoned(self.directory):
+                log.info("index snapshot: removed an abandoned temporary file %s", path.name)
+
+    async def _identity(self, sessionmaker: async_sessionmaker[AsyncSession]) -> str:
+        if self._database_id is None:
+            async with sessionmaker() as session:
+                found = (await session.execute(select(tables.database_identity.c.uuid))).scalar()
+            if not found:
+                raise SnapshotRefused("the database has no identity row (run `netlookup db upgrade`)")
+            self._database_id = str(found)
+        return self._database_id
+
+    async def restored(
+        self, sessionmaker: async_sessionmaker[AsyncSession], category: Category
+    ) -> tuple[CategoryIndex, set[str]] | None:
+        """The category's snapshot and the sources that moved since it was saved (to re-read before it serves);
+        None when there is no usable one: the category is then read whole."""
+        try:
+            database_id = await self._identity(sessionmaker)
+            snapshot = await asyncio.to_thread(load_snapshot, self.directory, database_id, category)
+            if snapshot is None:
+                return None
+            async with sessionmaker() as session:
+                current = await data_version(session, category)
+                stored = await per_source(session, category, "version")
+        except (SnapshotRefused, OSError) as exc:
+            log.warning("index snapshot not used category=%s: %s", category, exc)
+            return None
+        if current < snapshot.version:  # the database went back (a restore): what the snapshot holds may be gone
+            log.warning(
+                "index snapshot not used category=%s: it holds version %d, the database only %d",
+                category,
+                snapshot.version,
+                current,
+            )
+            return None
+        moved = snapshot.moved(stored)
+        log.info(
+            "index snapshot loaded category=%s version=%d sources_moved=%d", category, snapshot.version, len(moved)
+        )
+        return snapshot, moved
+
+    def holds(self, category: Category, index: CategoryIndex) -> None:
+        """``index`` is what the category's file already holds (restored as it was saved): nothing to save."""
+        self._saved[category] = index
+
+    def schedule(
+        self,
+        category: Category,
+        current: Callable[[], CategoryIndex | None],
+        pause: Callable[[float], Awaitable[bool]],
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        """Save the category's ``current()`` index in a while, unless a save is already coming. ``pause(s)``
+        waits s seconds and says whether the process is stopping."""
+        running = self._savers.get(category)
+        if running is None or running.done():
+            saving = self._save(category, current, pause, sessionmaker)
+            self._savers[category] = asyncio.create_task(
+                saving, name=f"index-snapshot-{category}", context=contextvars.Context()
+            )
+
+    def tasks(self) -> list[asyncio.Task[None]]:
+        return list(self._savers.values())
+
+    async def _save(
+        self,
+        category: Category,
+        current: Callable[[], CategoryIndex | None],
+        pause: Callable[[float], Awaitable[bool]],
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        while True:
+            last = self._last_saved.get(category)
+            delay = self._delay if last is None else last + self._interval - time.monotonic()
+            if await pause(max(delay, 0.0)):
+                return
+            index = current()
+            if index is None or index is self._saved.get(category):
+                return
+            started = time.perf_counter()
+            self._last_saved[category] = time.monotonic()
+            try:
+                database_id = await self._identity(sessionmaker)
+                size = await asyncio.to_thread(save_snapshot, self.directory, database_id, index)
+            except (OSError, SnapshotRefused, pickle.PicklingError) as exc:
+                log.warning("index snapshot not saved category=%s: %s: %s", category, type(exc).__name__, exc)
+                return
+            self._saved[category] = index
+            log.info(
+                "index snapshot saved category=%s version=%d records=%d bytes=%d took_ms=%.0f",
+                category,
+                index.version,
+                index.size,
+                size,
+                (time.perf_counter() - started) * 1000,
+            )

@@ -582,11 +582,22 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
             assert isinstance(segment, NetSegment)
             lo, hi = segment.bounds[family, length]
             base, starts = segment.first[family], segment.starts[family]
-            a = starts.left(first, lo - base, hi - base)
-            b = starts.right(last, a, hi - base)
-            if a < b:
-                runs.append((part, a + base, b + base))
-                one_start = one_start and starts[a] == starts[b - 1]
+            if starts.wide:
+                a = starts.left(first, lo - base, hi - base)
+                b = starts.right(last, a, hi - base)
+                if a < b:
+                    runs.append((part, a + base, b + base))
+                    one_start = one_start and starts[a] == starts[b - 1]
+            else:  # IPv4, the common case: the array searched directly (two calls fewer per probe)
+                narrow, end = starts.high, hi - base
+                a = bisect_left(narrow, first, lo - base, end)
+                if first != last:
+                    b = bisect_right(narrow, last, a, end)
+                else:  # one network start: most lengths hold none, seen from ``a`` alone
+                    b = bisect_right(narrow, last, a, end) if a < end and narrow[a] == first else a
+                if a < b:
+                    runs.append((part, a + base, b + base))
+                    one_start = one_start and narrow[a] == narrow[b - 1]
         if not runs:
             continue
         if simple and one_start and all(part.live is None for part, _a, _b in runs):

@@ -2,8 +2,9 @@
 serves, node RSS, single and batch lookup latency, and lookup latency on the node around small imports.
 
 For each scale: a fresh database, ``netlookup db upgrade`` and ``netlookup demo-data --scale S`` (timed), one
-``netlookup serve`` node started (time until /readyz shows every category built), its RSS, 2,000 single lookups
-and 200 batches of 50 one after another, then for each of (sg, 1 row), (sg, 1,000 rows), (acl, 1 row),
+``netlookup serve`` node started (time until /readyz shows every category built), its RSS, 2,000 requests to
+``/healthz`` (the client's and the stack's own round trip on this machine: the floor under any lookup), 2,000
+single lookups and 200 batches of 50 one after another, then for each of (sg, 1 row), (sg, 1,000 rows), (acl, 1 row),
 (acl, 1,000 rows): lookups back to back from before the import until 10 s after it was answered, with their
 p50/p99/max, the import's answer time and how many lookups of that category went to the database meanwhile
 (the node's ``netlookup_lookup_duration_seconds{path="database"}`` count). The node saves its index snapshots
@@ -183,6 +184,11 @@ def measure(scale: float, server: str, port: int, snapshots: Path) -> dict[str, 
             time.sleep(2)  # the memory trim after the last build
             rss = rss_mb(node.pid)
             addresses = sample_addresses(2000, scale=scale)
+            trivial = []  # the same client's round trip to a trivial endpoint: this harness's floor here
+            for _ in addresses:
+                t = time.perf_counter()
+                client.get("/healthz").raise_for_status()
+                trivial.append((time.perf_counter() - t) * 1000)
             singles = []
             for address in addresses:
                 t = time.perf_counter()
@@ -211,6 +217,7 @@ def measure(scale: float, server: str, port: int, snapshots: Path) -> dict[str, 
             "ready_s": ready,
             "rss_mb": rss,
             "rss_after_mb": rss_after,
+            "trivial_p50": statistics.median(trivial),
             "single_p50": statistics.median(singles),
             "single_p99": percentile(singles, 99),
             "batch_p50": statistics.median(batches),
@@ -231,10 +238,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8191)
     args = parser.parse_args()
     print(
-        "| scale | records | demo import | all indexes ready | RSS (after the windows) | single p50 / p99 "
-        "| batch-50 p50 | restart: ready from snapshots | RSS |"
+        "| scale | records | demo import | all indexes ready | RSS (after the windows) | /healthz p50 "
+        "| single p50 / p99 | batch-50 p50 | restart: ready from snapshots | RSS |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     results = []
     for scale in (float(s) for s in args.scales.split(",")):
         with tempfile.TemporaryDirectory(prefix="netlookup-snapshots-") as snapshots:
@@ -242,7 +249,7 @@ def main() -> None:
         results.append(result)
         print(
             f"| {scale:g} | {result['records']:,} | {result['import_s']:.0f} s | {result['ready_s']:.1f} s | "
-            f"{result['rss_mb']:.0f} MB ({result['rss_after_mb']:.0f} MB) | "
+            f"{result['rss_mb']:.0f} MB ({result['rss_after_mb']:.0f} MB) | {result['trivial_p50']:.2f} ms | "
             f"{result['single_p50']:.2f} / {result['single_p99']:.2f} ms | {result['batch_p50']:.1f} ms | "
             f"{result['restart_s']:.1f} s | {result['restart_rss_mb']:.0f} MB |",
             flush=True,

@@ -220,6 +220,7 @@ def _statement(shape: Shape) -> Select[tuple[object, ...]]:
     extra = [union.c.prefix_len] if spec.network else [union.c.role, union.c.prefix_len]
     public = [t.c[name] for name in spec.public_fields]
     return (
+        # The public fields last, in their order: the lookup service reads them as the row's tail.
         select(union.c.qi, union.c.total, *extra, *public)
         .join(t, t.c.id == union.c.id)
         .where(union.c.rn <= bindparam("limit", type_=Integer))

@@ -42,8 +42,10 @@ class Arm:
     prefix: Prefix
 
 
+@functools.cache
 def prefix_lengths_present(category: Category) -> Select[tuple[int, int]]:
-    """The (family, prefix_len) pairs stored for a category; lookups only probe these lengths."""
+    """The (family, prefix_len) pairs stored for a category; lookups only probe these lengths. Built once per
+    category (a statement is immutable; building it cost more than running it)."""
     t = prefix_lengths
     return select(t.c.family, t.c.prefix_len).where(t.c.category == category).distinct()
 

@@ -102,7 +102,13 @@ class MemoryIndexes:
         self._poll_interval = poll_interval
         self._refresh_timeout = refresh_timeout
         self._snapshots = (
-            SnapshotKeeper(snapshot_dir, delay=snapshot_delay, interval=snapshot_interval)
+            SnapshotKeeper(
+                snapshot_dir,
+                delay=snapshot_delay,
+                interval=snapshot_interval,
+                current=self.get,
+                pause=self._pause,
+            )
             if snapshot_dir is not None
             else None
         )
@@ -299,12 +305,11 @@ class MemoryIndexes:
         """A first build's start from the snapshot on disk, when there is a usable one."""
         if self._snapshots is None or category in self._indexes:
             return None
-        assert self._sessionmaker is not None
-        return await self._snapshots.restored(self._sessionmaker, category)
+        return await self._snapshots.restored(category)
 
     def _schedule_snapshot(self, category: Category) -> None:
         if self._snapshots is not None and self._sessionmaker is not None:
-            self._snapshots.schedule(category, lambda: self._indexes.get(category), self._pause, self._sessionmaker)
+            self._snapshots.schedule(category)
 
     async def _full_reads(self, category: Category) -> list[tuple[int, Segment, set[str], bool, int]]:
         """Every source of the category: one read here, or, for a first build of a large category with build
@@ -373,7 +378,7 @@ class MemoryIndexes:
         self._sessionmaker = sessionmaker
         self._workers.settings = settings
         if self._snapshots is not None:
-            self._snapshots.start()
+            self._snapshots.start(sessionmaker)
         for category in CATEGORIES:
             self._schedule_build(category)
         self._poller = asyncio.create_task(self._poll(), name="index-version-poll")

@@ -147,40 +147,54 @@ class SnapshotKeeper:
     ``delay`` seconds after a category's index first serves (the other categories' builds are done by then),
     later ones at most once per ``interval`` while the index keeps changing; each is pickled in a worker thread."""
 
-    def __init__(self, directory: Path, *, delay: float, interval: float):
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        delay: float,
+        interval: float,
+        current: Callable[[Category], CategoryIndex | None],
+        pause: Callable[[float], Awaitable[bool]],
+    ):
+        """``current(category)`` is the index the node serves now; ``pause(s)`` waits s seconds and says whether
+        the process is stopping."""
         self.directory = directory
         self._delay = delay
         self._interval = interval
+        self._current = current
+        self._pause = pause
+        self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._database_id: str | None = None
         self._saved: dict[Category, CategoryIndex] = {}  # the index each category's file holds
         self._last_saved: dict[Category, float] = {}
         self._savers: dict[Category, asyncio.Task[None]] = {}
 
-    def start(self) -> None:
+    def start(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
         with contextlib.suppress(OSError):
             for path in remove_abandoned(self.directory):
                 log.info("index snapshot: removed an abandoned temporary file %s", path.name)
 
-    async def _identity(self, sessionmaker: async_sessionmaker[AsyncSession]) -> str:
+    async def _identity(self) -> str:
         if self._database_id is None:
-            async with sessionmaker() as session:
+            assert self._sessionmaker is not None, "start() first"
+            async with self._sessionmaker() as session:
                 found = (await session.execute(select(tables.database_identity.c.uuid))).scalar()
             if not found:
                 raise SnapshotRefused("the database has no identity row (run `netlookup db upgrade`)")
             self._database_id = str(found)
         return self._database_id
 
-    async def restored(
-        self, sessionmaker: async_sessionmaker[AsyncSession], category: Category
-    ) -> tuple[CategoryIndex, set[str]] | None:
+    async def restored(self, category: Category) -> tuple[CategoryIndex, set[str]] | None:
         """The category's snapshot and the sources that moved since it was saved (to re-read before it serves);
         None when there is no usable one: the category is then read whole."""
         try:
-            database_id = await self._identity(sessionmaker)
+            database_id = await self._identity()
             snapshot = await asyncio.to_thread(load_snapshot, self.directory, database_id, category)
             if snapshot is None:
                 return None
-            async with sessionmaker() as session:
+            assert self._sessionmaker is not None
+            async with self._sessionmaker() as session:
                 current = await data_version(session, category)
                 stored = await per_source(session, category, "version")
         except (SnapshotRefused, OSError) as exc:
@@ -204,44 +218,30 @@ class SnapshotKeeper:
         """``index`` is what the category's file already holds (restored as it was saved): nothing to save."""
         self._saved[category] = index
 
-    def schedule(
-        self,
-        category: Category,
-        current: Callable[[], CategoryIndex | None],
-        pause: Callable[[float], Awaitable[bool]],
-        sessionmaker: async_sessionmaker[AsyncSession],
-    ) -> None:
-        """Save the category's ``current()`` index in a while, unless a save is already coming. ``pause(s)``
-        waits s seconds and says whether the process is stopping."""
+    def schedule(self, category: Category) -> None:
+        """Save the category's current index in a while, unless a save is already coming."""
         running = self._savers.get(category)
         if running is None or running.done():
-            saving = self._save(category, current, pause, sessionmaker)
             self._savers[category] = asyncio.create_task(
-                saving, name=f"index-snapshot-{category}", context=contextvars.Context()
+                self._save(category), name=f"index-snapshot-{category}", context=contextvars.Context()
             )
 
     def tasks(self) -> list[asyncio.Task[None]]:
         return list(self._savers.values())
 
-    async def _save(
-        self,
-        category: Category,
-        current: Callable[[], CategoryIndex | None],
-        pause: Callable[[float], Awaitable[bool]],
-        sessionmaker: async_sessionmaker[AsyncSession],
-    ) -> None:
+    async def _save(self, category: Category) -> None:
         while True:
             last = self._last_saved.get(category)
             delay = self._delay if last is None else last + self._interval - time.monotonic()
-            if await pause(max(delay, 0.0)):
+            if await self._pause(max(delay, 0.0)):
                 return
-            index = current()
+            index = self._current(category)
             if index is None or index is self._saved.get(category):
                 return
             started = time.perf_counter()
             self._last_saved[category] = time.monotonic()
             try:
-                database_id = await self._identity(sessionmaker)
+                database_id = await self._identity()
                 size = await asyncio.to_thread(save_snapshot, self.directory, database_id, index)
             except (OSError, SnapshotRefused, pickle.PicklingError) as exc:
                 log.warning("index snapshot not saved category=%s: %s: %s", category, type(exc).__name__, exc)

@@ -15,7 +15,7 @@ from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from netlookup.api.deps import JSONBody, ReadAuth, ServicesDep, check_read
-from netlookup.api.middleware import LOOKUP_PATH
+from netlookup.api.middleware import LOOKUP_PATH, category_route
 from netlookup.api.models import (
     READ_ERRORS,
     READ_SECURITY,
@@ -25,7 +25,7 @@ from netlookup.api.models import (
     error_responses,
 )
 from netlookup.api.responses import JSONBytesResponse
-from netlookup.categories import CATEGORIES, Category
+from netlookup.categories import Category
 from netlookup.errors import NetlookupError
 from netlookup.lookup.request import FROM_TEXT, BatchLookupRequest, LookupRequest
 from netlookup.runtime import AppState
@@ -189,12 +189,10 @@ class FastLookups:
 
     async def _answer(self, scope: Scope) -> JSONBytesResponse | None:
         path: str = scope["path"]
-        if path == LOOKUP_PATH:
-            fixed: dict[str, str] = {}
-        elif path.startswith("/api/v1/") and path.endswith("/lookup") and path[8:-7] in CATEGORIES:
-            fixed = {"categories": path[8:-7]}
-        else:
+        category = category_route(path)
+        if path != LOOKUP_PATH and category is None:
             return None
+        fixed = {"categories": category} if category is not None else {}
         services = self.state.started_services
         if services is None:
             return None
@@ -212,9 +210,9 @@ class FastLookups:
         if not services.lookups.in_memory(params.categories):
             return None
         response = await services.lookups.lookup(prefix, params)
-        scope["route"] = self.routes[lookup_category.__name__ if fixed else lookup.__name__]
+        scope["route"] = self.routes[lookup.__name__ if category is None else lookup_category.__name__]
         self.served += 1
-        return JSONBytesResponse(response if not fixed else response["results"][fixed["categories"]])
+        return JSONBytesResponse(response if category is None else response["results"][category])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         answer = await self._answer(scope) if scope["type"] == "http" and scope["method"] == "GET" else None

@@ -131,6 +131,13 @@ class LoadSheddingMiddleware:
 LOOKUP_PATH = "/api/v1/lookup"
 
 
+def category_route(path: str) -> Category | None:
+    """The category of a one-category lookup path (``/api/v1/{category}/lookup``), or None."""
+    if path.startswith("/api/v1/") and path.endswith("/lookup") and path[8:-7] in CATEGORIES:
+        return cast(Category, path[8:-7])
+    return None
+
+
 def lookup_categories(scope: Scope) -> tuple[Category, ...] | None:
     """The categories a single lookup (``GET /api/v1/lookup``, ``GET /api/v1/{category}/lookup``) asks for, read
     from the raw path and query string; None for any other request, or when ``categories`` is not valid (the
@@ -147,9 +154,8 @@ def lookup_categories(scope: Scope) -> tuple[Category, ...] | None:
             return cast(tuple[Category, ...], canonical_categories(values[-1] if values else None))
         except ValueError:
             return None
-    if path.startswith("/api/v1/") and path.endswith("/lookup") and path[8:-7] in CATEGORIES:
-        return (cast(Category, path[8:-7]),)
-    return None
+    category = category_route(path)
+    return (category,) if category is not None else None
 
 
 class DatabaseAdmissionMiddleware:

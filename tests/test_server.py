@@ -36,3 +36,17 @@ def test_served_app_imports_and_looks_up(server: str) -> None:
         assert http.get("/readyz").status_code == 200
         assert "swagger" in http.get("/docs").text.lower()
         assert http.get("/api/v1/lookup", params={"q": "nope"}).status_code == 422
+
+
+@pytest.mark.parametrize("access_log", ["true", "false"])
+def test_access_log_follows_the_setting(tmp_path: Path, access_log: str) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'logged.db'}"
+    upgrade(url)
+    node = Node("logged", url, tmp_path, NETLOOKUP_ACCESS_LOG=access_log).start()
+    try:
+        assert httpx.get(f"{node.url}/api/v1/lookup", params={"q": "10.0.0.1"}, timeout=10).status_code == 200
+    finally:
+        assert node.stop() == 0, node.log()
+    logged = '"GET /api/v1/lookup?q=10.0.0.1 HTTP/1.1" 200' in node.log()
+    assert logged is (access_log == "true"), node.log()
+    assert "netlookup started" in node.log()  # the service's own log lines stay either way

@@ -80,6 +80,7 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        access_log=settings.access_log,
         proxy_headers=True,
         timeout_keep_alive=75,
         timeout_graceful_shutdown=graceful_timeout,

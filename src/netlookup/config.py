@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     cors_origins: CommaList = Field(default_factory=list)
     max_upload_mb: int = Field(default=256, ge=1, le=100_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # uvicorn's line per request (at INFO). Behind nginx, which logs every request itself, it can go: at
+    # thousands of requests per second it is a large share of a small request's CPU.
+    access_log: bool = True
     import_lock_timeout: float = Field(default=30.0, ge=0, le=3600)
     db_queue_timeout: float = Field(default=3.0, gt=0, le=300)
     max_inflight: int = Field(default=1024, ge=0, le=1_000_000)

@@ -16,6 +16,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from netlookup.categories import Category
 from netlookup.config import Settings
 from netlookup.container import open_services
 from netlookup.lookup.request import LookupOptions, Mode, parse_query
@@ -90,42 +91,50 @@ async def _plan(conn: AsyncConnection, batched: Any, prefix: str) -> list[Any]:
     return list((await conn.exec_driver_sql(f"{prefix} {compiled}", positional)).all())
 
 
-async def test_covering_lookup_uses_the_network_index(settings: Settings) -> None:
+@pytest.mark.parametrize("category", ["sg", "acl"])
+async def test_covering_lookup_reads_the_network_index_alone(settings: Settings, category: Category) -> None:
+    """The candidates of a lookup are found and ranked from the network index alone (it holds what they are
+    sorted by); the table's rows are read only for the kept matches, by primary key."""
     from tests.conftest import reset_database
 
     await reset_database(settings.database_url)
     rows = [{"cidr": f"10.{i % 250}.{i // 250 % 250}.0/24", "group_id": f"sg-{i % 50}"} for i in range(20_000)]
     rows += [{"cidr": "10.0.0.0/8"}, {"cidr": "0.0.0.0/0"}, {"cidr": "10.1.0.0/16"}]
+    if category == "acl":
+        rows = [{"cidr": row["cidr"], "line": line} for line, row in enumerate(rows, 1)]
     async with open_services(settings, Notifier(None)) as services:
         body = b"".join(orjson.dumps(r) + b"\n" for r in rows)
-        await services.imports.import_source("sg", "plan", io.BytesIO(body), "ndjson")
+        await services.imports.import_source(category, "plan", io.BytesIO(body), "ndjson")
         lengths = {4: [0, 8, 16, 24]}
         mysql = services.engine.dialect.name in ("mysql", "mariadb")
         stmt = batched_lookup(
-            "sg",
+            category,
             [Arm(0, parse_query("10.1.2.3"))],
             lengths,
-            LookupOptions(categories=("sg",), mode=Mode.covering),
+            LookupOptions(categories=(category,), mode=Mode.covering),
             row_values=mysql,
         )
+        index = f"ix_{category}_network"
         async with services.engine.connect() as conn:
             if mysql:
-                await conn.exec_driver_sql("ANALYZE TABLE sg")
-                plan = await _plan(conn, stmt, "EXPLAIN")
-                # The matching happens in the derived table; the outer join to sg by primary key fetches kept rows only.
-                sg_rows = [
-                    dict(r._mapping) for r in plan if r._mapping["table"] == "sg" and r._mapping["key"] != "PRIMARY"
-                ]
-                assert sg_rows, plan
-                assert all(r["key"] == "ix_sg_network" and r["type"] == "range" for r in sg_rows), sg_rows
-                assert all(int(r["rows"]) < 100 for r in sg_rows), sg_rows
+                await conn.exec_driver_sql(f"ANALYZE TABLE {category}")
+                plan = [dict(r._mapping) for r in await _plan(conn, stmt, "EXPLAIN")]
+                # The matching happens in the derived table; the outer join by primary key fetches kept rows only.
+                scans = [r for r in plan if r["table"] == category and r["key"] != "PRIMARY"]
+                assert scans, plan
+                assert all(r["key"] == index and r["type"] == "range" for r in scans), scans
+                assert all(int(r["rows"]) < 100 for r in scans), scans
+                # "Using index": from the index alone ("Using index condition" would still read every row).
+                assert all("Using index" in (r["Extra"] or "").split("; ") for r in scans), scans
+                assert all(r["type"] == "eq_ref" for r in plan if r["key"] == "PRIMARY"), plan
             else:
                 plan = await _plan(conn, stmt, "EXPLAIN QUERY PLAN")
                 details = [row[-1] for row in plan]
-                searches = [d for d in details if d.startswith("SEARCH sg") and "PRIMARY KEY" not in d]
+                searches = [d for d in details if d.startswith(f"SEARCH {category}") and "PRIMARY KEY" not in d]
                 assert searches, details
-                assert all("ix_sg_network (family=? AND prefix_len=? AND net_start=?)" in d for d in searches), details
-                assert not any(d.startswith("SCAN sg") for d in details), details
+                expected = f"USING COVERING INDEX {index} (family=? AND prefix_len=? AND net_start=?)"
+                assert all(expected in d for d in searches), details
+                assert not any(d.startswith(f"SCAN {category}") for d in details), details
 
 
 async def _sg_ports(url: str) -> tuple[list[tuple[Any, ...]], int]:

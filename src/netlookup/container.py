@@ -48,7 +48,7 @@ async def open_services(
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
-            lookups=LookupService(sessionmaker, row_values=is_mysql(engine), indexes=indexes, gate=gate),
+            lookups=LookupService(engine, row_values=is_mysql(engine), indexes=indexes, gate=gate),
             imports=ImportService(engine, events, lock_timeout=settings.import_lock_timeout, gate=gate),
             records=RecordService(sessionmaker, gate),
             indexes=indexes,

@@ -56,7 +56,7 @@ async def test_index_equals_database_and_oracle_over_imports_and_deletes(setting
     async with open_services(settings, Notifier(None, on_change=indexes.apply_change), indexes=indexes) as services:
         async with asyncio.timeout(60):
             await indexes.wait_ready()
-        database = LookupService(services.sessionmaker, row_values=False)
+        database = LookupService(services.engine, row_values=False)
         held: dict[str, dict[str, list[dict[str, Any]]]] = {category: {} for category in CATEGORIES}
         for step in range(40):
             category = rng.choice(CATEGORIES)
@@ -167,8 +167,8 @@ async def test_a_build_spread_over_worker_processes_equals_the_database(
             try:
                 async with asyncio.timeout(120):
                     await indexes.wait_ready()
-                database = LookupService(services.sessionmaker, row_values=False)
-                memory = LookupService(services.sessionmaker, row_values=False, indexes=indexes)
+                database = LookupService(services.engine, row_values=False)
+                memory = LookupService(services.engine, row_values=False, indexes=indexes)
                 stored: dict[str, list[dict[str, Any]]] = {}
                 for name in CATEGORIES:
                     page = await services.records.list_records(name, None, 1000, None)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 
 from netlookup.config import Settings
 from netlookup.container import Services, open_services
@@ -68,7 +69,7 @@ async def memory_lookups(services: Services) -> LookupService:
     async with asyncio.timeout(60):
         await indexes.wait_ready()
     await indexes.stop()
-    return LookupService(services.sessionmaker, row_values=False, indexes=indexes)
+    return LookupService(services.engine, row_values=False, indexes=indexes)
 
 
 @pytest.mark.parametrize("path", ["database", "memory"])
@@ -209,3 +210,31 @@ async def test_batch_answers_each_query_in_order(services: Services) -> None:
     singles = [await services.lookups.lookup(parse_query(q), options) for q in qs]
     assert [b["query"] for b in batch] == [s["query"] for s in singles]
     assert [b["results"] for b in batch] == [s["results"] for s in singles]
+
+
+async def test_a_database_lookup_of_every_category_takes_one_connection(services: Services) -> None:
+    """All categories on one connection, in one transaction: one checkout (one ping, one transaction end) per
+    lookup, not one per category."""
+    await _import(services, "acl", "fw", [{"cidr": "10.0.0.0/8", "line": 1}])
+    await _import(services, "sg", "aws", [{"cidr": "10.1.0.0/16", "group_id": "sg-1"}])
+    balancer = {"name": "web", "vip": "10.1.2.3", "members": [{"ip": "10.9.9.9", "port": 80}]}
+    await _import(services, "lb", "elb", [balancer])
+    await _import(services, "f5", "bigip", [{"name": "vs", "destination": "10.1.2.3", "port": 443}])
+    checkouts: list[object] = []
+
+    def checked_out(*args: object) -> None:
+        checkouts.append(args)
+
+    event.listen(services.engine.sync_engine, "checkout", checked_out)
+    try:
+        response = await services.lookups.lookup(parse_query("10.1.2.3"), LookupOptions())
+    finally:
+        event.remove(services.engine.sync_engine, "checkout", checked_out)
+    assert {category: result["total"] for category, result in response["results"].items()} == {
+        "acl": 1,
+        "sg": 1,
+        "lb": 1,
+        "f5": 1,
+    }
+    assert len(checkouts) == 1
+    assert services.gate.available == services.gate.capacity

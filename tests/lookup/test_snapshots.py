@@ -192,7 +192,7 @@ async def test_a_restart_serves_the_snapshot_plus_exactly_the_sources_changed_me
         loaded = [m for m in index_log.messages if m.startswith("index snapshot loaded")]
         assert len(loaded) == len(CATEGORIES), index_log.messages
         assert all("sources_moved=3" in m for m in loaded), loaded
-        database = LookupService(services.sessionmaker, row_values=False)
+        database = LookupService(services.engine, row_values=False)
         stored: dict[str, list[dict[str, Any]]] = {}
         for category in CATEGORIES:
             index = second.get(category)

@@ -133,7 +133,7 @@ BATCH_EXAMPLES: dict[str, Example] = {
 )
 async def lookup(services: ServicesDep, request: Request) -> JSONBytesResponse:
     """Every ACL entry, security-group rule, load balancer and F5 virtual server touching ``q``, most specific
-    first, the four categories looked up concurrently."""
+    first (the categories from in-memory indexes, or from the database in one snapshot)."""
     params = _parse(request)
     return JSONBytesResponse(await services.lookups.lookup(params.prefix(), params))
 

@@ -1,8 +1,8 @@
-"""Run lookups: the categories concurrently, each on its own short session, many queries per statement."""
+"""Run lookups: from the in-memory indexes, or from the database on one short connection, many queries per
+statement."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections import defaultdict
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from netlookup.categories import SPECS, Category
 from netlookup.gate import DbGate
@@ -67,27 +67,30 @@ def _chunks(category: Category, arms: list[Arm], lengths: dict[int, list[int]]) 
 
 
 class LookupService:
-    """Answers lookups from the database. Thread-safe in the asyncio sense: no shared session."""
+    """Answers lookups from the in-memory indexes or the database. Safe for concurrent tasks: no shared connection."""
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         *,
         row_values: bool,
         indexes: MemoryIndexes | None = None,
         gate: DbGate | None = None,
     ):
-        self._sessionmaker = sessionmaker
+        self._engine = engine
         self._row_values = row_values
         self._indexes = indexes
         self._gate = gate
 
-    async def _lengths(self, session: AsyncSession, category: Category) -> dict[int, list[int]]:
-        lengths: dict[int, list[int]] = defaultdict(list)
-        rows = (await session.execute(prefix_lengths_present(category))).all()
-        for row in rows:
-            lengths[row.family].append(row.prefix_len)
-        return {family: sorted(values) for family, values in lengths.items()}
+    @staticmethod
+    async def _lengths(conn: AsyncConnection, categories: Sequence[Category]) -> dict[Category, dict[int, list[int]]]:
+        """The prefix lengths present per network category and family (one statement for all of them)."""
+        wanted = tuple(category for category in categories if SPECS[category].network)
+        found: dict[Category, dict[int, list[int]]] = {category: defaultdict(list) for category in wanted}
+        if wanted:
+            for row in (await conn.execute(prefix_lengths_present(wanted))).all():
+                found[row.category][row.family].append(row.prefix_len)
+        return {category: {f: sorted(ls) for f, ls in by_family.items()} for category, by_family in found.items()}
 
     def _index(self, category: Category) -> CategoryIndex | None:
         return self._indexes.get(category) if self._indexes is not None else None
@@ -96,12 +99,12 @@ class LookupService:
         self, category: Category, prefixes: Sequence[Prefix], options: LookupOptions
     ) -> list[CategoryResult]:
         """The result of every prefix for one category, in order: from the in-memory index when it is current,
-        else from the database (through the gate) in one transaction (one snapshot)."""
+        else from the database (through the gate)."""
         index = self._index(category)
         if index is not None:
             return self._from_index(category, index, prefixes, options)
         async with self._gated(1):
-            return await self._from_database(category, prefixes, options)
+            return (await self._from_database([category], prefixes, options))[category]
 
     def in_memory(self, categories: Sequence[Category]) -> bool:
         """Whether a lookup of ``categories`` is answered from current in-memory indexes alone (no database)."""
@@ -109,9 +112,10 @@ class LookupService:
 
     def refusal(self, categories: Sequence[Category]) -> str | None:
         """Why a lookup of ``categories`` arriving now would be refused by the gate (None: it would be served):
-        only the categories without a current index need the database."""
-        wanted = sum(1 for category in categories if self._index(category) is None)
-        return self._gate.refusal(wanted) if wanted and self._gate is not None else None
+        only a lookup with a category without a current index needs the database (one connection)."""
+        if self._gate is None or self.in_memory(categories):
+            return None
+        return self._gate.refusal(1)
 
     def _gated(self, slots: int) -> contextlib.AbstractAsyncContextManager[None]:
         return self._gate.slots(slots) if self._gate is not None else contextlib.nullcontext()
@@ -125,53 +129,61 @@ class LookupService:
         return results
 
     async def _from_database(
-        self, category: Category, prefixes: Sequence[Prefix], options: LookupOptions
-    ) -> list[CategoryResult]:
-        started = time.perf_counter()
-        results = [_empty_result() for _ in prefixes]
+        self, categories: Sequence[Category], prefixes: Sequence[Prefix], options: LookupOptions
+    ) -> dict[Category, list[CategoryResult]]:
+        """Every prefix's result for each of ``categories``, on one connection, in one transaction (one snapshot
+        of all of them): the categories one after another, each in one statement (or a few, for long batches).
+
+        One connection per lookup, not one per category at once: at the same load a pool then does the same work
+        with a quarter of the checkouts, pings and transaction ends, and it never holds connections idle for a
+        lookup whose other categories are still running (a pool with overflow closes such idle connections and
+        opens new ones for the next lookups: about one new connection per lookup under load)."""
         arms = [Arm(index, prefix) for index, prefix in enumerate(prefixes)]
-        async with self._sessionmaker() as session, session.begin():
-            network = SPECS[category].network
-            lengths = await self._lengths(session, category) if network else {}
-            for chunk in _chunks(category, arms, lengths):
-                batched = batched_lookup(category, chunk, lengths, options, self._row_values)
-                if batched is None:
-                    continue
-                stmt, values = batched
-                for row in (await session.execute(stmt, values)).all():
-                    result = results[row.qi]
-                    result["total"] = row.total
-                    if network:
-                        result["matches"].append(_network_match(category, row))
-                    else:
-                        result["matches"].append(_address_match(category, row, row.prefix_len))
-        for result in results:
-            result["truncated"] = result["total"] > len(result["matches"])
-        LOOKUP_LATENCY.labels(category, "database").observe(time.perf_counter() - started)
-        return results
+        answers: dict[Category, list[CategoryResult]] = {}
+        # No commit: the connection's close ends the read-only transaction with the rollback the pool would do
+        # anyway on its return (one round trip, not two).
+        async with self._engine.connect() as conn:
+            lengths = await self._lengths(conn, categories)
+            for category in categories:
+                started = time.perf_counter()
+                results = [_empty_result() for _ in prefixes]
+                network = SPECS[category].network
+                category_lengths = lengths.get(category, {})
+                for chunk in _chunks(category, arms, category_lengths):
+                    batched = batched_lookup(category, chunk, category_lengths, options, self._row_values)
+                    if batched is None:
+                        continue
+                    stmt, values = batched
+                    for row in (await conn.execute(stmt, values)).all():
+                        result = results[row.qi]
+                        result["total"] = row.total
+                        if network:
+                            result["matches"].append(_network_match(category, row))
+                        else:
+                            result["matches"].append(_address_match(category, row, row.prefix_len))
+                for result in results:
+                    result["truncated"] = result["total"] > len(result["matches"])
+                answers[category] = results
+                LOOKUP_LATENCY.labels(category, "database").observe(time.perf_counter() - started)
+        return answers
 
     async def lookup_many(self, prefixes: Sequence[Prefix], options: LookupOptions) -> list[dict[str, Any]]:
         """One response per prefix: ``{query, results: {category: result}, took_ms}``.
 
-        The categories run concurrently, each on its own session; each answers all prefixes at once.
+        Categories with a current in-memory index are answered from it; the others from the database, together
+        on one connection (see ``_from_database``), taken through the gate (a 503 when it cannot be had in time).
         """
         started = time.perf_counter()
         indexes = {category: self._index(category) for category in options.categories}
         from_database = [category for category, index in indexes.items() if index is None]
-        if not from_database:
-            # Everything in memory: plain function calls, no tasks to schedule.
-            in_memory = [self._from_index(c, i, prefixes, options) for c, i in indexes.items() if i is not None]
-            return self._responses(prefixes, options, in_memory, started)
-
-        async def one(category: Category) -> list[CategoryResult]:
-            index = indexes[category]
-            if index is not None:
-                return self._from_index(category, index, prefixes, options)
-            return await self._from_database(category, prefixes, options)
-
-        # All the connections this lookup needs are taken at once through the gate, or none (503 on timeout).
-        async with self._gated(len(from_database)):
-            per_category = await asyncio.gather(*(one(category) for category in options.categories))
+        answers: dict[Category, list[CategoryResult]] = {}
+        if from_database:
+            async with self._gated(1):
+                answers = await self._from_database(from_database, prefixes, options)
+        per_category = [
+            answers[category] if index is None else self._from_index(category, index, prefixes, options)
+            for category, index in indexes.items()
+        ]
         return self._responses(prefixes, options, per_category, started)
 
     @staticmethod

@@ -43,11 +43,11 @@ class Arm:
 
 
 @functools.cache
-def prefix_lengths_present(category: Category) -> Select[tuple[int, int]]:
-    """The (family, prefix_len) pairs stored for a category; lookups only probe these lengths. Built once per
-    category (a statement is immutable; building it cost more than running it)."""
+def prefix_lengths_present(categories: tuple[Category, ...]) -> Select[tuple[Any, ...]]:
+    """The (category, family, prefix_len) triples stored for some categories; lookups only probe these lengths.
+    Built once per set of categories (a statement is immutable; building it cost more than running it)."""
     t = prefix_lengths
-    return select(t.c.family, t.c.prefix_len).where(t.c.category == category).distinct()
+    return select(t.c.category, t.c.family, t.c.prefix_len).where(t.c.category.in_(categories)).distinct()
 
 
 # A statement's shape (what it is built from) is kept apart from its values (what it binds): building the

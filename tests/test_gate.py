@@ -9,7 +9,7 @@ import time
 import pytest
 
 from netlookup.errors import ServiceUnavailable
-from netlookup.gate import DbGate
+from netlookup.gate import ADMIT_SHARE, DbGate
 
 
 async def _hold(gate: DbGate, wanted: int, seconds: float, log: list[str], name: str) -> None:
@@ -33,13 +33,14 @@ async def test_slots_are_handed_out_whole_and_in_order() -> None:
 
 
 async def test_a_wait_longer_than_the_timeout_is_refused_at_once() -> None:
-    gate = DbGate(capacity=2, timeout=0.5)  # admitted while the expected wait is within 0.25 s
+    gate = DbGate(capacity=2, timeout=0.35 / ADMIT_SHARE)  # admitted while the expected wait is within 0.35 s
     async with gate.slots(2):
         await asyncio.sleep(0.1)
     assert gate.mean_hold == pytest.approx(0.1, abs=0.05)
     log: list[str] = []
-    holders = [asyncio.create_task(_hold(gate, 2, 0.1, log, f"h{i}")) for i in range(3)]
-    await asyncio.sleep(0.01)  # one holds, two queue (0.1 and 0.2 s): about 0.3 s of work ahead of the next
+    holders = [asyncio.create_task(_hold(gate, 2, 0.1, log, f"h{i}")) for i in range(4)]
+    await asyncio.sleep(0.01)  # one holds, three queue (0.1, 0.2 and 0.3 s): about 0.4 s of work ahead of the next
+    assert gate.waiting == 3
     started = time.monotonic()
     with pytest.raises(ServiceUnavailable, match="queued ahead") as refused:
         async with gate.slots(2):
@@ -47,7 +48,7 @@ async def test_a_wait_longer_than_the_timeout_is_refused_at_once() -> None:
     assert time.monotonic() - started < 0.05  # refused, not kept waiting
     assert refused.value.headers == {"Retry-After": "1"}
     await asyncio.gather(*holders)
-    assert log.count("h2 out") == 1  # what was admitted was served
+    assert log.count("h3 out") == 1  # what was admitted was served
 
 
 async def test_a_waiter_that_times_out_or_is_cancelled_leaves_the_queue() -> None:
@@ -56,8 +57,12 @@ async def test_a_waiter_that_times_out_or_is_cancelled_leaves_the_queue() -> Non
         with pytest.raises(ServiceUnavailable, match="waited 0.05 s"):
             async with gate.slots(1):
                 pass
+    assert (gate.available, gate.waiting) == (1, 0)
+    gate = DbGate(capacity=1, timeout=10)
+    async with gate.slots(1):
         cancelled = asyncio.create_task(_hold(gate, 1, 0, [], "x"))
         await asyncio.sleep(0.01)
+        assert gate.waiting == 1
         cancelled.cancel()
         with pytest.raises(asyncio.CancelledError):
             await cancelled
@@ -65,3 +70,30 @@ async def test_a_waiter_that_times_out_or_is_cancelled_leaves_the_queue() -> Non
     assert gate.available == 1
     async with gate.slots(1):  # nothing left behind
         assert gate.available == 0
+
+
+async def test_holds_in_progress_raise_the_estimate_before_they_finish() -> None:
+    """After a quiet spell the mean of finished holds is short; when holds get longer (a flood, a slow database),
+    the holds in progress show it at once, so the gate does not queue more than it can serve in time."""
+    gate = DbGate(capacity=2, timeout=1.0)
+    async with gate.slots(1):
+        pass
+    assert gate.hold_estimate() == pytest.approx(0, abs=0.02)
+    log: list[str] = []
+    slow = [asyncio.create_task(_hold(gate, 1, 1.0, log, f"slow{i}")) for i in range(2)]
+    await asyncio.sleep(0.3)  # both slots held for 0.3 s: holds now take at least about 0.6 s
+    estimate = gate.hold_estimate()
+    assert estimate is not None
+    assert 0.55 < estimate < 0.75
+    # The k-th waiter expects k / 2 x 0.6 s: two fit within the limit, a third is refused at once.
+    waiters = [asyncio.create_task(_hold(gate, 1, 0, log, f"w{i}")) for i in range(2)]
+    await asyncio.sleep(0)
+    assert gate.waiting == 2
+    assert gate.expected_wait(1) > gate.timeout * ADMIT_SHARE
+    with pytest.raises(ServiceUnavailable, match="queued ahead"):
+        async with gate.slots(1):
+            pass
+    await asyncio.gather(*slow, *waiters)
+    assert sorted(entry for entry in log if entry.endswith("out")) == ["slow0 out", "slow1 out", "w0 out", "w1 out"]
+    assert gate.mean_hold is not None
+    assert gate.mean_hold > 0.05  # the finished slow holds moved the mean too

@@ -1,14 +1,16 @@
 """A bounded queue in front of the database connection pool.
 
-A lookup on the database path needs one connection per category at the same time; taking them one by one lets
-concurrent requests each hold part of what they need and wait on each other. The gate hands out all of a
-request's connections at once, or none, first come first served.
+Every request that needs the database (a lookup on the database path, an import, a listing) takes its slots
+here before it takes a connection: all it asks for at once or none, first come first served, so requests never
+each hold part of what they need and wait on each other. A lookup takes one: its categories run on one
+connection.
 
 Under overload the queue must not grow until every request waits its full timeout and is then shed: that spends
-the pool on requests whose callers are about to give up, and goodput collapses. So the gate keeps a running
-average of how long a request holds its connections and refuses at once (503 + Retry-After) a request whose
-expected wait, given the demand queued ahead of it, is longer than half of ``timeout``; what it admits it serves
-within about that time. ``timeout`` stays the upper bound for a wait the average got wrong.
+the pool on requests whose callers are about to give up, and goodput collapses. So the gate estimates how long a
+request holds its slots (the running mean of finished holds, or more when the holds in progress are already
+older) and refuses at once (503 + Retry-After) a request whose expected wait, given the demand queued ahead of
+it, is longer than ``ADMIT_SHARE`` of ``timeout``; what it admits it serves within about that time. ``timeout``
+stays the upper bound for a wait the estimate got wrong.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from netlookup.metrics import SHED_REQUESTS
 
 # Weight of the newest hold time in the running average: a few dozen requests are remembered.
 HOLD_SMOOTHING = 0.1
-# A request is admitted only when its expected wait is within this share of the timeout: the estimate runs low
-# under load (hold times grow, a four-slot lookup cannot use the last slots), and what is admitted must not end
-# up waiting out the timeout to be refused late. Half a timeout of queued work still keeps every slot busy.
-ADMIT_SHARE = 0.5
+# A request is admitted only when its expected wait is within this share of the timeout: the estimate can still
+# run low (a burst of slow holds), and what is admitted must not end up waiting out the timeout to be refused
+# late. Each admitted waiter is a client connection parked at no cost instead of sending refused requests.
+ADMIT_SHARE = 0.8
 
 
 class DbGate:
@@ -35,21 +37,36 @@ class DbGate:
         self.capacity = max(1, capacity)
         self.timeout = timeout
         self.available = self.capacity
-        self._queue: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._queue: deque[tuple[int, asyncio.Future[float]]] = deque()
         self._queued_slots = 0
         self.mean_hold: float | None = None  # seconds a request holds its slots, on average
+        # The holds in progress: how many, and the sum of their grant times (their mean age, in O(1)).
+        self._holding = 0
+        self._granted_sum = 0.0
 
     @property
     def waiting(self) -> int:
         return len(self._queue)
 
+    def hold_estimate(self) -> float | None:
+        """Seconds a request will hold its slots: the running mean of finished holds, or more when the holds in
+        progress say so. Their mean age is about half a hold; when it is more than half the mean, holds have got
+        longer (the database or this process slowed down, or a flood arrived after a quiet spell) and the mean of
+        finished ones has not caught up yet. Queueing by the old mean would admit more than can be served in
+        time, and what is admitted would be refused late."""
+        if not self._holding:
+            return self.mean_hold
+        in_progress = 2 * (time.monotonic() - self._granted_sum / self._holding)
+        return in_progress if self.mean_hold is None else max(self.mean_hold, in_progress)
+
     def expected_wait(self, wanted: int) -> float:
         """Seconds a request for ``wanted`` slots arriving now would wait: the slots demanded ahead of it (and its
-        own, past what is free) drained at ``capacity`` slots per mean hold time."""
-        if self.mean_hold is None:
+        own, past what is free) drained at ``capacity`` slots per hold."""
+        hold = self.hold_estimate()
+        if hold is None:
             return 0.0
         backlog = self._queued_slots + wanted - self.available
-        return max(0.0, backlog / self.capacity * self.mean_hold)
+        return max(0.0, backlog / self.capacity * hold)
 
     def _shed(self, reason: str, detail: str) -> ServiceUnavailable:
         SHED_REQUESTS.labels(reason=reason).inc()
@@ -63,7 +80,7 @@ class DbGate:
             if granted.done():  # cancelled while queued
                 continue
             self.available -= wanted
-            granted.set_result(None)
+            granted.set_result(time.monotonic())
 
     def refusal(self, wanted: int) -> str | None:
         """Why a request for ``wanted`` slots arriving now would be refused on arrival (None: it would be admitted
@@ -74,18 +91,20 @@ class DbGate:
         expected = self.expected_wait(wanted)
         return f"about {expected:.1f} s of work is queued ahead" if expected > self.timeout * ADMIT_SHARE else None
 
-    async def _acquire(self, wanted: int, reason: str) -> None:
+    async def _acquire(self, wanted: int, reason: str) -> float:
+        """Take ``wanted`` slots; when they were granted (a waiter resumes later than that: under load the loop
+        has other work queued, and the slots are already held)."""
         if not self._queue and self.available >= wanted:
             self.available -= wanted
-            return
+            return time.monotonic()
         refused = self.refusal(wanted)
         if refused is not None:
             raise self._shed(reason, refused)
-        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        granted: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._queue.append((wanted, granted))
         self._queued_slots += wanted
         try:
-            await asyncio.wait_for(asyncio.shield(granted), self.timeout)
+            return await asyncio.wait_for(asyncio.shield(granted), self.timeout)
         except (TimeoutError, asyncio.CancelledError) as exc:
             if granted.done() and not granted.cancelled():
                 self._release(wanted)  # granted just as the wait ended: give the slots back
@@ -107,11 +126,16 @@ class DbGate:
         """Hold ``wanted`` connections' worth of the pool (capped at capacity) for the block; ServiceUnavailable
         when they cannot be had in time."""
         wanted = max(1, min(wanted, self.capacity))
-        await self._acquire(wanted, reason)
-        started = time.monotonic()
+        # The hold is counted from the grant: the running average must be the time the slots are taken from
+        # others, or it runs low under load and the gate admits more than it can serve in time.
+        started = await self._acquire(wanted, reason)
+        self._holding += 1
+        self._granted_sum += started
         try:
             yield
         finally:
+            self._holding -= 1
+            self._granted_sum = self._granted_sum - started if self._holding else 0.0
             held = time.monotonic() - started
             self.mean_hold = (
                 held if self.mean_hold is None else self.mean_hold + HOLD_SMOOTHING * (held - self.mean_hold)

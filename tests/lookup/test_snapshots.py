@@ -241,11 +241,19 @@ async def test_a_snapshot_newer_than_the_database_or_of_another_database_is_not_
         async with engine.begin() as conn:
             await conn.execute(update(tables.database_identity).values(uuid="e" * 32))
         index_log.messages.clear()
+        unrelated = tmp_path / "notes.idx"
+        unrelated.write_bytes(b"kept: not a snapshot's name")
         indexes = MemoryIndexes(poll_interval=3600, snapshot_dir=tmp_path, snapshot_delay=3600)
         async with open_services(settings, Notifier(None), indexes=indexes):
             async with asyncio.timeout(60):
                 await indexes.wait_ready()
-        assert not [m for m in index_log.messages if "snapshot" in m], index_log.messages
+        # ... and removed: they could never be used again.
+        snapshot_lines = [m for m in index_log.messages if "snapshot" in m]
+        assert len(snapshot_lines) == 1, snapshot_lines
+        assert snapshot_lines[0].startswith(f"index snapshot of another database removed: {database_id}-sg.idx ("), (
+            snapshot_lines
+        )
+        assert sorted(os.listdir(tmp_path)) == ["notes.idx"]
     finally:
         async with engine.begin() as conn:
             await conn.execute(update(tables.database_identity).values(uuid=database_id))

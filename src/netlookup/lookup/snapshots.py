@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 SUFFIX = ".idx"
 _TEMPORARY = re.compile(r"^\.(?P<name>.+\.idx)\.(?P<pid>\d+)\.tmp$")
+_SNAPSHOT = re.compile(r"^(?P<database>[0-9a-f]{32})-[a-z0-9]+\.idx$")
 
 # The only globals a snapshot may name: the index's own classes and what arrays, sets and tuples pickle as.
 _ALLOWED = {
@@ -132,6 +133,21 @@ def remove_abandoned(directory: Path) -> list[Path]:
     return removed
 
 
+def remove_other_databases(directory: Path, database_id: str) -> list[tuple[Path, int]]:
+    """Delete the snapshots of other databases (a database dropped and made again has a new identity: its old
+    files can never be used again, and at 10x the demo data they are 600 MB); returns them with their sizes."""
+    removed = []
+    for path in directory.glob(f"*{SUFFIX}"):
+        match = _SNAPSHOT.match(path.name)
+        if match is None or match["database"] == database_id:
+            continue
+        with contextlib.suppress(OSError):
+            size = path.stat().st_size
+            path.unlink()
+            removed.append((path, size))
+    return removed
+
+
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -183,6 +199,9 @@ class SnapshotKeeper:
             if not found:
                 raise SnapshotRefused("the database has no identity row (run `netlookup db upgrade`)")
             self._database_id = str(found)
+            # The directory is this node's: what another database left there is of no use to it.
+            for path, size in await asyncio.to_thread(remove_other_databases, self.directory, self._database_id):
+                log.info("index snapshot of another database removed: %s (%d bytes)", path.name, size)
         return self._database_id
 
     async def restored(self, category: Category) -> tuple[CategoryIndex, set[str]] | None:

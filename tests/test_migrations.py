@@ -98,7 +98,9 @@ async def test_covering_lookup_reads_the_network_index_alone(settings: Settings,
     from tests.conftest import reset_database
 
     await reset_database(settings.database_url)
-    rows = [{"cidr": f"10.{i % 250}.{i // 250 % 250}.0/24", "group_id": f"sg-{i % 50}"} for i in range(20_000)]
+    rows: list[dict[str, Any]] = [
+        {"cidr": f"10.{i % 250}.{i // 250 % 250}.0/24", "group_id": f"sg-{i % 50}"} for i in range(20_000)
+    ]
     rows += [{"cidr": "10.0.0.0/8"}, {"cidr": "0.0.0.0/0"}, {"cidr": "10.1.0.0/16"}]
     if category == "acl":
         rows = [{"cidr": row["cidr"], "line": line} for line, row in enumerate(rows, 1)]

@@ -97,3 +97,28 @@ async def test_holds_in_progress_raise_the_estimate_before_they_finish() -> None
     assert sorted(entry for entry in log if entry.endswith("out")) == ["slow0 out", "slow1 out", "w0 out", "w1 out"]
     assert gate.mean_hold is not None
     assert gate.mean_hold > 0.05  # the finished slow holds moved the mean too
+
+
+async def test_a_long_hold_is_left_out_of_the_estimate_and_drains_nothing() -> None:
+    """An import holds its slot for seconds: averaging it with lookups' milliseconds would refuse lookups the gate
+    can serve; its slot is instead counted as draining nothing while it is held."""
+    gate = DbGate(capacity=3, timeout=10)
+    for _ in range(3):
+        async with gate.slots(1):
+            await asyncio.sleep(0.02)
+    short = gate.mean_hold
+    assert short is not None
+    importing = asyncio.create_task(_hold_long(gate, 0.3))
+    await asyncio.sleep(0.2)
+    assert gate.hold_estimate() == short  # the import in progress does not count as a hold of its age
+    async with gate.slots(1), gate.slots(1):  # the other two slots taken: the next request queues
+        assert gate.expected_wait(1) == pytest.approx(short / 2)  # two slots drain, not three
+    before = gate.mean_hold
+    await importing
+    assert gate.mean_hold == before  # nor does the import's hold once it is done
+    assert gate.expected_wait(1) == 0
+
+
+async def _hold_long(gate: DbGate, seconds: float) -> None:
+    async with gate.slots(1, long=True):
+        await asyncio.sleep(seconds)

@@ -43,6 +43,8 @@ class DbGate:
         # The holds in progress: how many, and the sum of their grant times (their mean age, in O(1)).
         self._holding = 0
         self._granted_sum = 0.0
+        # Slots held by long requests (imports) that the estimate leaves out: they drain nothing meanwhile.
+        self._held_long = 0
 
     @property
     def waiting(self) -> int:
@@ -61,12 +63,12 @@ class DbGate:
 
     def expected_wait(self, wanted: int) -> float:
         """Seconds a request for ``wanted`` slots arriving now would wait: the slots demanded ahead of it (and its
-        own, past what is free) drained at ``capacity`` slots per hold."""
+        own, past what is free) drained at one slot per hold by each slot that long requests do not hold."""
         hold = self.hold_estimate()
         if hold is None:
             return 0.0
         backlog = self._queued_slots + wanted - self.available
-        return max(0.0, backlog / self.capacity * hold)
+        return max(0.0, backlog / max(1, self.capacity - self._held_long) * hold)
 
     def _shed(self, reason: str, detail: str) -> ServiceUnavailable:
         SHED_REQUESTS.labels(reason=reason).inc()
@@ -122,22 +124,29 @@ class DbGate:
         self._grant_waiters()
 
     @contextlib.asynccontextmanager
-    async def slots(self, wanted: int, *, reason: str = "database busy") -> AsyncIterator[None]:
+    async def slots(self, wanted: int, *, reason: str = "database busy", long: bool = False) -> AsyncIterator[None]:
         """Hold ``wanted`` connections' worth of the pool (capped at capacity) for the block; ServiceUnavailable
-        when they cannot be had in time."""
+        when they cannot be had in time. A ``long`` hold (an import: seconds, not milliseconds) is left out of the
+        hold estimate, which is the time the many short requests take; its slots count as draining nothing."""
         wanted = max(1, min(wanted, self.capacity))
         # The hold is counted from the grant: the running average must be the time the slots are taken from
         # others, or it runs low under load and the gate admits more than it can serve in time.
         started = await self._acquire(wanted, reason)
-        self._holding += 1
-        self._granted_sum += started
+        if long:
+            self._held_long += wanted
+        else:
+            self._holding += 1
+            self._granted_sum += started
         try:
             yield
         finally:
-            self._holding -= 1
-            self._granted_sum = self._granted_sum - started if self._holding else 0.0
-            held = time.monotonic() - started
-            self.mean_hold = (
-                held if self.mean_hold is None else self.mean_hold + HOLD_SMOOTHING * (held - self.mean_hold)
-            )
+            if long:
+                self._held_long -= wanted
+            else:
+                self._holding -= 1
+                self._granted_sum = self._granted_sum - started if self._holding else 0.0
+                held = time.monotonic() - started
+                self.mean_hold = (
+                    held if self.mean_hold is None else self.mean_hold + HOLD_SMOOTHING * (held - self.mean_hold)
+                )
             self._release(wanted)

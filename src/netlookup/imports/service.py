@@ -176,7 +176,9 @@ class ImportService:
     async def _write_connection(self, category: str, source: str) -> AsyncIterator[AsyncConnection]:
         """A connection holding the cross-process lock for this source (MariaDB GET_LOCK; SQLite's writer lock)."""
         gated = (
-            self._gate.slots(1, reason="import waiting for the database") if self._gate else contextlib.nullcontext()
+            self._gate.slots(1, reason="import waiting for the database", long=True)
+            if self._gate
+            else contextlib.nullcontext()
         )
         async with self._local_lock(category, source), gated, self._engine.connect() as conn:
             if is_mysql(self._engine):

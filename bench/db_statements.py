@@ -20,7 +20,7 @@ from netlookup.config import Settings
 from netlookup.db import make_engine
 from netlookup.demo import sample_addresses
 from netlookup.lookup.request import LookupOptions, parse_query
-from netlookup.lookup.service import LookupService
+from netlookup.lookup.service import lengths_present
 from netlookup.lookup.sql import Arm, batched_lookup
 
 
@@ -35,7 +35,7 @@ async def measure(args: argparse.Namespace, mariadb: int) -> None:
     prefixes = [parse_query(address) for address in sample_addresses(args.addresses, seed=3)]
     try:
         async with engine.connect() as conn:
-            lengths = await LookupService._lengths(conn, CATEGORIES)
+            lengths = await lengths_present(conn, CATEGORIES)
             for round_ in range(1, args.rounds + 1):
                 for category in CATEGORIES:
                     statements = [

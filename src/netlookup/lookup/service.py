@@ -66,6 +66,19 @@ def _chunks(category: Category, arms: list[Arm], lengths: dict[int, list[int]]) 
     return chunks
 
 
+Lengths = dict[Category, dict[int, list[int]]]  # category -> family -> prefix lengths present
+
+
+async def lengths_present(conn: AsyncConnection, categories: Sequence[Category]) -> Lengths:
+    """The prefix lengths present per network category and family (one statement for all of them)."""
+    wanted = tuple(category for category in categories if SPECS[category].network)
+    found: Lengths = {category: defaultdict(list) for category in wanted}
+    if wanted:
+        for row in (await conn.execute(prefix_lengths_present(wanted))).all():
+            found[row.category][row.family].append(row.prefix_len)
+    return {category: {f: sorted(ls) for f, ls in by_family.items()} for category, by_family in found.items()}
+
+
 class LookupService:
     """Answers lookups from the in-memory indexes or the database. Safe for concurrent tasks: no shared connection."""
 
@@ -81,16 +94,6 @@ class LookupService:
         self._row_values = row_values
         self._indexes = indexes
         self._gate = gate
-
-    @staticmethod
-    async def _lengths(conn: AsyncConnection, categories: Sequence[Category]) -> dict[Category, dict[int, list[int]]]:
-        """The prefix lengths present per network category and family (one statement for all of them)."""
-        wanted = tuple(category for category in categories if SPECS[category].network)
-        found: dict[Category, dict[int, list[int]]] = {category: defaultdict(list) for category in wanted}
-        if wanted:
-            for row in (await conn.execute(prefix_lengths_present(wanted))).all():
-                found[row.category][row.family].append(row.prefix_len)
-        return {category: {f: sorted(ls) for f, ls in by_family.items()} for category, by_family in found.items()}
 
     def _index(self, category: Category) -> CategoryIndex | None:
         return self._indexes.get(category) if self._indexes is not None else None
@@ -143,7 +146,7 @@ class LookupService:
         # No commit: the connection's close ends the read-only transaction with the rollback the pool would do
         # anyway on its return (one round trip, not two).
         async with self._engine.connect() as conn:
-            lengths = await self._lengths(conn, categories)
+            lengths = await lengths_present(conn, categories)
             for category in categories:
                 started = time.perf_counter()
                 results = [_empty_result() for _ in prefixes]

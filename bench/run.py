@@ -13,6 +13,9 @@ the old stack's pool (5 + 10 connections): the overload case. Each user run then
 answered 200, the 503s and how fast they came back: locust's "SHED" samples (timed on the connection), and nginx's
 own answer times from its access log. ``BENCH_CLIENT_NICE=N`` runs locust at that nice level: on a machine it
 shares with the service, the load generator then gets the CPU the service leaves, as clients elsewhere would.
+``--flood 12,600`` adds runs of wrk (a C client that leaves the CPU to the service) sending single lookups back
+to back through nginx on that many connections: the overload without the load generator's own CPU as a brake
+(locust spends ~0.3 ms of CPU per request; wrk next to nothing, so refused connections come back at once).
 """
 
 from __future__ import annotations
@@ -79,7 +82,9 @@ def rss_mb(pid: int) -> float:
 
 
 def wrk(url: str, seconds: int, connections: int, script: Path | None, env: dict[str, str]) -> float:
-    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url] + (["-s", str(script)] if script else [])
+    # A 10 s timeout, not wrk's 2 s: a lookup the database gate queued may wait up to its 3 s before its answer.
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", url]
+    args += ["-s", str(script)] if script else []
     out = subprocess.run(args, capture_output=True, text=True, env=env, check=True).stdout
     for line in out.splitlines():
         if line.startswith("Requests/sec:"):
@@ -172,6 +177,7 @@ def nginx_times(log: Path, offset: int) -> dict[str, float]:
         return shed[min(len(shed) - 1, round(share * (len(shed) - 1)))] if shed else 0.0
 
     return {
+        "nginx_other": sum(len(v) for k, v in times.items() if k not in ("200", "503")),
         "nginx_200": len(times["200"]),
         "nginx_503": len(shed),
         "nginx_503_p50_ms": pct(0.5),
@@ -276,6 +282,12 @@ def main() -> None:
         "--imports-every", type=float, default=0, help="re-import a small sg source every S seconds in user runs"
     )
     parser.add_argument("--only-users", action="store_true", help="skip the ceiling, batch and socket runs")
+    parser.add_argument(
+        "--flood",
+        default="",
+        help="with --database-path: connection counts (e.g. 12,600) of a wrk client sending single lookups back "
+        "to back through nginx for --duration seconds each (a client that costs next to no CPU)",
+    )
     parser.add_argument(
         "--database-path", action="store_true", help="no memory index, pool 5 + 10: lookups read the database"
     )
@@ -394,6 +406,18 @@ def main() -> None:
             results["users"].append(entry)
             print(f"users {users}: {entry}", flush=True)
 
+        results["flood"] = []
+        for connections in [int(c) for c in args.flood.split(",") if c]:
+            if not args.database_path or not shutil.which("wrk"):
+                raise SystemExit("--flood needs --database-path (nginx's timing log) and wrk")
+            logged = access_log.stat().st_size if access_log.exists() else 0
+            rate = wrk(front, args.duration, connections, script, {**os.environ, "ADDR_FILE": str(addresses)})
+            time.sleep(1)  # nginx writes its log lines as the answers go out: let the last ones land
+            flood = {"connections": connections, "wrk_rps": rate, **nginx_times(access_log, logged)}
+            flood["ok_lookups_per_s"] = round(flood["nginx_200"] / args.duration, 1)
+            results["flood"].append(flood)
+            print(f"flood {connections}: {flood}", flush=True)
+
         if not args.only_users:
             sockets = locust("SocketUser", front, 20, args.short, workdir, "socket")
             results["socket"] = {
@@ -423,7 +447,7 @@ def write_results(results: dict[str, Any], args: argparse.Namespace, out: Path) 
         f"# bench/run {stamp}",
         "",
         f"`bench/run --nodes {args.nodes} --users {args.users} --duration {args.duration} --scale {args.scale}"
-        f"{' --database-path' if args.database_path else ''}` on "
+        f"{' --database-path' if args.database_path else ''}{f' --flood {args.flood}' if args.flood else ''}` on "
         f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}.",
         "",
         f"- Ceiling ({ceiling.get('tool')}, node 1 direct): trivial {ceiling.get('trivial_rps', 0):.0f} req/s, "
@@ -466,6 +490,21 @@ def write_results(results: dict[str, Any], args: argparse.Namespace, out: Path) 
                 f"{u['shed_p99_ms']:.0f} / {u['shed_max_ms']:.0f} | {u.get('nginx_503_p50_ms', 0):.0f} / "
                 f"{u.get('nginx_503_p99_ms', 0):.0f} / {u.get('nginx_503_max_ms', 0):.0f} | "
                 f"{u.get('nginx_503_under_100ms', 1):.1%} | {other} |"
+            )
+    if results.get("flood"):
+        lines += [
+            "",
+            "Database path, flooded by wrk through nginx (single lookups back to back on each connection):",
+            "",
+            "| connections | requests/s (wrk) | lookups/s answered 200 | 503s | 503 p50 / p99 / max ms (nginx) | "
+            "503s under 100 ms (nginx) | other statuses |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for f in results["flood"]:
+            lines.append(
+                f"| {f['connections']} | {f['wrk_rps']:.0f} | {f['ok_lookups_per_s']:.1f} | {f['nginx_503']} | "
+                f"{f['nginx_503_p50_ms']:.0f} / {f['nginx_503_p99_ms']:.0f} / {f['nginx_503_max_ms']:.0f} | "
+                f"{f['nginx_503_under_100ms']:.1%} | {f['nginx_other']} |"
             )
     for u in results.get("users", []):
         if "imports" in u:

@@ -122,3 +122,71 @@ async def test_a_long_hold_is_left_out_of_the_estimate_and_drains_nothing() -> N
 async def _hold_long(gate: DbGate, seconds: float) -> None:
     async with gate.slots(1, long=True):
         await asyncio.sleep(seconds)
+
+
+async def _saturate(gate: DbGate, release: asyncio.Event) -> asyncio.Task[None]:
+    """Hold every slot until ``release``, with a mean hold so long that any request expects a wait past the
+    timeout (the gate would refuse it)."""
+    held = asyncio.Event()
+
+    async def hold() -> None:
+        async with gate.slots(gate.capacity):
+            held.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await held.wait()
+    gate.mean_hold = 100 * gate.timeout
+    return holder
+
+
+async def test_a_refusal_is_sent_a_refusal_wait_later_not_at_once() -> None:
+    gate = DbGate(capacity=1, timeout=1.0, refusal_wait=0.2)
+    release = asyncio.Event()
+    holder = await _saturate(gate, release)
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable, match="queued ahead"):
+        async with gate.slots(1):
+            pass
+    assert 0.2 <= time.monotonic() - started < 0.6  # asked again after the wait, still no room: refused
+    started = time.monotonic()
+    assert await gate.admission(1) is not None
+    assert 0.2 <= time.monotonic() - started < 0.6
+    release.set()
+    await holder
+    started = time.monotonic()
+    assert await gate.admission(1) is None  # room: no wait
+    assert time.monotonic() - started < 0.05
+
+
+async def test_room_made_during_the_refusal_wait_admits_the_request() -> None:
+    gate = DbGate(capacity=1, timeout=1.0, refusal_wait=0.3)
+    release = asyncio.Event()
+    holder = await _saturate(gate, release)
+
+    async def free_the_slot() -> None:
+        await asyncio.sleep(0.05)
+        release.set()
+        await holder
+        gate.mean_hold = 0.01  # and holds are short again
+
+    freeing = asyncio.create_task(free_the_slot())
+    started = time.monotonic()
+    async with gate.slots(1):  # would have been refused on arrival; served instead
+        assert 0.3 <= time.monotonic() - started < 0.8
+        assert gate.available == 0
+    await freeing
+    assert (gate.available, gate.waiting) == (1, 0)
+
+
+async def test_without_a_refusal_wait_a_refusal_is_immediate() -> None:
+    gate = DbGate(capacity=1, timeout=1.0)
+    release = asyncio.Event()
+    holder = await _saturate(gate, release)
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailable, match="queued ahead"):
+        async with gate.slots(1):
+            pass
+    assert time.monotonic() - started < 0.05
+    release.set()
+    await holder

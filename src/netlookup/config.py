@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     access_log: bool = True
     import_lock_timeout: float = Field(default=30.0, ge=0, le=3600)
     db_queue_timeout: float = Field(default=3.0, gt=0, le=300)
+    db_refusal_wait: float = Field(default=0.05, ge=0, le=1)
     max_inflight: int = Field(default=1024, ge=0, le=1_000_000)
     max_queue_seconds: float = Field(default=5.0, ge=0, le=3600)
     memory_index: bool = True

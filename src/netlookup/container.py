@@ -40,7 +40,9 @@ async def open_services(
     engine = make_engine(settings)
     sessionmaker = make_sessionmaker(engine)
     # One connection stays outside the gate for index builds, the version poll and /readyz.
-    gate = DbGate(settings.db_pool_size + settings.db_max_overflow - 1, settings.db_queue_timeout)
+    gate = DbGate(
+        settings.db_pool_size + settings.db_max_overflow - 1, settings.db_queue_timeout, settings.db_refusal_wait
+    )
     if indexes is not None:
         indexes.start(sessionmaker, settings)
     try:

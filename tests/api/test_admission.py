@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
@@ -132,3 +133,36 @@ async def test_lookups_the_memory_index_answers_are_admitted_whatever_the_gate(s
             answered = await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})
             assert answered.status_code == 200, answered.text
             assert (await http.get("/api/v1/acl/lookup", params={"q": "10.0.0.1"})).status_code == 200
+
+
+async def test_a_refused_lookup_is_answered_after_the_refusal_wait(settings: Settings) -> None:
+    """A lookup the gate refuses gets its 503 ``DB_REFUSAL_WAIT`` after the node read it (a refused client's next
+    request comes that much later), and is served if room was made meanwhile."""
+    no_index = settings.model_copy(update={"memory_index": False, "db_refusal_wait": 0.3})
+    async with _app(no_index) as (http, state):
+        assert (await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})).status_code == 200
+        gate = state.services.gate
+        async with _saturated(gate):
+            started = time.monotonic()
+            refused = await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})
+            assert refused.status_code == 503, refused.text
+            assert 0.3 <= time.monotonic() - started < 1.0
+            assert refused.headers["retry-after"] == "1"
+        # Saturated again, but freed while the lookup waits to be asked again: it is served.
+        release = asyncio.Event()
+        held = asyncio.Event()
+
+        async def hold() -> None:
+            async with gate.slots(gate.capacity):
+                held.set()
+                await release.wait()
+            gate.mean_hold = 0.01
+
+        holder = asyncio.create_task(hold())
+        await held.wait()
+        gate.mean_hold = 100 * gate.timeout
+        lookup = asyncio.create_task(http.get("/api/v1/lookup", params={"q": "10.0.0.1"}))
+        await asyncio.sleep(0.1)
+        release.set()
+        await holder
+        assert (await lookup).status_code == 200

@@ -28,6 +28,18 @@ def request_id_of(headers: dict[bytes, bytes]) -> str:
     return incoming if incoming.isprintable() and incoming else os.urandom(8).hex()
 
 
+def proxy_wait(headers: dict[bytes, bytes]) -> float | None:
+    """Seconds since the proxy received the request, from its ``X-Request-Start: t=<epoch seconds>`` (nginx
+    ``$msec``); None without that header or with one that is not a time."""
+    stamp = headers.get(b"x-request-start")
+    if stamp is None:
+        return None
+    try:
+        return time.time() - float(stamp.removeprefix(b"t="))
+    except ValueError:
+        return None
+
+
 class RequestContextMiddleware:
     """Tags each HTTP request with ``X-Request-ID`` (the client's, or a new one), logs carry it, and counts the
     request by route template (not raw path: no label explosion), method and status."""
@@ -101,14 +113,9 @@ class LoadSheddingMiddleware:
         if self.max_inflight > 0 and self.in_flight >= self.max_inflight:
             return "too many requests in flight"
         if self.max_queue_seconds > 0:
-            stamp = dict(scope["headers"]).get(b"x-request-start")
-            if stamp is not None:
-                try:
-                    waited = time.time() - float(stamp.removeprefix(b"t="))
-                except ValueError:
-                    return None
-                if waited > self.max_queue_seconds:
-                    return "queued too long"
+            waited = proxy_wait(dict(scope["headers"]))
+            if waited is not None and waited > self.max_queue_seconds:
+                return "queued too long"
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -197,7 +204,12 @@ class DatabaseAdmissionMiddleware:
             started = time.perf_counter()
             services = self.services()
             categories = lookup_categories(scope)
-            if services is not None and categories is not None and services.lookups.refusal(categories):
+            if (
+                services is not None
+                and categories is not None
+                and not services.lookups.in_memory(categories)  # the memory index's lookups pass at once
+                and await services.lookups.admission(categories)
+            ):
                 await send({"type": "http.response.start", "status": 503, "headers": self._headers(scope)})
                 await send({"type": "http.response.body", "body": self.BODY})
                 route = LOOKUP_PATH if scope["path"] == LOOKUP_PATH else "/api/v1/{category}/lookup"

@@ -152,6 +152,14 @@ async def test_a_refusal_is_sent_a_refusal_wait_later_not_at_once() -> None:
     started = time.monotonic()
     assert await gate.admission(1) is not None
     assert 0.2 <= time.monotonic() - started < 0.6
+    # A request that arrived (at the proxy) longer ago than the wait is refused at once; one that arrived
+    # 0.15 s ago waits the remaining 0.05 s.
+    started = time.monotonic()
+    assert await gate.admission(1, arrived=started - 1.0) is not None
+    assert time.monotonic() - started < 0.1
+    started = time.monotonic()
+    assert await gate.admission(1, arrived=started - 0.15) is not None
+    assert 0.04 <= time.monotonic() - started < 0.15
     release.set()
     await holder
     started = time.monotonic()

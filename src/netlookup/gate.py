@@ -13,7 +13,8 @@ it, is longer than ``ADMIT_SHARE`` of ``timeout``; what it admits it serves with
 stays the upper bound for a wait the estimate got wrong.
 
 A refusal is not sent the instant it is decided, though: a request the gate would refuse is asked again
-``refusal_wait`` (50 ms by default) later, and admitted if room was made meanwhile. Clients whose
+``refusal_wait`` (50 ms by default) after it arrived (at the proxy, when the caller knows), and admitted if room
+was made meanwhile. Clients whose
 lookups are refused mostly send the next one at once (a page's next lookup, a script's loop): at a few hundred
 connections an instant refusal comes back within a millisecond or two, and each connection then sends hundreds
 of requests a second that cost the node ~0.1 ms of CPU each, the CPU the admitted lookups need. Measured with
@@ -103,14 +104,18 @@ class DbGate:
         expected = self.expected_wait(wanted)
         return f"about {expected:.1f} s of work is queued ahead" if expected > self.timeout * ADMIT_SHARE else None
 
-    async def admission(self, wanted: int) -> str | None:
+    async def admission(self, wanted: int, arrived: float | None = None) -> str | None:
         """Why a request for ``wanted`` slots is refused (None: it may queue). One that would be refused now is
-        asked again ``refusal_wait`` later (room may have been made meanwhile), and refused only then."""
+        asked again ``refusal_wait`` after it ``arrived`` (a ``time.monotonic()`` time; now when not given: a
+        request that already waited that long, at a proxy or in this node's event loop, is refused at once)."""
         refused = self.refusal(wanted)
-        if refused is None or self.refusal_wait <= 0:
-            return refused
-        await asyncio.sleep(self.refusal_wait)
-        return self.refusal(wanted)
+        if refused is None:
+            return None
+        delay = self.refusal_wait - (0.0 if arrived is None else time.monotonic() - arrived)
+        if delay > 0:
+            await asyncio.sleep(delay)
+            refused = self.refusal(wanted)
+        return refused
 
     async def _acquire(self, wanted: int, reason: str) -> float:
         """Take ``wanted`` slots; when they were granted (a waiter resumes later than that: under load the loop

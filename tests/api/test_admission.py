@@ -166,3 +166,28 @@ async def test_a_refused_lookup_is_answered_after_the_refusal_wait(settings: Set
         release.set()
         await holder
         assert (await lookup).status_code == 200
+
+
+async def test_the_refusal_wait_counts_from_when_the_proxy_received_the_request(settings: Settings) -> None:
+    """Behind nginx (``X-Request-Start``) the wait counts from when nginx received the request: one that already
+    waited that long is refused at once, one that waited part of it waits the rest."""
+    no_index = settings.model_copy(update={"memory_index": False, "db_refusal_wait": 0.3})
+    async with _app(no_index) as (http, state):
+        assert (await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})).status_code == 200
+        async with _saturated(state.services.gate):
+            timings = {}
+            stamps: list[tuple[str, float | str]] = [
+                ("stamped 0.2 s ago", 0.2),
+                ("stamped 5 s ago", 5.0),
+                ("stamp not a time", "soon"),
+            ]
+            for label, stamp in stamps:
+                # Stamped just before it is sent: the earlier requests took their own time.
+                value = f"t={time.time() - stamp:.3f}" if isinstance(stamp, float) else f"t={stamp}"
+                started = time.monotonic()
+                refused = await http.get("/api/v1/lookup", params={"q": "10.0.0.1"}, headers={"X-Request-Start": value})
+                assert refused.status_code == 503, (label, refused.text)
+                timings[label] = time.monotonic() - started
+        assert 0.05 <= timings["stamped 0.2 s ago"] < 0.25, timings
+        assert timings["stamped 5 s ago"] < 0.1, timings
+        assert 0.3 <= timings["stamp not a time"] < 0.8, timings  # read as no stamp: from when the node read it

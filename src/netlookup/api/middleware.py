@@ -40,6 +40,15 @@ def proxy_wait(headers: dict[bytes, bytes]) -> float | None:
         return None
 
 
+def arrival(scope: Scope) -> float | None:
+    """When the proxy received this request, on this node's ``time.monotonic()`` clock, when it says so
+    (``X-Request-Start``) and that is within the last minute (proxy and node clocks agree); else None."""
+    waited = proxy_wait(dict(scope["headers"]))
+    if waited is None or not -1 < waited < 60:
+        return None
+    return time.monotonic() - max(0.0, waited)
+
+
 class RequestContextMiddleware:
     """Tags each HTTP request with ``X-Request-ID`` (the client's, or a new one), logs carry it, and counts the
     request by route template (not raw path: no label explosion), method and status."""
@@ -208,7 +217,7 @@ class DatabaseAdmissionMiddleware:
                 services is not None
                 and categories is not None
                 and not services.lookups.in_memory(categories)  # the memory index's lookups pass at once
-                and await services.lookups.admission(categories)
+                and await services.lookups.admission(categories, arrival(scope))
             ):
                 await send({"type": "http.response.start", "status": 503, "headers": self._headers(scope)})
                 await send({"type": "http.response.body", "body": self.BODY})

@@ -10,6 +10,7 @@ import pytest
 
 from netlookup.errors import ServiceUnavailable
 from netlookup.gate import ADMIT_SHARE, DbGate
+from tests.gates import saturated
 
 
 async def _hold(gate: DbGate, wanted: int, seconds: float, log: list[str], name: str) -> None:
@@ -124,44 +125,25 @@ async def _hold_long(gate: DbGate, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
-async def _saturate(gate: DbGate, release: asyncio.Event) -> asyncio.Task[None]:
-    """Hold every slot until ``release``, with a mean hold so long that any request expects a wait past the
-    timeout (the gate would refuse it)."""
-    held = asyncio.Event()
-
-    async def hold() -> None:
-        async with gate.slots(gate.capacity):
-            held.set()
-            await release.wait()
-
-    holder = asyncio.create_task(hold())
-    await held.wait()
-    gate.mean_hold = 100 * gate.timeout
-    return holder
-
-
 async def test_a_refusal_is_sent_a_refusal_wait_later_not_at_once() -> None:
     gate = DbGate(capacity=1, timeout=1.0, refusal_wait=0.2)
-    release = asyncio.Event()
-    holder = await _saturate(gate, release)
-    started = time.monotonic()
-    with pytest.raises(ServiceUnavailable, match="queued ahead"):
-        async with gate.slots(1):
-            pass
-    assert 0.2 <= time.monotonic() - started < 0.6  # asked again after the wait, still no room: refused
-    started = time.monotonic()
-    assert await gate.admission(1) is not None
-    assert 0.2 <= time.monotonic() - started < 0.6
-    # A request that arrived (at the proxy) longer ago than the wait is refused at once; one that arrived
-    # 0.15 s ago waits the remaining 0.05 s.
-    started = time.monotonic()
-    assert await gate.admission(1, arrived=started - 1.0) is not None
-    assert time.monotonic() - started < 0.1
-    started = time.monotonic()
-    assert await gate.admission(1, arrived=started - 0.15) is not None
-    assert 0.04 <= time.monotonic() - started < 0.15
-    release.set()
-    await holder
+    async with saturated(gate):
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable, match="queued ahead"):
+            async with gate.slots(1):
+                pass
+        assert 0.2 <= time.monotonic() - started < 0.6  # asked again after the wait, still no room: refused
+        started = time.monotonic()
+        assert await gate.admission(1) is not None
+        assert 0.2 <= time.monotonic() - started < 0.6
+        # A request that arrived (at the proxy) longer ago than the wait is refused at once; one that arrived
+        # 0.15 s ago waits the remaining 0.05 s.
+        started = time.monotonic()
+        assert await gate.admission(1, arrived=started - 1.0) is not None
+        assert time.monotonic() - started < 0.1
+        started = time.monotonic()
+        assert await gate.admission(1, arrived=started - 0.15) is not None
+        assert 0.04 <= time.monotonic() - started < 0.15
     started = time.monotonic()
     assert await gate.admission(1) is None  # room: no wait
     assert time.monotonic() - started < 0.05
@@ -169,32 +151,20 @@ async def test_a_refusal_is_sent_a_refusal_wait_later_not_at_once() -> None:
 
 async def test_room_made_during_the_refusal_wait_admits_the_request() -> None:
     gate = DbGate(capacity=1, timeout=1.0, refusal_wait=0.3)
-    release = asyncio.Event()
-    holder = await _saturate(gate, release)
-
-    async def free_the_slot() -> None:
-        await asyncio.sleep(0.05)
-        release.set()
-        await holder
-        gate.mean_hold = 0.01  # and holds are short again
-
-    freeing = asyncio.create_task(free_the_slot())
-    started = time.monotonic()
-    async with gate.slots(1):  # would have been refused on arrival; served instead
-        assert 0.3 <= time.monotonic() - started < 0.8
-        assert gate.available == 0
-    await freeing
+    async with saturated(gate) as release:
+        asyncio.get_running_loop().call_later(0.05, release.set)
+        started = time.monotonic()
+        async with gate.slots(1):  # would have been refused on arrival; served instead
+            assert 0.3 <= time.monotonic() - started < 0.8
+            assert gate.available == 0
     assert (gate.available, gate.waiting) == (1, 0)
 
 
 async def test_without_a_refusal_wait_a_refusal_is_immediate() -> None:
     gate = DbGate(capacity=1, timeout=1.0)
-    release = asyncio.Event()
-    holder = await _saturate(gate, release)
-    started = time.monotonic()
-    with pytest.raises(ServiceUnavailable, match="queued ahead"):
-        async with gate.slots(1):
-            pass
-    assert time.monotonic() - started < 0.05
-    release.set()
-    await holder
+    async with saturated(gate):
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable, match="queued ahead"):
+            async with gate.slots(1):
+                pass
+        assert time.monotonic() - started < 0.05

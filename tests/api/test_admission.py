@@ -16,9 +16,9 @@ from starlette.types import Scope
 from netlookup.api.middleware import lookup_categories
 from netlookup.app import create_app, serve_both
 from netlookup.config import Settings
-from netlookup.gate import DbGate
 from netlookup.runtime import AppState
 from tests.conftest import reset_database
+from tests.gates import saturated
 
 SHED_SAMPLE = "netlookup_shed_requests_total"
 
@@ -51,29 +51,6 @@ async def _app(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, App
             yield http, state
 
 
-@contextlib.asynccontextmanager
-async def _saturated(gate: DbGate) -> AsyncIterator[None]:
-    """Every slot held and a mean hold time so long that a request for even one slot expects a wait past the
-    timeout."""
-    release = asyncio.Event()
-    held = asyncio.Event()
-
-    async def hold() -> None:
-        async with gate.slots(gate.capacity):
-            held.set()
-            await release.wait()
-
-    holder = asyncio.create_task(hold())
-    await held.wait()
-    gate.mean_hold = 100 * gate.timeout
-    try:
-        yield
-    finally:
-        release.set()
-        await holder
-        gate.mean_hold = 0.01
-
-
 @contextlib.contextmanager
 def _counted_sheds() -> Iterator[Callable[[], float]]:
     """How many requests were shed as "database busy" since the block began."""
@@ -92,7 +69,7 @@ async def test_a_lookup_the_gate_would_refuse_is_refused_before_its_route(settin
         assert (await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})).status_code == 200
         served_before = _served_503()
         with _counted_sheds() as sheds:
-            async with _saturated(state.services.gate):
+            async with saturated(state.services.gate):
                 # Not even validated: the route would have answered 422 for this address.
                 for path in ("/api/v1/lookup", "/api/v1/sg/lookup"):
                     refused = await http.get(path, params={"q": "not-an-address"})
@@ -129,7 +106,7 @@ async def test_lookups_the_memory_index_answers_are_admitted_whatever_the_gate(s
                 break
             await asyncio.sleep(0.05)
         assert indexes.building() == []
-        async with _saturated(state.services.gate):
+        async with saturated(state.services.gate):
             answered = await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})
             assert answered.status_code == 200, answered.text
             assert (await http.get("/api/v1/acl/lookup", params={"q": "10.0.0.1"})).status_code == 200
@@ -142,30 +119,18 @@ async def test_a_refused_lookup_is_answered_after_the_refusal_wait(settings: Set
     async with _app(no_index) as (http, state):
         assert (await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})).status_code == 200
         gate = state.services.gate
-        async with _saturated(gate):
+        async with saturated(gate):
             started = time.monotonic()
             refused = await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})
             assert refused.status_code == 503, refused.text
             assert 0.3 <= time.monotonic() - started < 1.0
             assert refused.headers["retry-after"] == "1"
         # Saturated again, but freed while the lookup waits to be asked again: it is served.
-        release = asyncio.Event()
-        held = asyncio.Event()
-
-        async def hold() -> None:
-            async with gate.slots(gate.capacity):
-                held.set()
-                await release.wait()
-            gate.mean_hold = 0.01
-
-        holder = asyncio.create_task(hold())
-        await held.wait()
-        gate.mean_hold = 100 * gate.timeout
-        lookup = asyncio.create_task(http.get("/api/v1/lookup", params={"q": "10.0.0.1"}))
-        await asyncio.sleep(0.1)
-        release.set()
-        await holder
-        assert (await lookup).status_code == 200
+        async with saturated(gate) as release:
+            lookup = asyncio.create_task(http.get("/api/v1/lookup", params={"q": "10.0.0.1"}))
+            await asyncio.sleep(0.1)
+            release.set()
+            assert (await lookup).status_code == 200
 
 
 async def test_the_refusal_wait_counts_from_when_the_proxy_received_the_request(settings: Settings) -> None:
@@ -174,7 +139,7 @@ async def test_the_refusal_wait_counts_from_when_the_proxy_received_the_request(
     no_index = settings.model_copy(update={"memory_index": False, "db_refusal_wait": 0.3})
     async with _app(no_index) as (http, state):
         assert (await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})).status_code == 200
-        async with _saturated(state.services.gate):
+        async with saturated(state.services.gate):
             timings = {}
             stamps: list[tuple[str, float | str]] = [
                 ("stamped 0.2 s ago", 0.2),

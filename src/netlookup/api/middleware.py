@@ -181,7 +181,9 @@ class DatabaseAdmissionMiddleware:
     without one) refusals come by the thousand per second: each must cost next to nothing, or refusing takes the
     CPU the admitted lookups need and goodput collapses. So the refusal is one fixed answer, sent as is; it still
     carries ``X-Request-ID``, CORS headers for an allowed origin, and is counted in the request metrics and
-    ``netlookup_shed_requests_total``. Lookups the memory index answers, and everything else, pass straight on."""
+    ``netlookup_shed_requests_total``. It is sent when the gate's refusal wait has passed since the request reached
+    nginx (``X-Request-Start``; else since this node read it) and the gate, asked again then, still refuses (see
+    ``DbGate.admission``). Lookups the memory index answers, and everything else, pass straight on."""
 
     BODY = orjson.dumps({"detail": "the database is busy (more is queued than it can answer in time); retry shortly"})
     HEADERS = [

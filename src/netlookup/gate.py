@@ -117,18 +117,25 @@ class DbGate:
             refused = self.refusal(wanted)
         return refused
 
+    def _take_free(self, wanted: int) -> float | None:
+        """Take ``wanted`` free slots now, when nobody is queued ahead; when they were taken, else None."""
+        if self._queue or self.available < wanted:
+            return None
+        self.available -= wanted
+        return time.monotonic()
+
     async def _acquire(self, wanted: int, reason: str) -> float:
         """Take ``wanted`` slots; when they were granted (a waiter resumes later than that: under load the loop
         has other work queued, and the slots are already held)."""
-        if not self._queue and self.available >= wanted:
-            self.available -= wanted
-            return time.monotonic()
+        taken = self._take_free(wanted)
+        if taken is not None:
+            return taken
         refused = await self.admission(wanted)
         if refused is not None:
             raise self._shed(reason, refused)
-        if not self._queue and self.available >= wanted:  # room was made while it waited to be asked again
-            self.available -= wanted
-            return time.monotonic()
+        taken = self._take_free(wanted)  # room may have been made while it waited to be asked again
+        if taken is not None:
+            return taken
         granted: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._queue.append((wanted, granted))
         self._queued_slots += wanted

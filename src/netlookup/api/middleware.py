@@ -219,7 +219,7 @@ class DatabaseAdmissionMiddleware:
                 services is not None
                 and categories is not None
                 and not services.lookups.in_memory(categories)  # the memory index's lookups pass at once
-                and await services.lookups.admission(categories, arrival(scope))
+                and await services.lookups.database_admission(arrival(scope))
             ):
                 await send({"type": "http.response.start", "status": 503, "headers": self._headers(scope)})
                 await send({"type": "http.response.body", "body": self.BODY})

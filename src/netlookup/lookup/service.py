@@ -113,12 +113,10 @@ class LookupService:
         """Whether a lookup of ``categories`` is answered from current in-memory indexes alone (no database)."""
         return all(self._index(category) is not None for category in categories)
 
-    async def admission(self, categories: Sequence[Category], arrived: float | None = None) -> str | None:
-        """Why a lookup of ``categories`` is refused by the gate (None: it is served or queued; see
-        ``DbGate.admission``): only a lookup with a category without a current index needs the database."""
-        if self._gate is None or self.in_memory(categories):
-            return None
-        return await self._gate.admission(1, arrived)
+    async def database_admission(self, arrived: float | None = None) -> str | None:
+        """Why a lookup that needs the database (one not ``in_memory``: one connection) is refused by the gate
+        (None: it is served or queued; see ``DbGate.admission``)."""
+        return None if self._gate is None else await self._gate.admission(1, arrived)
 
     def _gated(self, slots: int) -> contextlib.AbstractAsyncContextManager[None]:
         return self._gate.slots(slots) if self._gate is not None else contextlib.nullcontext()

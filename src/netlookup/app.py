@@ -23,6 +23,7 @@ from netlookup.api.middleware import (
 from netlookup.api.responses import install_error_handlers
 from netlookup.config import Settings, get_settings
 from netlookup.container import open_services
+from netlookup.gc_tuning import serving_gc
 from netlookup.logs import configure_logging
 from netlookup.lookup.memory_sync import MemoryIndexes
 from netlookup.realtime.notify import Notifier
@@ -77,7 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "on" if settings.redis_url else "off",
             )
             try:
-                yield
+                with serving_gc():  # last: what the start made is frozen too
+                    yield
             finally:
                 await stop_manager(state.sio)
                 state.started_services = state.started_redis_probe = None

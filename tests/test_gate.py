@@ -46,7 +46,7 @@ async def test_a_wait_longer_than_the_timeout_is_refused_at_once() -> None:
     with pytest.raises(ServiceUnavailable, match="queued ahead") as refused:
         async with gate.slots(2):
             pass
-    assert time.monotonic() - started < 0.05  # refused, not kept waiting
+    assert time.monotonic() - started < 0.2  # refused, not kept waiting behind 0.4 s of work
     assert refused.value.headers == {"Retry-After": "1"}
     await asyncio.gather(*holders)
     assert log.count("h3 out") == 1  # what was admitted was served
@@ -146,7 +146,7 @@ async def test_a_refusal_is_sent_a_refusal_wait_later_not_at_once() -> None:
         assert 0.04 <= time.monotonic() - started < 0.15
     started = time.monotonic()
     assert await gate.admission(1) is None  # room: no wait
-    assert time.monotonic() - started < 0.05
+    assert time.monotonic() - started < 0.1  # not the 0.2 s refusal wait
 
 
 async def test_room_made_during_the_refusal_wait_admits_the_request() -> None:

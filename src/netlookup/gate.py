@@ -16,11 +16,11 @@ A refusal is not sent the instant it is decided, though: a request the gate woul
 ``refusal_wait`` (50 ms by default) after it arrived (at the proxy, when the caller knows), and admitted if room
 was made meanwhile. Clients whose lookups are refused mostly send the next one at once (a page's next lookup, a
 script's loop): at a few hundred connections an instant refusal comes back within a millisecond or two, and each
-connection then sends hundreds of requests a second that cost the node 0.1–0.2 ms of CPU each, the CPU the
-admitted lookups need. Measured with 600 connections of a cheap client through nginx, goodput fell to a tenth of
-what 12 connections got; the short wait bounds each refused connection to about 1 / ``refusal_wait`` requests a
-second (goodput came back to a sixth to a half, not all of it), and a refusal still comes within 100 ms unless
-the node's event loop is already that far behind.
+connection then sends hundreds of requests a second, each costing the node (and the proxy) CPU that the admitted
+lookups need. Measured with 600 connections of a cheap client through nginx, goodput fell to a tenth of what 12
+connections got; the short wait bounds each refused connection to about 1 / ``refusal_wait`` requests a second,
+and a refusal still comes within 100 ms unless the node's event loop is already that far behind. (How much of
+the goodput comes back also depends on the garbage collector: see ``gc_tuning``.)
 """
 
 from __future__ import annotations

@@ -29,8 +29,9 @@ events {{
 }}
 
 http {{
-    # "timing": what a benchmark reads back (status, the time nginx took to answer, the node's part of it).
-    log_format timing '$status $request_time $upstream_response_time';
+    # "timing": what a benchmark reads back (status, the time nginx took to answer, the node's part of it,
+    # when it was answered).
+    log_format timing '$status $request_time $upstream_response_time $msec';
     access_log {access_log};
     client_body_temp_path {prefix}/client_body;
     proxy_temp_path {prefix}/proxy;

@@ -4,6 +4,8 @@ whose expected wait is past the timeout is refused at once instead of waiting ou
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import time
 
 import pytest
@@ -168,3 +170,77 @@ async def test_without_a_refusal_wait_a_refusal_is_immediate() -> None:
             async with gate.slots(1):
                 pass
         assert time.monotonic() - started < 0.05
+
+
+async def test_an_admitted_request_counts_in_later_expected_waits_until_it_leaves() -> None:
+    """Requests admitted on arrival that have not queued yet (their routes still running) are demand: under a
+    burst, hundreds of them must not all be admitted on a queue that looks empty."""
+    gate = DbGate(capacity=1, timeout=1.0)
+    gate.mean_hold = 0.3
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(3):
+            assert await stack.enter_async_context(gate.admitted(1)) is None
+        assert gate.expected_wait(1) == pytest.approx(0.9)  # three ahead of it, 0.3 s each, on one slot
+        assert gate.refusal(1) is not None  # past ADMIT_SHARE of the timeout
+        assert gate.waiting == 0  # nobody queued: the demand is on its way
+    # Their places are given up when they leave without queueing (answered from memory, a 422...).
+    assert gate.expected_wait(1) == 0
+    assert gate.refusal(1) is None
+
+
+async def test_an_admitted_request_queues_without_being_asked_again() -> None:
+    """Admitted on arrival, a request is not refused when it gets to the gate, even when newcomers are refused by
+    then: a refusal after its route ran would come late."""
+    gate = DbGate(capacity=1, timeout=1.0, refusal_wait=0.3)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with gate.slots(1):
+            await release.wait()
+
+    async with gate.admitted(1) as refused:
+        assert refused is None
+        # Meanwhile another request takes the only slot and holds look long: newcomers are refused now.
+        holder = asyncio.create_task(hold(), context=contextvars.Context())  # not in this request's context
+        await asyncio.sleep(0.01)
+        gate.mean_hold = 100.0
+        assert gate.refusal(1) is not None
+        asyncio.get_running_loop().call_later(0.05, release.set)
+        started = time.monotonic()
+        async with gate.slots(1):  # queued behind the holder and served; not asked again after 0.3 s
+            assert gate.available == 0
+        assert time.monotonic() - started < 0.25
+        await holder
+        # Its place became its place in the queue: a second request for slots is asked as usual.
+        assert gate.expected_wait(1) == 0
+        second = asyncio.create_task(hold(), context=contextvars.Context())
+        release.clear()
+        await asyncio.sleep(0.01)
+        with pytest.raises(ServiceUnavailable, match="queued ahead"):
+            async with gate.slots(1):
+                pass
+        release.set()
+        await second
+
+
+async def test_a_place_is_taken_only_at_the_gate_that_admitted_it() -> None:
+    gate, other = DbGate(capacity=1, timeout=1.0), DbGate(capacity=1, timeout=1.0)
+    gate.mean_hold = 0.5
+    async with gate.admitted(1) as refused:
+        assert refused is None
+        async with other.slots(1):
+            pass
+        assert gate.expected_wait(1) == pytest.approx(0.5)  # still on its way to this gate
+        async with gate.slots(1):
+            assert gate.expected_wait(1) == pytest.approx(0.5)  # now it holds the slot instead
+        assert gate.expected_wait(1) == 0
+
+
+async def test_a_refused_admission_holds_no_place() -> None:
+    gate = DbGate(capacity=1, timeout=1.0)
+    async with saturated(gate):
+        async with gate.admitted(1) as refused:
+            assert refused is not None
+            assert "queued ahead" in refused
+        gate.mean_hold = 0.2
+        assert gate.expected_wait(1) == pytest.approx(0.2)  # the holder's slot only: nothing on its way

@@ -21,6 +21,12 @@ lookups need. Measured with 600 connections of a cheap client through nginx, goo
 connections got; the short wait bounds each refused connection to about 1 / ``refusal_wait`` requests a second,
 and a refusal still comes within 100 ms unless the node's event loop is already that far behind. (How much of
 the goodput comes back also depends on the garbage collector: see ``gc_tuning``.)
+
+A single lookup is asked once, on arrival, by the app's outermost layer (``admitted``): what is admitted there
+holds a place in the gate's demand while its route runs (parsing, validation) and then queues without being
+asked again. Asked a second time when it reached the queue, a lookup admitted on arrival could be refused after
+its route ran and a second refusal wait, late; and the lookups on their way to the queue, hundreds under a
+burst, were not counted in the expected wait of the ones arriving behind them.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 
 from netlookup.errors import ServiceUnavailable
 from netlookup.metrics import SHED_REQUESTS
@@ -42,6 +49,39 @@ HOLD_SMOOTHING = 0.1
 ADMIT_SHARE = 0.8
 
 
+class Admitted:
+    """The place of a request the gate admitted on arrival, until it queues for its slots (``DbGate.slots``,
+    which then neither asks again nor refuses it) or leaves without them. Meanwhile its demand counts in every
+    later request's expected wait: a request admitted on arrival still has its route to run (parsing, validation)
+    before it queues, and under a burst hundreds can be on that way at once. Left out, they would all be admitted
+    on a queue that looks short, and then refused late (after their route ran), or queued past what can be served
+    in time."""
+
+    __slots__ = ("gate", "wanted")
+
+    def __init__(self, gate: DbGate, wanted: int):
+        self.gate: DbGate | None = gate
+        self.wanted = wanted
+
+    def close(self) -> None:
+        """Give the place up (nothing when already given up)."""
+        gate, self.gate = self.gate, None
+        if gate is not None:
+            gate._admitted -= self.wanted
+
+    def take(self, gate: DbGate, wanted: int) -> bool:
+        """Whether this place, held at ``gate`` for at least ``wanted`` slots, becomes a request for them there
+        (given up, then: a request is admitted once, for its first request for slots)."""
+        if self.gate is not gate or wanted > self.wanted:
+            return False
+        self.close()
+        return True
+
+
+# The admission of the request running in this context (set by ``DbGate.admitted``, taken by ``DbGate.slots``).
+ADMITTED: ContextVar[Admitted | None] = ContextVar("netlookup_gate_admitted", default=None)
+
+
 class DbGate:
     def __init__(self, capacity: int, timeout: float, refusal_wait: float = 0.0):
         self.capacity = max(1, capacity)
@@ -50,6 +90,7 @@ class DbGate:
         self.available = self.capacity
         self._queue: deque[tuple[int, asyncio.Future[float]]] = deque()
         self._queued_slots = 0
+        self._admitted = 0  # slots of requests admitted on arrival that have not queued yet (see Admitted)
         self.mean_hold: float | None = None  # seconds a request holds its slots, on average
         # The holds in progress: how many, and the sum of their grant times (their mean age, in O(1)).
         self._holding = 0
@@ -78,7 +119,7 @@ class DbGate:
         hold = self.hold_estimate()
         if hold is None:
             return 0.0
-        backlog = self._queued_slots + wanted - self.available
+        backlog = self._queued_slots + self._admitted + wanted - self.available
         return max(0.0, backlog / max(1, self.capacity - self._held_long) * hold)
 
     def _shed(self, reason: str, detail: str) -> ServiceUnavailable:
@@ -99,7 +140,7 @@ class DbGate:
         """Why a request for ``wanted`` slots arriving now would be refused on arrival (None: it would be admitted
         at once or queued). Cheap: the admission middleware asks it before a request is even parsed."""
         wanted = max(1, min(wanted, self.capacity))
-        if not self._queue and self.available >= wanted:
+        if not self._queue and self.available - self._admitted >= wanted:
             return None
         expected = self.expected_wait(wanted)
         return f"about {expected:.1f} s of work is queued ahead" if expected > self.timeout * ADMIT_SHARE else None
@@ -117,6 +158,26 @@ class DbGate:
             refused = self.refusal(wanted)
         return refused
 
+    @contextlib.asynccontextmanager
+    async def admitted(self, wanted: int, arrived: float | None = None) -> AsyncIterator[str | None]:
+        """``admission`` decided once, on arrival, for a request that will ask for ``wanted`` slots: yields why it
+        is refused, or None with its place held (``Admitted``) for the block; in the block, ``slots`` takes that
+        place and queues without asking again. A request is then refused at arrival or not at all (except by
+        ``timeout``): never after its route ran, when the refusal would come late."""
+        wanted = max(1, min(wanted, self.capacity))
+        refused = await self.admission(wanted, arrived)
+        if refused is not None:
+            yield refused
+            return
+        place = Admitted(self, wanted)
+        self._admitted += wanted
+        token = ADMITTED.set(place)
+        try:
+            yield None
+        finally:
+            ADMITTED.reset(token)
+            place.close()
+
     def _take_free(self, wanted: int) -> float | None:
         """Take ``wanted`` free slots now, when nobody is queued ahead; when they were taken, else None."""
         if self._queue or self.available < wanted:
@@ -127,15 +188,18 @@ class DbGate:
     async def _acquire(self, wanted: int, reason: str) -> float:
         """Take ``wanted`` slots; when they were granted (a waiter resumes later than that: under load the loop
         has other work queued, and the slots are already held)."""
+        place = ADMITTED.get()
+        admitted = place is not None and place.take(self, wanted)
         taken = self._take_free(wanted)
         if taken is not None:
             return taken
-        refused = await self.admission(wanted)
-        if refused is not None:
-            raise self._shed(reason, refused)
-        taken = self._take_free(wanted)  # room may have been made while it waited to be asked again
-        if taken is not None:
-            return taken
+        if not admitted:
+            refused = await self.admission(wanted)
+            if refused is not None:
+                raise self._shed(reason, refused)
+            taken = self._take_free(wanted)  # room may have been made while it waited to be asked again
+            if taken is not None:
+                return taken
         granted: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._queue.append((wanted, granted))
         self._queued_slots += wanted

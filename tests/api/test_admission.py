@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -16,6 +17,7 @@ from starlette.types import Scope
 from netlookup.api.middleware import lookup_categories
 from netlookup.app import create_app, serve_both
 from netlookup.config import Settings
+from netlookup.lookup.request import LookupOptions, parse_query
 from netlookup.runtime import AppState
 from tests.conftest import reset_database
 from tests.gates import saturated
@@ -156,3 +158,45 @@ async def test_the_refusal_wait_counts_from_when_the_proxy_received_the_request(
         assert 0.05 <= timings["stamped 0.2 s ago"] < 0.25, timings
         assert timings["stamped 5 s ago"] < 0.1, timings
         assert 0.3 <= timings["stamp not a time"] < 0.8, timings  # read as no stamp: from when the node read it
+
+
+async def test_a_lookup_admitted_on_arrival_is_served_when_the_gate_fills_before_it_queues(settings: Settings) -> None:
+    """Admitted by the outermost layer, a lookup is not refused when it reaches the gate after its route ran,
+    even when newcomers are refused by then: the refusal would come late. (The service, in the admission's
+    block, as the middleware runs the app in it.)"""
+    no_index = settings.model_copy(update={"memory_index": False, "db_refusal_wait": 0.3})
+    async with _app(no_index) as (http, state):
+        services = state.services
+        gate = services.gate
+        async with services.lookups.database_admission() as refused:
+            assert refused is None
+            release = asyncio.Event()
+
+            async def hold() -> None:
+                async with gate.slots(gate.capacity):
+                    await release.wait()
+
+            holder = asyncio.create_task(hold(), context=contextvars.Context())  # another request's
+            await asyncio.sleep(0.01)
+            gate.mean_hold = 100 * gate.timeout
+            assert gate.refusal(1) is not None  # a newcomer would be refused now
+            asyncio.get_running_loop().call_later(0.05, release.set)
+            started = time.monotonic()
+            answer = await services.lookups.lookup(parse_query("10.0.0.1"), LookupOptions())
+            assert time.monotonic() - started < 0.25  # queued and served, not asked again after 0.3 s
+            assert set(answer["results"]) == {"acl", "sg", "lb", "f5"}
+            await holder
+
+
+async def test_lookups_that_leave_before_the_gate_give_their_places_back(settings: Settings) -> None:
+    """A lookup admitted on arrival that never queues (its query does not validate) gives its place up: places
+    that leaked would make the gate refuse everything in the end."""
+    no_index = settings.model_copy(update={"memory_index": False})
+    async with _app(no_index) as (http, state):
+        gate = state.services.gate
+        for _ in range(gate.capacity + 5):
+            assert (await http.get("/api/v1/lookup", params={"q": "not-an-address"})).status_code == 422
+        gate.mean_hold = 1.0
+        assert gate.expected_wait(1) == 0
+        assert (await http.get("/api/v1/lookup", params={"q": "10.0.0.1"})).status_code == 200
+        assert gate.expected_wait(1) == 0

@@ -183,7 +183,9 @@ class DatabaseAdmissionMiddleware:
     carries ``X-Request-ID``, CORS headers for an allowed origin, and is counted in the request metrics and
     ``netlookup_shed_requests_total``. It is sent when the gate's refusal wait has passed since the request reached
     nginx (``X-Request-Start``; else since this node read it) and the gate, asked again then, still refuses (see
-    ``DbGate.admission``). Lookups the memory index answers, and everything else, pass straight on."""
+    ``DbGate.admission``). A lookup admitted here is decided for good: it holds its place in the gate while its
+    route runs and queues without being asked again (``DbGate.admitted``), so it is refused now or not at all
+    (short of the queue timeout). Lookups the memory index answers, and everything else, pass straight on."""
 
     BODY = orjson.dumps({"detail": "the database is busy (more is queued than it can answer in time); retry shortly"})
     HEADERS = [
@@ -215,12 +217,13 @@ class DatabaseAdmissionMiddleware:
             started = time.perf_counter()
             services = self.services()
             categories = lookup_categories(scope)
-            if (
-                services is not None
-                and categories is not None
-                and not services.lookups.in_memory(categories)  # the memory index's lookups pass at once
-                and await services.lookups.database_admission(arrival(scope))
-            ):
+            # The memory index's lookups pass at once; the others are admitted (and then not refused later) or
+            # refused here.
+            if services is not None and categories is not None and not services.lookups.in_memory(categories):
+                async with services.lookups.database_admission(arrival(scope)) as refused:
+                    if refused is None:
+                        await self.app(scope, receive, send)
+                        return
                 await send({"type": "http.response.start", "status": 503, "headers": self._headers(scope)})
                 await send({"type": "http.response.body", "body": self.BODY})
                 route = LOOKUP_PATH if scope["path"] == LOOKUP_PATH else "/api/v1/{category}/lookup"

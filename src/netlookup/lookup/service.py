@@ -113,10 +113,11 @@ class LookupService:
         """Whether a lookup of ``categories`` is answered from current in-memory indexes alone (no database)."""
         return all(self._index(category) is not None for category in categories)
 
-    async def database_admission(self, arrived: float | None = None) -> str | None:
-        """Why a lookup that needs the database (one not ``in_memory``: one connection) is refused by the gate
-        (None: it is served or queued; see ``DbGate.admission``)."""
-        return None if self._gate is None else await self._gate.admission(1, arrived)
+    def database_admission(self, arrived: float | None = None) -> contextlib.AbstractAsyncContextManager[str | None]:
+        """For a lookup that needs the database (one not ``in_memory``: one connection), run around its handling:
+        yields why the gate refuses it, or None when it is served or queued, its place in the gate held until it
+        queues (see ``DbGate.admitted``)."""
+        return contextlib.nullcontext() if self._gate is None else self._gate.admitted(1, arrived)
 
     def _gated(self, slots: int) -> contextlib.AbstractAsyncContextManager[None]:
         return self._gate.slots(slots) if self._gate is not None else contextlib.nullcontext()

@@ -59,7 +59,9 @@ http {{
         least_conn;
 {servers}
         # Idle connections to the nodes; uvicorn keeps them 75 s, longer than nginx's 60 s, so nginx closes first.
-        keepalive 256;
+        # As many as a burst has in flight: each one closed here is opened again for the next burst, and a busy
+        # node accepts one new connection per pass of its event loop (libuv), while requests on it wait.
+        keepalive 1024;
         keepalive_timeout 60s;
     }}
 

@@ -78,7 +78,7 @@ async def test_a_waiter_that_times_out_or_is_cancelled_leaves_the_queue() -> Non
 async def test_holds_in_progress_raise_the_estimate_before_they_finish() -> None:
     """After a quiet spell the mean of finished holds is short; when holds get longer (a flood, a slow database),
     the holds in progress show it at once, so the gate does not queue more than it can serve in time."""
-    gate = DbGate(capacity=2, timeout=1.0)
+    gate = DbGate(capacity=2, timeout=0.8 / ADMIT_SHARE)  # admitted while the expected wait is within 0.8 s
     async with gate.slots(1):
         pass
     assert gate.hold_estimate() == pytest.approx(0, abs=0.02)
@@ -175,7 +175,7 @@ async def test_without_a_refusal_wait_a_refusal_is_immediate() -> None:
 async def test_an_admitted_request_counts_in_later_expected_waits_until_it_leaves() -> None:
     """Requests admitted on arrival that have not queued yet (their routes still running) are demand: under a
     burst, hundreds of them must not all be admitted on a queue that looks empty."""
-    gate = DbGate(capacity=1, timeout=1.0)
+    gate = DbGate(capacity=1, timeout=0.8 / ADMIT_SHARE)  # admitted while the expected wait is within 0.8 s
     gate.mean_hold = 0.3
     async with contextlib.AsyncExitStack() as stack:
         for _ in range(3):

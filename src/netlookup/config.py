@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # thousands of requests per second it is a large share of a small request's CPU.
     access_log: bool = True
     import_lock_timeout: float = Field(default=30.0, ge=0, le=3600)
-    db_queue_timeout: float = Field(default=3.0, gt=0, le=300)
+    db_queue_timeout: float = Field(default=5.0, gt=0, le=300)
     db_refusal_wait: float = Field(default=0.05, ge=0, le=1)
     max_inflight: int = Field(default=1024, ge=0, le=1_000_000)
     max_queue_seconds: float = Field(default=5.0, ge=0, le=3600)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import AsyncIterator
 
 from netlookup.gate import DbGate
@@ -22,7 +23,8 @@ async def saturated(gate: DbGate) -> AsyncIterator[asyncio.Event]:
             await release.wait()
         gate.mean_hold = 0.01
 
-    holder = asyncio.create_task(hold())
+    # Another request's hold: not in the caller's context (a place the caller was admitted to stays the caller's).
+    holder = asyncio.create_task(hold(), context=contextvars.Context())
     await held.wait()
     gate.mean_hold = 100 * gate.timeout
     try:

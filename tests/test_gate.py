@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import time
 
 import pytest
@@ -192,35 +191,22 @@ async def test_an_admitted_request_queues_without_being_asked_again() -> None:
     """Admitted on arrival, a request is not refused when it gets to the gate, even when newcomers are refused by
     then: a refusal after its route ran would come late."""
     gate = DbGate(capacity=1, timeout=1.0, refusal_wait=0.3)
-    release = asyncio.Event()
-
-    async def hold() -> None:
-        async with gate.slots(1):
-            await release.wait()
-
     async with gate.admitted(1) as refused:
         assert refused is None
         # Meanwhile another request takes the only slot and holds look long: newcomers are refused now.
-        holder = asyncio.create_task(hold(), context=contextvars.Context())  # not in this request's context
-        await asyncio.sleep(0.01)
-        gate.mean_hold = 100.0
-        assert gate.refusal(1) is not None
-        asyncio.get_running_loop().call_later(0.05, release.set)
-        started = time.monotonic()
-        async with gate.slots(1):  # queued behind the holder and served; not asked again after 0.3 s
-            assert gate.available == 0
-        assert time.monotonic() - started < 0.25
-        await holder
+        async with saturated(gate) as release:
+            assert gate.refusal(1) is not None
+            asyncio.get_running_loop().call_later(0.05, release.set)
+            started = time.monotonic()
+            async with gate.slots(1):  # queued behind the holder and served; not asked again after 0.3 s
+                assert gate.available == 0
+            assert time.monotonic() - started < 0.25
         # Its place became its place in the queue: a second request for slots is asked as usual.
         assert gate.expected_wait(1) == 0
-        second = asyncio.create_task(hold(), context=contextvars.Context())
-        release.clear()
-        await asyncio.sleep(0.01)
-        with pytest.raises(ServiceUnavailable, match="queued ahead"):
-            async with gate.slots(1):
-                pass
-        release.set()
-        await second
+        async with saturated(gate):
+            with pytest.raises(ServiceUnavailable, match="queued ahead"):
+                async with gate.slots(1):
+                    pass
 
 
 async def test_a_place_is_taken_only_at_the_gate_that_admitted_it() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -170,22 +169,13 @@ async def test_a_lookup_admitted_on_arrival_is_served_when_the_gate_fills_before
         gate = services.gate
         async with services.lookups.database_admission() as refused:
             assert refused is None
-            release = asyncio.Event()
-
-            async def hold() -> None:
-                async with gate.slots(gate.capacity):
-                    await release.wait()
-
-            holder = asyncio.create_task(hold(), context=contextvars.Context())  # another request's
-            await asyncio.sleep(0.01)
-            gate.mean_hold = 100 * gate.timeout
-            assert gate.refusal(1) is not None  # a newcomer would be refused now
-            asyncio.get_running_loop().call_later(0.05, release.set)
-            started = time.monotonic()
-            answer = await services.lookups.lookup(parse_query("10.0.0.1"), LookupOptions())
-            assert time.monotonic() - started < 0.25  # queued and served, not asked again after 0.3 s
-            assert set(answer["results"]) == {"acl", "sg", "lb", "f5"}
-            await holder
+            async with saturated(gate) as release:  # another request's hold
+                assert gate.refusal(1) is not None  # a newcomer would be refused now
+                asyncio.get_running_loop().call_later(0.05, release.set)
+                started = time.monotonic()
+                answer = await services.lookups.lookup(parse_query("10.0.0.1"), LookupOptions())
+                assert time.monotonic() - started < 0.25  # queued and served, not asked again after 0.3 s
+                assert set(answer["results"]) == {"acl", "sg", "lb", "f5"}
 
 
 async def test_lookups_that_leave_before_the_gate_give_their_places_back(settings: Settings) -> None:

@@ -59,8 +59,8 @@ http {{
         least_conn;
 {servers}
         # Idle connections to the nodes; uvicorn keeps them 75 s, longer than nginx's 60 s, so nginx closes first.
-        # As many as a burst has in flight: each one closed here is opened again for the next burst, and a busy
-        # node accepts one new connection per pass of its event loop (libuv), while requests on it wait.
+        # As many as a burst has in flight: each one closed here is opened again for the next burst, and a
+        # connection being opened costs a busy node more than a request on one that is open.
         keepalive 1024;
         keepalive_timeout 60s;
     }}

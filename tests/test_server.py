@@ -1,14 +1,20 @@
-"""A real uvicorn process: start, serve HTTP, stop cleanly."""
+"""A real uvicorn process: start, serve HTTP, stop cleanly; the server's batched accepts."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
+import uvicorn
+import uvloop
 
 from netlookup.migrations import upgrade
+from netlookup.server import ConnectionAcceptor, Server
 from tests.conftest import AUTH
 from tests.processes import Node
 
@@ -50,3 +56,100 @@ def test_access_log_follows_the_setting(tmp_path: Path, access_log: str) -> None
     logged = '"GET /api/v1/lookup?q=10.0.0.1 HTTP/1.1" 200' in node.log()
     assert logged is (access_log == "true"), node.log()
     assert "netlookup started" in node.log()  # the service's own log lines stay either way
+    assert "accepting up to 256 connections per event-loop pass" in node.log()  # `netlookup serve` batches accepts
+
+
+LOOPS = {"uvloop": uvloop.new_event_loop, "asyncio": asyncio.new_event_loop}
+
+
+class Greeter(asyncio.Protocol):
+    """Says hello on connection: a client that reads it knows its connection was handed to the loop."""
+
+    made = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        Greeter.made += 1
+        cast(asyncio.WriteTransport, transport).write(b"hello")  # uvloop's transports do not subclass asyncio's
+
+
+def _listener() -> socket.socket:
+    listener = socket.create_server(("127.0.0.1", 0), backlog=512)
+    listener.setblocking(False)
+    return listener
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_one_pass_takes_every_waiting_connection_up_to_the_batch(loop: str) -> None:
+    async def scenario() -> None:
+        Greeter.made = 0
+        listener = _listener()
+        acceptor = ConnectionAcceptor(asyncio.get_running_loop(), listener, Greeter, batch=64)
+        clients = [socket.create_connection(listener.getsockname()) for _ in range(100)]  # queued by the kernel
+        try:
+            assert [acceptor.accept_waiting(), acceptor.accept_waiting(), acceptor.accept_waiting()] == [64, 36, 0]
+            await asyncio.sleep(0.2)
+            assert Greeter.made == 100
+            for client in clients:
+                client.settimeout(5)
+                assert client.recv(5) == b"hello"
+        finally:
+            acceptor.close()
+            await acceptor.wait_closed()
+            for client in clients:
+                client.close()
+
+    with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
+        runner.run(scenario())
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_closed_acceptor_takes_no_more_connections(loop: str) -> None:
+    async def scenario() -> None:
+        listener = _listener()
+        address = listener.getsockname()
+        acceptor = ConnectionAcceptor(asyncio.get_running_loop(), listener, Greeter)
+        acceptor.start()
+        reader, writer = await asyncio.open_connection(*address)
+        assert await asyncio.wait_for(reader.readexactly(5), 5) == b"hello"  # served while it listens
+        writer.close()
+        acceptor.close()
+        await acceptor.wait_closed()
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.open_connection(*address)
+
+    with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
+        runner.run(scenario())
+
+
+async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    assert scope["type"] == "http"
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"5")]})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+def test_server_serves_a_burst_of_new_connections_and_stops() -> None:
+    """The uvicorn ``Server`` with batched accepts: every connection of a burst is served; stopping it closes the
+    listening socket and lets the connections' requests finish."""
+
+    async def scenario() -> None:
+        listener = _listener()
+        address = listener.getsockname()
+        server = Server(uvicorn.Config(hello_app, lifespan="off", log_level="warning"))
+        serving = asyncio.create_task(server.serve(sockets=[listener]))
+        for _ in range(500):  # started: lifespan off, so within a few loop passes
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        assert [type(listening).__name__ for listening in server.servers] == ["ConnectionAcceptor"]
+        async with httpx.AsyncClient(
+            base_url=f"http://{address[0]}:{address[1]}", limits=httpx.Limits(max_connections=200), timeout=10
+        ) as http:
+            answers = await asyncio.gather(*(http.get("/") for _ in range(200)))
+        assert {(answer.status_code, answer.text) for answer in answers} == {(200, "hello")}
+        server.should_exit = True
+        await asyncio.wait_for(serving, 10)
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.open_connection(*address)
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(scenario())

@@ -73,18 +73,22 @@ def serve(
     """Run the HTTP API with uvicorn."""
     import uvicorn  # only the server command needs it
 
+    from netlookup import server  # only the server command needs it
+
     settings = _settings()
-    uvicorn.run(
-        "netlookup.asgi:app",
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-        access_log=settings.access_log,
-        proxy_headers=True,
-        timeout_keep_alive=75,
-        timeout_graceful_shutdown=graceful_timeout,
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level.lower(),
+        "access_log": settings.access_log,
+        "proxy_headers": True,
+        "timeout_keep_alive": 75,
+        "timeout_graceful_shutdown": graceful_timeout,
+    }
+    if workers > 1:  # processes sharing one socket: uvicorn's own server, which takes one connection at a time
+        uvicorn.run("netlookup.asgi:app", workers=workers, **options)
+    else:
+        server.run(uvicorn.Config("netlookup.asgi:app", **options))
 
 
 @db_app.command("upgrade")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -153,3 +156,61 @@ def test_server_serves_a_burst_of_new_connections_and_stops() -> None:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(scenario())
+
+
+ACCEPT_WITH_FEW_FILES = """
+import asyncio, os, resource, socket, sys
+import uvloop
+from netlookup.server import ConnectionAcceptor
+
+class Greeter(asyncio.Protocol):
+    def connection_made(self, transport):
+        transport.write(b"hello")
+
+async def main():
+    listener = socket.create_server(("127.0.0.1", 0), backlog=512)
+    acceptor = ConnectionAcceptor(asyncio.get_running_loop(), listener, Greeter)
+    acceptor.start()
+    spare = int(sys.argv[1])  # descriptors left for connections; each accepted connection takes one
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(int(fd) for fd in os.listdir("/proc/self/fd")) + spare, hard))
+    print(listener.getsockname()[1], flush=True)
+    await asyncio.sleep(30)
+
+with asyncio.Runner(loop_factory=uvloop.new_event_loop if sys.argv[2] == "uvloop" else None) as runner:
+    runner.run(main())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts its descriptors in /proc (Linux)")
+@pytest.mark.parametrize("loop", LOOPS)
+def test_out_of_file_descriptors_pauses_accepting_and_then_serves_the_rest(tmp_path: Path, loop: str) -> None:
+    """A process out of descriptors stops taking connections for a second, logs it, and takes the waiting ones
+    once descriptors are free again: no busy loop, no crash, no connection dropped."""
+    script = tmp_path / "few_files.py"
+    script.write_text(ACCEPT_WITH_FEW_FILES)
+    server = subprocess.Popen(
+        [sys.executable, str(script), "10", loop], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]  # more than it can hold
+        greeted = []
+        for client in clients[:5]:
+            client.settimeout(5)
+            greeted.append(client.recv(5))
+        time.sleep(0.5)
+        for client in clients[:35]:  # gives the server its descriptors back (it closes on end of file)
+            client.close()
+        for client in clients[35:]:  # five waiting: fewer than the ten descriptors (the loop may take one or two)
+            client.settimeout(10)
+            greeted.append(client.recv(5))
+        assert greeted == [b"hello"] * 10
+        for client in clients[35:]:
+            client.close()
+    finally:
+        server.kill()
+        _, errors = server.communicate(timeout=10)
+    assert 1 <= errors.count("out of file descriptors, not accepting for 1 s") <= 10  # paused, not spinning
+    assert "Traceback" not in errors

@@ -52,7 +52,9 @@ def fresh_database(server: str, name: str) -> str:
         engine = create_async_engine(server)
         try:
             async with engine.begin() as conn:
-                await conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+                exists = text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :name")
+                if (await conn.execute(exists, {"name": name})).first():  # IF EXISTS on a missing one prints a note
+                    await conn.execute(text(f"DROP DATABASE {name}"))
                 await conn.execute(text(f"CREATE DATABASE {name}"))
         finally:
             await engine.dispose()

@@ -49,8 +49,9 @@ def wait_until(check: Callable[..., object], timeout: float, what: str, interval
 class Node:
     """One `netlookup serve` process on its own port."""
 
-    def __init__(self, name: str, database_url: str, log_dir: Path, **env: str):
+    def __init__(self, name: str, database_url: str, log_dir: Path, serve_args: tuple[str, ...] = (), **env: str):
         self.name = name
+        self.serve_args = serve_args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"{name}.log"
@@ -66,7 +67,17 @@ class Node:
     def start(self) -> Node:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "netlookup", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "netlookup",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *self.serve_args,
+            ],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -62,6 +62,19 @@ def test_access_log_follows_the_setting(tmp_path: Path, access_log: str) -> None
     assert "accepting up to 256 connections per event-loop pass" in node.log()  # `netlookup serve` batches accepts
 
 
+def test_worker_processes_share_one_socket_with_uvicorns_own_accept(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}"
+    upgrade(url)
+    node = Node("workers", url, tmp_path, serve_args=("--workers", "2")).start()
+    try:
+        with httpx.Client(base_url=node.url, timeout=10) as http:
+            assert {http.get("/api/v1/lookup", params={"q": "10.0.0.1"}).status_code for _ in range(20)} == {200}
+    finally:
+        assert node.stop() == 0, node.log()
+    assert node.log().count("netlookup started") == 2, node.log()
+    assert "accepting up to" not in node.log()  # processes sharing a socket take one connection at a time
+
+
 LOOPS = {"uvloop": uvloop.new_event_loop, "asyncio": asyncio.new_event_loop}
 
 

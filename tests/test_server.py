@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -78,6 +78,12 @@ def test_worker_processes_share_one_socket_with_uvicorns_own_accept(tmp_path: Pa
 LOOPS = {"uvloop": uvloop.new_event_loop, "asyncio": asyncio.new_event_loop}
 
 
+def run_on(loop: str, scenario: Coroutine[Any, Any, None]) -> None:
+    """Run ``scenario`` on a fresh event loop of the kind named (a key of ``LOOPS``)."""
+    with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
+        runner.run(scenario)
+
+
 class Greeter(asyncio.Protocol):
     """Says hello on connection: a client that reads it knows its connection was handed to the loop."""
 
@@ -114,8 +120,7 @@ def test_one_pass_takes_every_waiting_connection_up_to_the_batch(loop: str) -> N
             for client in clients:
                 client.close()
 
-    with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
-        runner.run(scenario())
+    run_on(loop, scenario())
 
 
 @pytest.mark.parametrize("loop", LOOPS)
@@ -133,8 +138,7 @@ def test_closed_acceptor_takes_no_more_connections(loop: str) -> None:
         with pytest.raises(ConnectionRefusedError):
             await asyncio.open_connection(*address)
 
-    with asyncio.Runner(loop_factory=LOOPS[loop]) as runner:
-        runner.run(scenario())
+    run_on(loop, scenario())
 
 
 async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -167,8 +171,7 @@ def test_server_serves_a_burst_of_new_connections_and_stops() -> None:
         with pytest.raises(ConnectionRefusedError):
             await asyncio.open_connection(*address)
 
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(scenario())
+    run_on("uvloop", scenario())
 
 
 ACCEPT_WITH_FEW_FILES = """

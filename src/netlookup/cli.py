@@ -71,9 +71,9 @@ def serve(
     ] = 5,
 ) -> None:
     """Run the HTTP API with uvicorn."""
-    import uvicorn  # only the server command needs it
+    import uvicorn  # only the server command needs these two
 
-    from netlookup import server  # only the server command needs it
+    from netlookup import server
 
     settings = _settings()
     options: dict[str, Any] = {

@@ -31,3 +31,12 @@ SOCKETIO_CLIENTS = Gauge("netlookup_socketio_connected_clients", "Socket.IO clie
 INDEX_RECORDS = Gauge(
     "netlookup_memory_index_records", "Records in the in-memory index (0 while building).", ["category"]
 )
+INDEX_MERGES = Counter(
+    "netlookup_memory_index_merges_total", "Merges of an in-memory index's segments into one.", ["category"]
+)
+INDEX_LAST_MERGE = Gauge(
+    "netlookup_memory_index_last_merge_timestamp_seconds",
+    "When the in-memory index's segments were last merged (Unix time; 0 before the first merge).",
+    ["category"],
+)
+INDEX_SEGMENTS = Gauge("netlookup_memory_index_segments", "Segments of the in-memory index.", ["category"])

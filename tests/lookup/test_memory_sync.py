@@ -94,7 +94,7 @@ async def test_a_failing_index_build_is_logged_with_traceback_shown_in_readyz_an
                 await _rename(settings.database_url, "lb_address_away", "lb_address")
                 renamed = False
                 status = await _poll(http, lambda s: isinstance(s, dict) and "version" in s, 30)
-                assert status == {"version": status["version"], "records": 0, "segments": 0}
+                assert status == {"version": status["version"], "records": 0, "segments": 0, "merged_at": None}
                 assert (await http.get("/readyz")).json()["building"] == []
     finally:
         if renamed:

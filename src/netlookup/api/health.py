@@ -14,7 +14,7 @@ from netlookup.api.deps import ServicesDep, StateDep
 from netlookup.api.responses import JSONBytesResponse
 from netlookup.categories import CATEGORIES
 from netlookup.container import Services
-from netlookup.metrics import DB_GATE, DB_POOL, INDEX_RECORDS, SOCKETIO_CLIENTS
+from netlookup.metrics import DB_GATE, DB_POOL, INDEX_RECORDS, INDEX_SEGMENTS, SOCKETIO_CLIENTS
 from netlookup.realtime.manager import ResilientRedisManager
 
 router = APIRouter(tags=["health"])
@@ -86,6 +86,7 @@ def _refresh_gauges(services: Services, sio: Any) -> None:
         for category in CATEGORIES:
             index = services.indexes.get(category)
             INDEX_RECORDS.labels(category).set(index.size if index is not None else 0)
+            INDEX_SEGMENTS.labels(category).set(len(index.parts) if index is not None else 0)
 
 
 @router.get("/metrics", summary="Prometheus metrics of this node", response_class=PlainTextResponse)

@@ -14,7 +14,8 @@ Refresh: an import or delete of a source builds a segment of that source only; `
 returns a new index in which that segment serves the source and the older segments no longer do (each segment
 carries the set of its sources it still serves). Which read wins is decided by its data version (the
 ``data_versions`` clock the read was made at): a read never replaces a newer one. Segments whose sources have
-all moved on are dropped; small ones are merged by re-reading their sources (``compaction``).
+all moved on are dropped; the rest are merged into one in the background (``netlookup.lookup.merging``), so that
+a lookup costs the same however the index got there.
 """
 
 from __future__ import annotations
@@ -41,15 +42,11 @@ CategoryResult = dict[str, Any]
 
 NO_PORT = -1
 NO_LINE = -(2**63)  # a record without a line sorts first, as SQL orders NULL
-# More segments than this and the small ones are merged into one (a re-read of their sources).
-MAX_SEGMENTS = 6
-# The largest segment is rebuilt (a full read) once more than this share of its records no longer serves.
-MAX_DEAD_SHARE = 0.5
 # Records copied per step when a segment's JSON is put in sort order.
 SORT_COPY_RECORDS = 50_000
 
 
-def _answer(total: int, kept: int, chunks: list[bytes]) -> CategoryResult:
+def _answer(total: int, kept: int, chunks: Sequence[bytes | bytearray]) -> CategoryResult:
     """A category result whose ``matches`` is one pre-rendered JSON array: serialising the response copies it
     as it is instead of walking a list of records."""
     return {"total": total, "truncated": total > kept, "matches": orjson.Fragment(b"[" + b",".join(chunks) + b"]")}
@@ -170,7 +167,8 @@ class NetSegment:
     protocols: tuple[str | None, ...]
     group_blob: bytes  # the best-groups' keys (JSON of their values), one after another, ending at group_ends
     group_ends: array[int]
-    blob: bytes  # every record's JSON in record order, a comma between two records
+    # every record's JSON in record order, a comma between two records (a merge grows it as a bytearray)
+    blob: bytes | bytearray
     json_start: array[int]  # where record i's JSON is in ``blob``
     json_end: array[int]
     src: array[int]
@@ -194,7 +192,7 @@ class NetSegment:
     def key(self, i: int) -> tuple[str, int, int]:
         return (self.sources[self.src[i]], self.line[i], self.rid[i])
 
-    def json(self, i: int) -> bytes:
+    def json(self, i: int) -> bytes | bytearray:
         return self.blob[self.json_start[i] : self.json_end[i]]
 
     def group(self, i: int) -> bytes:
@@ -526,16 +524,22 @@ class CategoryIndex:
                 parts.append(taken)
         return type(self).of(self.category, parts, known, floor)
 
-    def compaction(self) -> tuple[set[str], bool]:
-        """What to re-read to keep lookups cheap: (the sources of every segment but the largest, when there are
-        too many segments; whether the largest is mostly no longer served, i.e. a full read is due)."""
-        if not self.parts:
-            return set(), False
-        largest = max(self.parts, key=lambda part: part.segment.size)
-        full = largest.size < largest.segment.size * (1 - MAX_DEAD_SHARE)
-        if len(self.parts) <= MAX_SEGMENTS:
-            return set(), full
-        return {name for part in self.parts if part is not largest for name in part.served()}, full
+    def needs_merge(self) -> bool:
+        """More than one segment, or one that keeps records of sources it no longer serves: a merge would make
+        lookups cheaper (see ``netlookup.lookup.merging``)."""
+        return len(self.parts) > 1 or any(part.live is not None for part in self.parts)
+
+    def merged(self, segment: Segment, replaced: Iterable[Segment]) -> CategoryIndex:
+        """This index with ``segment`` (a merge of the segments ``replaced``, as they were served when the merge
+        began) in their place. It serves only the sources those segments still serve here: a source refreshed or
+        deleted while the merge ran is served by its newer segment, or not at all, never from the merge."""
+        gone = set(replaced)
+        still = {name for part in self.parts if part.segment in gone for name in part.served()}
+        parts = [part for part in self.parts if part.segment not in gone]
+        whole = Part(segment).without(set(segment.sources) - still) if segment.size else None
+        if whole is not None:
+            parts.insert(0, whole)
+        return type(self).of(self.category, parts, self.known, self.floor)
 
     def lookup(self, prefix: Prefix, options: LookupOptions) -> CategoryResult:
         if SPECS[self.category].network:
@@ -563,7 +567,7 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
     low, high = _addr_int(prefix.start), _addr_int(prefix.end)
     width = MAX_PREFIX[family]
     total = kept = 0
-    chunks: list[bytes] = []
+    chunks: list[bytes | bytearray] = []
     best: dict[bytes, int] = {}
     for length, parts in index.lengths.get(family, ()):
         covering = length <= query_len and mode is not Mode.within
@@ -600,11 +604,11 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
                     one_start = one_start and narrow[a] == narrow[b - 1]
         if not runs:
             continue
-        if simple and one_start and all(part.live is None for part, _a, _b in runs):
-            # The common case: runs of one network start, served whole (one segment, or several: a sharded
-            # build, fresh refreshes): count them, take the first matches' JSON in (source, line, id) order,
-            # a block's JSON being one slice of its segment's buffer.
-            if kept >= limit:
+        if simple and one_start:
+            # The common case: runs of one network start (in one segment, or several: a sharded build, fresh
+            # refreshes, sources some segment no longer serves): count them, take the first matches' JSON in
+            # (source, line, id) order, a block's JSON being one slice of its segment's buffer.
+            if kept >= limit and all(part.live is None for part, _a, _b in runs):
                 total += sum(b - a for _part, a, b in runs)
                 continue
             for segment, a, b in _blocks(runs):
@@ -627,10 +631,11 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
 
 
 def _blocks(runs: list[tuple[Part, int, int]]) -> list[tuple[NetSegment, int, int]]:
-    """The runs (each of one network start, in segments serving all their sources) as blocks in (source, line,
-    id) order: one run as it is; several cut into one block per source (the segments' sources are disjoint) in
-    source-name order, since a run is sorted by (source code, line, id) and codes follow name order."""
-    if len(runs) == 1:  # sorted already
+    """The served records of ``runs`` (each of one network start) as blocks in (source, line, id) order: one run
+    of a segment serving all its sources as it is; otherwise cut into one block per source (a run is sorted by
+    (source code, line, id), codes follow name order, and the segments' served sources are disjoint), the
+    sources no longer served left out, in source-name order. The cost is per source in the run, not per record."""
+    if len(runs) == 1 and runs[0][0].live is None:  # sorted already
         part, a, b = runs[0]
         assert isinstance(part.segment, NetSegment)
         return [(part.segment, a, b)]
@@ -642,9 +647,11 @@ def _blocks(runs: list[tuple[Part, int, int]]) -> list[tuple[NetSegment, int, in
         while i < b:
             code = src[i]
             j = bisect_right(src, code, i, b)
-            blocks.append((segment.sources[code], segment, i, j))
+            if part.serves(code):
+                blocks.append((segment.sources[code], segment, i, j))
             i = j
-    blocks.sort(key=itemgetter(0))
+    if len(runs) > 1:
+        blocks.sort(key=itemgetter(0))
     return [(segment, a, b) for _name, segment, a, b in blocks]
 
 

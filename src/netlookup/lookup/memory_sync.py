@@ -22,6 +22,7 @@ import contextvars
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,11 @@ from netlookup.categories import CATEGORIES, Category
 from netlookup.changes import DataChange
 from netlookup.config import Settings
 from netlookup.lookup.build_workers import SHARD_MIN_RECORDS, SHARE_HERE_MIN_RECORDS, BuildWorkers
-from netlookup.lookup.index_reads import Read, Stopping, per_source, read_segment, release_freed_memory
+from netlookup.lookup.index_reads import Read, Stopping, paused, per_source, read_segment, release_freed_memory
 from netlookup.lookup.memory import CategoryIndex, Segment
+from netlookup.lookup.merging import merge_steps
 from netlookup.lookup.snapshots import SnapshotKeeper
+from netlookup.metrics import INDEX_LAST_MERGE, INDEX_MERGES
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,23 @@ REFRESH_TIMEOUT = 30.0
 # serves (the other categories' builds are done by then), later ones at most once per SNAPSHOT_INTERVAL.
 SNAPSHOT_DELAY = 5.0
 SNAPSHOT_INTERVAL = 60.0
+# A category's segments are merged into one this long after the change that made a second one (or left one
+# holding records it no longer serves); the changes of a burst of imports are merged once.
+MERGE_DELAY = 1.0
+# After a merge that took t seconds, the next one waits at least this many times t: under imports without end,
+# merging takes at most about a fifth of the node's time (lookups over a few segments cost little more meanwhile).
+MERGE_COST_FACTOR = 4.0
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRecord:
+    """A category's last merge: when it ended (wall clock, and the monotonic clock), how long it took, and how
+    many segments it merged."""
+
+    at: float
+    finished: float
+    seconds: float
+    segments: int
 
 
 @dataclass(slots=True)
@@ -59,6 +79,10 @@ class BuildFailure:
 
     def as_status(self) -> dict[str, Any]:
         return {"state": "building", "last_error": self.error, "failed_attempts": self.attempts}
+
+
+def _rfc3339(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _empty(category: Category) -> CategoryIndex:
@@ -94,7 +118,9 @@ class MemoryIndexes:
         snapshot_dir: Path | None = None,
         snapshot_delay: float = SNAPSHOT_DELAY,
         snapshot_interval: float = SNAPSHOT_INTERVAL,
+        merge_delay: float | None = MERGE_DELAY,
     ):
+        """``merge_delay`` None leaves segments unmerged (tests of the multi-segment read)."""
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._workers = BuildWorkers(
             build_workers, shard_min_records=shard_min_records, share_here_min_records=share_here_min_records
@@ -119,6 +145,9 @@ class MemoryIndexes:
         self._installs: dict[Category, asyncio.Event] = {}
         self._builders: dict[Category, asyncio.Task[None]] = {}
         self._refreshers: dict[Category, asyncio.Task[None]] = {}
+        self._mergers: dict[Category, asyncio.Task[None]] = {}
+        self._merges: dict[Category, MergeRecord] = {}
+        self._merge_delay = merge_delay
         self._failures: dict[Category, BuildFailure] = {}
         self._polled: dict[Category, int] = {}
         self._poller: asyncio.Task[None] | None = None
@@ -139,14 +168,21 @@ class MemoryIndexes:
         return [category for category in CATEGORIES if category not in self._indexes]
 
     def status(self) -> dict[str, Any]:
-        """Per category: ``{version, records, segments}`` once built; ``"building"`` meanwhile, or, after a
-        failed build, ``{state: "building", last_error, failed_attempts}``."""
+        """Per category: ``{version, records, segments, merged_at}`` once built (``merged_at``: when its
+        segments were last merged, RFC 3339 UTC, null before the first merge); ``"building"`` meanwhile, or,
+        after a failed build, ``{state: "building", last_error, failed_attempts}``."""
         status: dict[str, Any] = {}
         for category in CATEGORIES:
             index = self._indexes.get(category)
             failure = self._failures.get(category)
             if index is not None:
-                status[category] = {"version": index.version, "records": index.size, "segments": len(index.parts)}
+                merge = self._merges.get(category)
+                status[category] = {
+                    "version": index.version,
+                    "records": index.size,
+                    "segments": len(index.parts),
+                    "merged_at": None if merge is None else _rfc3339(merge.at),
+                }
             else:
                 status[category] = failure.as_status() if failure is not None else "building"
         return status
@@ -202,13 +238,8 @@ class MemoryIndexes:
         self._installed.set()
         self._wake(category)
         self._schedule_snapshot(category)
-        sources, full = index.compaction()
-        if sources:
-            log.info("index segments merged category=%s sources=%d", category, len(sources))
-            self._pending[category] |= sources
-            self._schedule_refresh(category)
-        if full:
-            self._schedule_build(category)
+        if index.needs_merge():
+            self._schedule_merge(category)
 
     def _task(self, coro: Any, name: str) -> asyncio.Task[None]:
         # A fresh context: the rebuild is not part of the request that happened to trigger it (log request ids).
@@ -220,6 +251,54 @@ class MemoryIndexes:
         running = self._builders.get(category)
         if running is None or running.done():
             self._builders[category] = self._task(self._build(category), f"index-{category}")
+
+    def _schedule_merge(self, category: Category) -> None:
+        if self._sessionmaker is None or self._merge_delay is None:
+            return
+        running = self._mergers.get(category)
+        if running is None or running.done():
+            self._mergers[category] = self._task(self._merge(category), f"index-merge-{category}")
+
+    async def _merge(self, category: Category) -> None:
+        """Merge the category's segments into one, a step at a time between requests: ``merge_delay`` after
+        the change that called for it (a burst of imports is merged once), and no sooner than the last merge's
+        cost allows (``MERGE_COST_FACTOR``); again while the index still needs it (changes during a merge)."""
+        while True:
+            last = self._merges.get(category)
+            wait = 0.0 if last is None else last.finished + last.seconds * MERGE_COST_FACTOR - time.monotonic()
+            if await self._pause(max(wait, self._merge_delay or 0.0)):
+                return
+            index = self._indexes.get(category)
+            if index is None or not index.needs_merge() or self._stopping.is_set():
+                return
+            started, clock = time.perf_counter(), time.monotonic()
+            steps = merge_steps(category, index.parts)
+            while True:
+                try:
+                    paused(next, steps)
+                except StopIteration as done:
+                    segment: Segment = done.value
+                    break
+                await asyncio.sleep(0)  # requests go first between two steps
+                if self._stopping.is_set():
+                    return
+            current = self._indexes.get(category)
+            seconds = time.perf_counter() - started
+            self._merges[category] = MergeRecord(time.time(), clock + seconds, seconds, len(index.parts))
+            if current is None:
+                return  # dropped meanwhile: its build starts from the database
+            merged = current.merged(segment, [part.segment for part in index.parts])
+            self._install(category, merged)
+            INDEX_MERGES.labels(category).inc()
+            INDEX_LAST_MERGE.labels(category).set(self._merges[category].at)
+            log.info(
+                "index segments merged category=%s segments=%d records=%d took_ms=%.0f",
+                category,
+                len(index.parts),
+                merged.size,
+                seconds * 1000,
+            )
+            self._schedule_trim()
 
     def _schedule_refresh(self, category: Category) -> None:
         if self._sessionmaker is None:
@@ -388,7 +467,13 @@ class MemoryIndexes:
         left."""
         self._stopping.set()
         savers = self._snapshots.tasks() if self._snapshots is not None else []
-        running = (*self._builders.values(), *self._refreshers.values(), *savers, self._poller)
+        running = (
+            *self._builders.values(),
+            *self._refreshers.values(),
+            *self._mergers.values(),
+            *savers,
+            self._poller,
+        )
         tasks = [task for task in running if task is not None and not task.done()]
         if tasks:
             _done, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)

@@ -1,0 +1,347 @@
+"""Merging the segments of a category's index into one, in memory, a bounded step at a time.
+
+A node's index grows a segment per refresh (an import or delete of one source), and an older segment keeps the
+records of sources it no longer serves. Lookups cost more with every segment they search and every source they
+cut around, so a merge makes one segment of what the parts serve, as a fresh build would lay it out: the same
+sort order, records of sources no longer served left out. The records' JSON is copied as it was rendered (no
+database read, no rendering again).
+
+Pure code over plain data: ``merge_steps(category, parts)`` is a generator that does at most about
+``STEP_RECORDS`` records' work between two ``yield``s (so the caller can let requests in between) and returns
+the merged segment. Nothing it reads is changed, so readers keep using the parts meanwhile.
+"""
+
+from __future__ import annotations
+
+import heapq
+from array import array
+from collections.abc import Generator, Sequence
+from itertools import accumulate, islice, repeat
+from operator import add, and_, sub
+
+from netlookup.categories import Category
+from netlookup.lookup.memory import (
+    Addresses,
+    AddrSegment,
+    NetSegment,
+    Part,
+    Segment,
+    _Codes,
+    _picker,
+)
+
+# Records handled between two yields: a step takes a few milliseconds at most on a slow core.
+STEP_RECORDS = 4096
+
+Steps = Generator[None, None, Segment]
+
+# Per-record arrays of a network segment, gathered in the merged order (the typecodes the builder uses).
+_NET_FIELDS = (("src", "I"), ("line", "q"), ("rid", "q"), ("port_lo", "i"), ("port_hi", "i"), ("proto", "H"))
+
+
+def merge_steps(category: Category, parts: Sequence[Part]) -> Steps:
+    """Steps of merging ``parts`` (segments of one category and which of their sources each serves) into one
+    segment holding exactly the records the parts serve; returns it."""
+    if all(isinstance(part.segment, NetSegment) for part in parts):
+        return (yield from _merge_network(category, parts))
+    return (yield from _merge_addresses(category, parts))
+
+
+def _chunks(lo: int, hi: int) -> range:
+    return range(lo, hi, STEP_RECORDS)
+
+
+def _served_ranks(parts: Sequence[Part]) -> tuple[list[str], list[list[int]], int]:
+    """The served source names in name order, and per part each source code's rank among them (``dead`` for a
+    source the part no longer serves)."""
+    served = sorted({name for part in parts for name in part.served()})
+    rank = {name: position for position, name in enumerate(served)}
+    dead = len(served)
+    codes = [
+        [rank[name] if part.serves(code) else dead for code, name in enumerate(part.segment.sources)] for part in parts
+    ]
+    return served, codes, dead
+
+
+def _merge_network(category: Category, parts: Sequence[Part]) -> Generator[None, None, NetSegment]:
+    segments: list[NetSegment] = [part.segment for part in parts]  # type: ignore[misc]
+    served, ranks, dead = _served_ranks(parts)
+    # A part serves each of its sources whole: a source's size is its size in the part that serves it.
+    source_sizes = [0] * len(served)
+    for segment, ranks_of in zip(segments, ranks, strict=True):
+        for code, rank in enumerate(ranks_of):
+            if rank != dead:
+                source_sizes[rank] = segment.source_sizes[code]
+    protocols = _Codes()
+    groups: dict[bytes, int] = {}
+    # Every part's per-record fields, one after another (record g of the whole is record g - offset[p] of part
+    # p), source and protocol and group codes turned into the merged segment's.
+    whole = {name: array(typecode) for name, typecode in (*_NET_FIELDS, ("grp", "I"))}
+    part_of, json_start, json_end = array("B"), array("Q"), array("Q")
+    start_high, start_low = array("Q"), array("Q")
+    offsets: list[int] = []
+    for number, segment in enumerate(segments):
+        offsets.append(len(whole["src"]))
+        proto_codes = [protocols.code(value) for value in segment.protocols]
+        group_codes = [
+            groups.setdefault(segment.group_blob[segment.group_ends[c] : segment.group_ends[c + 1]], len(groups))
+            for c in range(len(segment.group_ends) - 1)
+        ]
+        family_starts = sorted((segment.first[f], f) for f in segment.first)
+        for lo in _chunks(0, segment.size):
+            hi = min(lo + STEP_RECORDS, segment.size)
+            whole["src"].extend(map(ranks[number].__getitem__, segment.src[lo:hi]))
+            whole["proto"].extend(map(proto_codes.__getitem__, segment.proto[lo:hi]))
+            whole["grp"].extend(map(group_codes.__getitem__, segment.grp[lo:hi]))
+            for name in ("line", "rid", "port_lo", "port_hi"):
+                whole[name].extend(getattr(segment, name)[lo:hi])
+            json_start.extend(segment.json_start[lo:hi])
+            json_end.extend(segment.json_end[lo:hi])
+            part_of.extend(repeat(number, hi - lo))
+            yield
+        for first, family in family_starts:
+            addresses = segment.starts[family]
+            for lo in _chunks(0, len(addresses)):
+                hi = min(lo + STEP_RECORDS, len(addresses))
+                start_high.extend(iter(addresses.high[lo:hi]))
+                start_low.extend(addresses.low[lo:hi] if addresses.wide else repeat(0, hi - lo))
+                yield
+            assert len(start_high) == offsets[number] + first + len(addresses)
+    order = array("Q")
+    runs: list[tuple[int, int, int, int]] = []
+    for family, length in sorted({key for s in segments for key in s.bounds}, key=lambda k: (k[0] == 6, k[1])):
+        lo_out = len(order)
+        contributing = [
+            (offsets[number] + bounds[0], offsets[number] + bounds[1])
+            for number, segment in enumerate(segments)
+            if (bounds := segment.bounds.get((family, length))) is not None
+        ]
+        yield from _order_run(contributing, whole, start_high, start_low, family == 6, dead, order)
+        if len(order) > lo_out:
+            runs.append((family, length, lo_out, len(order)))
+    return (
+        yield from _gather_network(
+            category,
+            segments,
+            tuple(served),
+            tuple(source_sizes),
+            protocols,
+            groups,
+            runs,
+            order,
+            whole,
+            (
+                part_of,
+                json_start,
+                json_end,
+                start_high,
+                start_low,
+            ),
+        )
+    )
+
+
+def _order_run(
+    contributing: list[tuple[int, int]],
+    whole: dict[str, array[int]],
+    start_high: array[int],
+    start_low: array[int],
+    wide: bool,
+    dead: int,
+    order: array[int],
+) -> Generator[None, None, None]:
+    """Append to ``order`` the served records of one (family, prefix_len) run of each part, in (start, source,
+    line, id) order. Each part's run is in that order already (its source codes follow name order, as the
+    merged ranks do): one part's is kept as it is; several are merged by one sort of packed integer keys, which
+    finds the sorted runs and merges them."""
+    src = whole["src"]
+    if len(contributing) == 1:
+        lo, hi = contributing[0]
+        for c in _chunks(lo, hi):
+            order.extend([g for g in range(c, min(c + STEP_RECORDS, hi)) if src[g] != dead])
+            yield
+        return
+    line, rid = whole["line"], whole["rid"]
+    line_low = min(min(line[lo:hi]) for lo, hi in contributing)
+    rid_low = min(min(rid[lo:hi]) for lo, hi in contributing)
+    line_bits = max((max(line[lo:hi]) - line_low).bit_length() for lo, hi in contributing)
+    rid_bits = max((max(rid[lo:hi]) - rid_low).bit_length() for lo, hi in contributing)
+    rank_bits, g_bits = dead.bit_length(), len(src).bit_length()
+    lists: list[list[int]] = []
+    for lo, hi in contributing:
+        keys: list[int] = []
+        lists.append(keys)
+        for c in _chunks(lo, hi):
+            end = min(c + STEP_RECORDS, hi)
+            keys.extend(
+                (
+                    (
+                        ((((high << 64 | low) if wide else high) << rank_bits | s) << line_bits | n - line_low)
+                        << rid_bits
+                        | r - rid_low
+                    )
+                    << g_bits
+                )
+                | g
+                for g, high, low, s, n, r in zip(
+                    range(c, end),
+                    start_high[c:end],
+                    start_low[c:end],
+                    src[c:end],
+                    line[c:end],
+                    rid[c:end],
+                    strict=True,
+                )
+                if s != dead
+            )
+            yield
+    # A merge of the sorted lists a step at a time (one sort of them all would hold the interpreter for tens of
+    # milliseconds at 5x the demo data).
+    merged = heapq.merge(*lists)
+    mask = (1 << g_bits) - 1
+    while chunk := list(islice(merged, STEP_RECORDS)):
+        order.extend(map(and_, chunk, repeat(mask)))
+        yield
+
+
+def _gather_network(
+    category: Category,
+    segments: list[NetSegment],
+    served: tuple[str, ...],
+    source_sizes: tuple[int, ...],
+    protocols: _Codes,
+    groups: dict[bytes, int],
+    runs: list[tuple[int, int, int, int]],
+    order: array[int],
+    whole: dict[str, array[int]],
+    placement: tuple[array[int], array[int], array[int], array[int], array[int]],
+) -> Generator[None, None, NetSegment]:
+    """The merged segment: every per-record field and the records' JSON taken in ``order``."""
+    part_of, json_start, json_end, start_high, start_low = placement
+    out = {name: array(typecode) for name, typecode in (*_NET_FIELDS, ("grp", "I"))}
+    starts_out, ends_out = array("Q"), array("Q")
+    position = 0  # where the next record's JSON goes in the merged buffer (a comma between two records)
+    for c in _chunks(0, len(order)):
+        pick = _picker(order[c : c + STEP_RECORDS])
+        for name, values in out.items():
+            values.extend(pick(whole[name]))
+        sizes = list(map(sub, pick(json_end), pick(json_start)))
+        begins = list(accumulate(map(add, sizes, repeat(1)), initial=position))
+        position = begins.pop()
+        starts_out.extend(begins)
+        ends_out.extend(map(add, begins, sizes))
+        yield
+    # The buffer grows a step at a time (a large one is moved by remapping, not copied): joining the pieces at
+    # the end, or making it zeroed at its final size, would take the whole of it in one call (tens of
+    # milliseconds at 5x the demo data, every request waiting).
+    blob = bytearray()
+    views = [memoryview(segment.blob) for segment in segments]
+    for c in _chunks(0, len(order)):
+        pick = _picker(order[c : c + STEP_RECORDS])
+        if c:
+            blob += b","
+        blob += b",".join(
+            [views[p][s:e] for p, s, e in zip(pick(part_of), pick(json_start), pick(json_end), strict=True)]
+        )
+        yield
+    for view in views:
+        view.release()
+    addresses: dict[int, Addresses] = {}
+    first: dict[int, int] = {}
+    bounds: dict[tuple[int, int], tuple[int, int]] = {}
+    for family, length, lo, hi in runs:
+        bounds[family, length] = (lo, hi)
+        if family not in first:
+            first[family] = lo
+            addresses[family] = Addresses(family)
+        target = addresses[family]
+        for c in _chunks(lo, hi):
+            pick = _picker(order[c : min(c + STEP_RECORDS, hi)])
+            target.high.extend(pick(start_high))
+            if target.wide:
+                target.low.extend(pick(start_low))
+            yield
+    group_keys = list(groups)
+    return NetSegment(
+        category,
+        served,
+        source_sizes,
+        tuple(protocols.values),
+        b"".join(group_keys),
+        array("Q", accumulate((len(key) for key in group_keys), initial=0)),
+        blob,
+        starts_out,
+        ends_out,
+        out["src"],
+        out["line"],
+        out["rid"],
+        out["port_lo"],
+        out["port_hi"],
+        out["proto"],
+        out["grp"],
+        addresses,
+        first,
+        bounds,
+    )
+
+
+def _merge_addresses(category: Category, parts: Sequence[Part]) -> Generator[None, None, AddrSegment]:
+    """lb/f5 parts: their served records one after another (a lookup orders its hits itself), their points
+    sorted by address again."""
+    served, ranks, dead = _served_ranks(parts)
+    blob = bytearray()
+    offsets, src, rid, port = array("Q", [0]), array("I"), array("q"), array("i")
+    sizes = [0] * len(served)
+    points: dict[int, list[tuple[int, int, int]]] = {}
+    networks: dict[int, list[tuple[int, int, int, int]]] = {}
+    for number, part in enumerate(parts):
+        segment = part.segment
+        assert isinstance(segment, AddrSegment)
+        renumbered: dict[int, int] = {}  # the part's record index → the merged one
+        for lo in _chunks(0, segment.size):
+            for i in range(lo, min(lo + STEP_RECORDS, segment.size)):
+                code = ranks[number][segment.src[i]]
+                if code == dead:
+                    continue
+                renumbered[i] = len(src)
+                src.append(code)
+                sizes[code] += 1
+                rid.append(segment.rid[i])
+                port.append(segment.port[i])
+                blob += segment.head(i)
+                offsets.append(len(blob))
+            yield
+        for family, (addrs, records, roles) in segment.points.items():
+            kept = points.setdefault(family, [])
+            for lo in _chunks(0, len(addrs)):
+                for j in range(lo, min(lo + STEP_RECORDS, len(addrs))):
+                    index = renumbered.get(records[j])
+                    if index is not None:
+                        kept.append((addrs[j], index, roles[j]))
+                yield
+        for family, found in segment.networks.items():
+            networks.setdefault(family, []).extend(
+                (start, end, length, renumbered[i]) for start, end, length, i in found if i in renumbered
+            )
+    point_arrays: dict[int, tuple[Addresses, array[int], array[int]]] = {}
+    for family, kept in points.items():
+        kept.sort()
+        yield
+        arrays = point_arrays[family] = (Addresses(family), array("I"), array("B"))
+        arrays[0].extend([addr for addr, _index, _role in kept])
+        arrays[1].extend([index for _addr, index, _role in kept])
+        arrays[2].extend([role for _addr, _index, role in kept])
+        yield
+    return AddrSegment(
+        category, tuple(served), tuple(sizes), bytes(blob), offsets, src, rid, port, point_arrays, networks
+    )
+
+
+def run_merge(steps: Steps) -> Segment:
+    """All of a merge's steps at once (tests, and merges of small parts)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            segment: Segment = done.value
+            return segment

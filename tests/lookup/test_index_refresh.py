@@ -8,11 +8,13 @@ import asyncio
 import io
 import logging
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pytest
+from prometheus_client import REGISTRY
 
 from netlookup.config import Settings
 from netlookup.container import open_services
@@ -47,11 +49,16 @@ def _plain(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-async def test_index_equals_database_and_oracle_over_imports_and_deletes(settings: Settings, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "merge_delay"), [(1, 0.0), (2, 0.0), (3, None)])
+async def test_index_equals_database_and_oracle_over_imports_and_deletes(
+    settings: Settings, seed: int, merge_delay: float | None
+) -> None:
+    """``merge_delay`` 0: segments merged in the background at whatever points the steps leave them time to
+    (each step waits a random while); None: never merged, every lookup reading across segments."""
     rng = random.Random(seed)
     await reset_database(settings.database_url)
-    indexes = MemoryIndexes(poll_interval=3600)  # only the changes' own refreshes, no poll to cover for them
+    # Only the changes' own refreshes, no poll to cover for them.
+    indexes = MemoryIndexes(poll_interval=3600, merge_delay=merge_delay)
     async with open_services(settings, Notifier(None, on_change=indexes.apply_change), indexes=indexes) as services:
         async with asyncio.timeout(60):
             await indexes.wait_ready()
@@ -75,6 +82,7 @@ async def test_index_equals_database_and_oracle_over_imports_and_deletes(setting
                 body = b"".join(orjson.dumps(row) + b"\n" for row in new)
                 await services.imports.import_source(category, source, io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
                 held[category][source] = new
+            await asyncio.sleep(rng.choice((0.0, 0.0, 0.005, 0.05)))  # a merge may run, or part of one
             # Refreshed, never dropped: every category answers from memory right after the change returned.
             assert indexes.building() == [], (step, indexes.status())
             index = indexes.get(category)  # type: ignore[arg-type]
@@ -105,7 +113,7 @@ async def test_the_poll_refreshes_exactly_the_sources_no_event_announced(setting
     """Writes this process's indexes never hear of (another process without Redis): the poll finds the sources
     whose version moved and refreshes those, the category serving from memory all along."""
     await reset_database(settings.database_url)
-    indexes = MemoryIndexes(poll_interval=0.1)
+    indexes = MemoryIndexes(poll_interval=0.1, merge_delay=None)  # segments as the refreshes left them
     async with open_services(settings, Notifier(None), indexes=indexes) as services:
         body = b"".join(orjson.dumps({"cidr": f"10.30.{i}.0/24", "group_id": "sg-a"}) + b"\n" for i in range(50))
         await services.imports.import_source("sg", "stays", io.BytesIO(body), "ndjson")
@@ -157,7 +165,11 @@ async def test_a_build_spread_over_worker_processes_equals_the_database(
     level = logger.level
     logger.setLevel(logging.INFO)
     indexes = MemoryIndexes(
-        poll_interval=3600, build_workers=2, shard_min_records=1, share_here_min_records=1 if share_here else 10**9
+        poll_interval=3600,
+        build_workers=2,
+        shard_min_records=1,
+        share_here_min_records=1 if share_here else 10**9,
+        merge_delay=None,  # a segment per shard, as the build made them
     )
     try:
         async with open_services(settings, Notifier(None), indexes=None) as services:
@@ -201,3 +213,60 @@ async def test_a_build_spread_over_worker_processes_equals_the_database(
     else:
         assert len(failed) == 2 * len(CATEGORIES), log.messages
         assert not read_by_workers, log.messages
+
+
+async def test_lookups_answer_the_same_before_during_and_after_a_merge(settings: Settings) -> None:
+    """Sources imported one by one leave a segment each; the background merge makes one of them, its steps
+    between lookups that keep answering what the oracle answers; the status and the metrics say when it ran."""
+    rng = random.Random(7)
+    await reset_database(settings.database_url)
+    indexes = MemoryIndexes(poll_interval=3600, merge_delay=0.5)
+    async with open_services(settings, Notifier(None, on_change=indexes.apply_change), indexes=indexes) as services:
+        async with asyncio.timeout(60):
+            await indexes.wait_ready()
+        stored: dict[str, list[dict[str, Any]]] = {}
+        for category in CATEGORIES:
+            for source in SOURCES[:5]:
+                rows = category_rows(rng, category, 150 if category in ("acl", "sg") else 40)  # one page
+                body = b"".join(orjson.dumps(row) + b"\n" for row in rows)
+                await services.imports.import_source(category, source, io.BytesIO(body), "ndjson")  # type: ignore[arg-type]
+            page = await services.records.list_records(category, None, 1000, None)  # type: ignore[arg-type]
+            stored[category] = _plain(page["items"])
+        assert any(indexes.status()[category]["segments"] > 1 for category in CATEGORIES), indexes.status()
+        queries = []
+        for _ in range(40):
+            options = LookupOptions(mode=rng.choice(list(Mode)), best=rng.random() < 0.3, limit=rng.choice([1, 1000]))
+            queries.append((_query(rng), options))
+        checked = during = 0
+
+        def merged() -> bool:
+            status = indexes.status()
+            return all(status[c]["segments"] == 1 and status[c]["merged_at"] is not None for c in CATEGORIES)
+
+        async with asyncio.timeout(60):
+            while True:
+                done = merged()
+                q, options = queries[checked % len(queries)]
+                answer = _plain(await services.lookups.lookup(parse_query(q), options))
+                for name in CATEGORIES:
+                    want = expected(
+                        name, stored[name], q, mode=options.mode.value, best=options.best, limit=options.limit
+                    )
+                    assert answer["results"][name] == want, (name, q, options)
+                checked += 1
+                during += not done
+                await asyncio.sleep(0)  # a lookup from memory never waits: let the merge's steps in, as requests do
+                if done and checked >= len(queries):
+                    break
+        assert during > 0
+        for category in CATEGORIES:
+            index = indexes.get(category)  # type: ignore[arg-type]
+            assert index is not None
+            assert [part.live for part in index.parts] == [None]
+            assert index.serves() == set(SOURCES[:5])
+            stamp = REGISTRY.get_sample_value(
+                "netlookup_memory_index_last_merge_timestamp_seconds", {"category": category}
+            )
+            assert stamp is not None
+            assert abs(stamp - time.time()) < 120
+            assert indexes.status()[category]["merged_at"].endswith("Z")

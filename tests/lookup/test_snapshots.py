@@ -5,11 +5,13 @@ of this database."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import logging
 import os
 import pickle
 import random
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import netlookup
 from netlookup import tables
 from netlookup.categories import CATEGORIES, SPECS, Category
 from netlookup.config import Settings
@@ -28,8 +31,11 @@ from netlookup.lookup.memory_sync import MemoryIndexes
 from netlookup.lookup.request import LookupOptions, Mode, parse_query
 from netlookup.lookup.service import LookupService
 from netlookup.lookup.snapshots import (
+    LAYOUT,
+    MAGIC,
     SnapshotRefused,
     load_snapshot,
+    read_snapshot,
     remove_abandoned,
     save_snapshot,
     snapshot_path,
@@ -37,6 +43,7 @@ from netlookup.lookup.snapshots import (
 from netlookup.realtime.notify import Notifier
 from tests.conftest import reset_database
 from tests.datasets import address, network
+from tests.lookup import golden
 from tests.lookup.support import LogMessages, category_rows
 from tests.oracle import expected
 
@@ -89,7 +96,7 @@ def test_no_snapshot_is_none_and_another_database_or_category_is_refused(tmp_pat
     save_snapshot(tmp_path, DATABASE, _small_index())
     assert load_snapshot(tmp_path, "f" * 32, "sg") is None, "another database's file has another name"
     snapshot_path(tmp_path, DATABASE, "sg").rename(snapshot_path(tmp_path, DATABASE, "acl"))
-    with pytest.raises(SnapshotRefused, match="another format, version, database or category"):
+    with pytest.raises(SnapshotRefused, match="another netlookup version, database or category"):
         load_snapshot(tmp_path, DATABASE, "acl")
 
 
@@ -103,6 +110,15 @@ def test_a_cut_off_file_is_refused(tmp_path: Path, keep: int) -> None:
         load_snapshot(tmp_path, DATABASE, "sg")
 
 
+def _write_raw(path: Path, header: Any, payload: bytes, *, layout: int = LAYOUT, digest: bytes | None = None) -> None:
+    """A snapshot file written by hand: the prelude (its checksum that of ``payload`` unless given), the header."""
+    check = hashlib.blake2b(payload, digest_size=32).digest() if digest is None else digest
+    with path.open("wb") as file:
+        file.write(struct.pack(f"<{len(MAGIC)}sIQ32s", MAGIC, layout, len(payload), check))
+        pickle.dump(header, file)
+        file.write(payload)
+
+
 def test_a_file_naming_other_code_is_refused_without_running_it(tmp_path: Path) -> None:
     ran = tmp_path / "ran"
 
@@ -110,14 +126,97 @@ def test_a_file_naming_other_code_is_refused_without_running_it(tmp_path: Path) 
         def __reduce__(self) -> tuple[Any, ...]:
             return (os.mkdir, (str(ran),))
 
-    header = {"format": 1, "netlookup": "0.1.0", "database": DATABASE, "category": "sg", "version": 7}
-    path = snapshot_path(tmp_path, DATABASE, "sg")
-    with path.open("wb") as file:
-        pickle.dump(header, file)
-        pickle.dump(Payload(), file)
+    header = {"netlookup": netlookup.__version__, "database": DATABASE, "category": "sg", "version": 7}
+    _write_raw(snapshot_path(tmp_path, DATABASE, "sg"), header, pickle.dumps(Payload()))
     with pytest.raises(SnapshotRefused, match="posix.mkdir is not part of an index"):
         load_snapshot(tmp_path, DATABASE, "sg")
     assert not ran.exists()
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_a_damaged_snapshot_is_refused(tmp_path: Path, where: str) -> None:
+    """One byte changed anywhere in the index (a flipped bit on disk, a write torn in the middle) is found by the
+    checksum before anything is unpickled."""
+    save_snapshot(tmp_path, DATABASE, _small_index())
+    path = snapshot_path(tmp_path, DATABASE, "sg")
+    data = bytearray(path.read_bytes())
+    body = data.index(pickle.PROTO + bytes([pickle.HIGHEST_PROTOCOL]), 64)  # the index's pickle, after the header
+    at = {"first": body + 2, "middle": (body + len(data)) // 2, "last": len(data) - 2}[where]
+    data[at] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(SnapshotRefused, match="damaged"):
+        load_snapshot(tmp_path, DATABASE, "sg")
+    path.write_bytes(bytes(data) + b"\0")
+    with pytest.raises(SnapshotRefused, match="damaged"):
+        load_snapshot(tmp_path, DATABASE, "sg")
+
+
+@pytest.mark.parametrize("layout", [1, LAYOUT + 1])
+def test_a_snapshot_of_another_layout_is_refused_before_it_is_read(tmp_path: Path, layout: int) -> None:
+    """A file of another layout, even one whose header and checksum are right (the same bytes may mean something
+    else to this code), is refused on its layout number alone."""
+    index = _small_index()
+    payload = pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL)
+    header = {"netlookup": netlookup.__version__, "database": DATABASE, "category": "sg", "version": index.version}
+    path = snapshot_path(tmp_path, DATABASE, "sg")
+    _write_raw(path, header, payload)
+    assert load_snapshot(tmp_path, DATABASE, "sg") is not None  # as written by this layout: used
+    _write_raw(path, header, payload, layout=layout)
+    with pytest.raises(SnapshotRefused, match=f"written with index layout {layout}; this netlookup reads layout"):
+        load_snapshot(tmp_path, DATABASE, "sg")
+
+
+def test_a_file_of_the_old_format_without_a_prelude_is_refused(tmp_path: Path) -> None:
+    index = _small_index()
+    header = {"format": 1, "netlookup": "0.1.0", "database": DATABASE, "category": "sg", "version": 7}
+    with snapshot_path(tmp_path, DATABASE, "sg").open("wb") as file:
+        pickle.dump(header, file)
+        pickle.dump(index, file)
+    with pytest.raises(SnapshotRefused, match="no snapshot prelude"):
+        load_snapshot(tmp_path, DATABASE, "sg")
+
+
+def test_another_netlookup_version_is_refused(tmp_path: Path) -> None:
+    index = _small_index()
+    header = {"netlookup": "0.0.9", "database": DATABASE, "category": "sg", "version": index.version}
+    _write_raw(snapshot_path(tmp_path, DATABASE, "sg"), header, pickle.dumps(index, protocol=pickle.HIGHEST_PROTOCOL))
+    with pytest.raises(SnapshotRefused, match="'netlookup': '0.0.9'"):
+        load_snapshot(tmp_path, DATABASE, "sg")
+
+
+def test_the_golden_snapshots_are_of_this_layout() -> None:
+    answers = orjson.loads(golden.ANSWERS.read_bytes())
+    assert answers["layout"] == LAYOUT, (
+        f"LAYOUT is {LAYOUT} but the golden snapshots are of layout {answers['layout']}: "
+        "make them again with `python -m tests.lookup.golden` and commit them"
+    )
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_a_golden_snapshot_gives_the_answers_it_was_saved_with(category: Category) -> None:
+    """Loaded by this code, each golden snapshot answers exactly what it answered when it was written. If not,
+    the bytes of this layout now mean something else: bump ``LAYOUT`` (snapshots of the old one are then
+    refused) and make the golden files again."""
+    answers = orjson.loads(golden.ANSWERS.read_bytes())
+    if answers["layout"] != LAYOUT:
+        with pytest.raises(SnapshotRefused, match="written with index layout"):
+            read_snapshot(snapshot_path(golden.HERE, golden.DATABASE, category))
+        pytest.fail("the golden snapshots are of another layout (see test_the_golden_snapshots_are_of_this_layout)")
+    header, index = read_snapshot(snapshot_path(golden.HERE, golden.DATABASE, category))
+    assert (header["category"], index.category, len(index.parts)) == (category, category, 2)
+    assert any(part.live is not None for part in index.parts), "it keeps a segment serving part of its sources"
+    expected_answers = answers["categories"][category]
+    assert len(expected_answers) == 30
+    for item in expected_answers:
+        options = LookupOptions(
+            categories=(category,),
+            mode=Mode(item["options"]["mode"]),
+            **{key: item["options"][key] for key in ("best", "limit", "port", "protocol")},
+        )
+        assert _plain(index.lookup(parse_query(item["q"]), options)) == item["answer"], item["q"]
+    assert golden.answers_of(index) == expected_answers
+    # The golden data made again by this code gives the same answers too (what was saved is what is built).
+    assert golden.answers_of(golden.golden_index(category)) == expected_answers
 
 
 def test_abandoned_temporary_files_are_removed_and_live_ones_kept(tmp_path: Path) -> None:

@@ -1,12 +1,23 @@
 """Index snapshots on the node's disk: a node that starts again loads each category's index as it last saved it
 and re-reads only the sources that changed since, instead of reading and building the whole category.
 
-A snapshot is one file per (database, category), ``<database id>-<category>.idx``: a small header (format,
-netlookup version, database id, category, data version) and then the ``CategoryIndex`` itself, both pickled
-(an index is flat arrays and a few buffers: it is written and read at about the speed of a copy). The file is a
-cache: written whole to a temporary file and renamed over the old one, never trusted beyond its header, and read
-by an unpickler that makes only the index's own types, so that a file of any other shape is refused (and the
-category built from the database), never run.
+A snapshot is one file per (database, category), ``<database id>-<category>.idx``:
+
+- a fixed prelude: the magic bytes, the **layout version** the file was written with, the length and BLAKE2b
+  checksum of the pickled index;
+- a small pickled header: the netlookup version, database id, category and data version;
+- the ``CategoryIndex`` itself, pickled (flat arrays and a few buffers: written and read at about the speed of a
+  copy).
+
+The file is a cache, never trusted: written whole to a temporary file and renamed over the old one; refused
+(and the category built from the database) when its layout version is not ``LAYOUT``, when its header names
+another netlookup version, database or category, when it is cut off or its checksum does not match; and read
+by an unpickler that makes only the index's own types, so that a file of any other shape is refused, never run.
+
+``LAYOUT`` is tied to behaviour, not to field names: ``tests/lookup/golden/`` holds a small snapshot of this
+layout and the answers it must give. A change that makes the same bytes mean something else (a field's
+meaning, a code's numbering, what a buffer holds) changes those answers and fails the test until ``LAYOUT`` is
+bumped and the golden file regenerated (``python -m tests.lookup.golden``).
 """
 
 from __future__ import annotations
@@ -14,10 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import hashlib
 import logging
 import os
 import pickle
 import re
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -34,8 +47,13 @@ from netlookup.lookup.memory import CategoryIndex
 
 log = logging.getLogger(__name__)
 
-# Bumped whenever the pickled layout of an index changes; a file of another format is refused.
-FORMAT = 1
+# The layout of the pickled index: bumped whenever what its bytes mean changes, not only their shape (1: until
+# segments were merged in memory; 2: a segment's JSON buffer may be a bytearray, the snapshot checksummed).
+LAYOUT = 2
+MAGIC = b"NLIDX\r\n\x1a"
+# magic, layout version, length of the pickled index, its BLAKE2b-256 digest
+_PRELUDE = struct.Struct(f"<{len(MAGIC)}sIQ32s")
+_READ_CHUNK = 1 << 20
 SUFFIX = ".idx"
 _TEMPORARY = re.compile(r"^\.(?P<name>.+\.idx)\.(?P<pid>\d+)\.tmp$")
 _SNAPSHOT = re.compile(r"^(?P<database>[0-9a-f]{32})-[a-z0-9]+\.idx$")
@@ -72,7 +90,21 @@ def snapshot_path(directory: Path, database_id: str, category: Category) -> Path
 
 def _identity(database_id: str, category: Category) -> dict[str, Any]:
     """What a snapshot's header must say to be used here (the header adds the index's data version)."""
-    return {"format": FORMAT, "netlookup": netlookup.__version__, "database": database_id, "category": category}
+    return {"netlookup": netlookup.__version__, "database": database_id, "category": category}
+
+
+class _Digesting:
+    """A file being written that hashes what goes through it."""
+
+    def __init__(self, file: BinaryIO):
+        self.file = file
+        self.digest = hashlib.blake2b(digest_size=32)
+        self.size = 0
+
+    def write(self, data: Any) -> int:
+        self.digest.update(data)
+        self.size += memoryview(data).nbytes
+        return self.file.write(data)
 
 
 def save_snapshot(directory: Path, database_id: str, index: CategoryIndex) -> int:
@@ -82,10 +114,14 @@ def save_snapshot(directory: Path, database_id: str, index: CategoryIndex) -> in
     temporary = directory / f".{path.name}.{os.getpid()}.tmp"
     try:
         with temporary.open("wb") as file:
+            file.write(_PRELUDE.pack(MAGIC, LAYOUT, 0, bytes(32)))  # filled in once the index is written
             header = {**_identity(database_id, index.category), "version": index.version}
             pickle.dump(header, file, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(index, file, protocol=pickle.HIGHEST_PROTOCOL)
+            body = _Digesting(file)
+            pickle.dump(index, body, protocol=pickle.HIGHEST_PROTOCOL)
             size = file.tell()
+            file.seek(0)
+            file.write(_PRELUDE.pack(MAGIC, LAYOUT, body.size, body.digest.digest()))
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -101,22 +137,46 @@ def _load(file: BinaryIO) -> Any:
         raise SnapshotRefused(f"not a readable snapshot ({type(exc).__name__}: {exc})") from None
 
 
+def read_snapshot(path: Path) -> tuple[dict[str, Any], CategoryIndex]:
+    """The header and index of a snapshot file of this ``LAYOUT`` whose contents match their checksum, whatever
+    database or category it names. Raises SnapshotRefused for anything else (another layout, a cut-off or
+    damaged file, not a snapshot at all); OSError when it cannot be read."""
+    with path.open("rb") as file:
+        prelude = file.read(_PRELUDE.size)
+        if len(prelude) < _PRELUDE.size or not prelude.startswith(MAGIC):
+            raise SnapshotRefused("not a snapshot (no snapshot prelude)")
+        _magic, layout, size, digest = _PRELUDE.unpack(prelude)
+        if layout != LAYOUT:
+            raise SnapshotRefused(f"written with index layout {layout}; this netlookup reads layout {LAYOUT}")
+        header = _load(file)
+        if not isinstance(header, dict):
+            raise SnapshotRefused(f"not a snapshot header: {header!r:.200}")
+        body = file.tell()
+        check, left = hashlib.blake2b(digest_size=32), size
+        while left > 0 and (chunk := file.read(min(left, _READ_CHUNK))):
+            check.update(chunk)
+            left -= len(chunk)
+        if left or file.read(1) or check.digest() != digest:
+            raise SnapshotRefused("damaged: its contents do not match their length and checksum")
+        file.seek(body)
+        index = _load(file)
+    if not isinstance(index, CategoryIndex) or index.version != header.get("version"):
+        raise SnapshotRefused("the file's index does not match its header")
+    return header, index
+
+
 def load_snapshot(directory: Path, database_id: str, category: Category) -> CategoryIndex | None:
     """The category's snapshot, or None when there is none. Raises SnapshotRefused for a file that is not a
-    whole snapshot of this format, netlookup version, database and category."""
+    whole, undamaged snapshot of this layout, netlookup version, database and category."""
     path = snapshot_path(directory, database_id, category)
     try:
-        file = path.open("rb")
+        header, index = read_snapshot(path)
     except FileNotFoundError:
         return None
-    with file:
-        header = _load(file)
-        expected = _identity(database_id, category)
-        if not isinstance(header, dict) or any(header.get(key) != value for key, value in expected.items()):
-            raise SnapshotRefused(f"made for another format, version, database or category: {header!r:.200}")
-        index = _load(file)
-    if not isinstance(index, CategoryIndex) or index.category != category or index.version != header.get("version"):
-        raise SnapshotRefused("the file's index does not match its header")
+    expected = _identity(database_id, category)
+    if any(header.get(key) != value for key, value in expected.items()) or index.category != category:
+        named = {key: header.get(key) for key in expected}
+        raise SnapshotRefused(f"made for another netlookup version, database or category: {named}")
     return index
 
 

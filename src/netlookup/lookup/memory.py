@@ -21,6 +21,7 @@ a lookup costs the same however the index got there.
 from __future__ import annotations
 
 import heapq
+import mmap
 import re
 from array import array
 from bisect import bisect_left, bisect_right
@@ -46,7 +47,7 @@ NO_LINE = -(2**63)  # a record without a line sorts first, as SQL orders NULL
 SORT_COPY_RECORDS = 50_000
 
 
-def _answer(total: int, kept: int, chunks: Sequence[bytes | bytearray]) -> CategoryResult:
+def _answer(total: int, kept: int, chunks: Sequence[bytes]) -> CategoryResult:
     """A category result whose ``matches`` is one pre-rendered JSON array: serialising the response copies it
     as it is instead of walking a list of records."""
     return {"total": total, "truncated": total > kept, "matches": orjson.Fragment(b"[" + b",".join(chunks) + b"]")}
@@ -167,8 +168,9 @@ class NetSegment:
     protocols: tuple[str | None, ...]
     group_blob: bytes  # the best-groups' keys (JSON of their values), one after another, ending at group_ends
     group_ends: array[int]
-    # every record's JSON in record order, a comma between two records (a merge grows it as a bytearray)
-    blob: bytes | bytearray
+    # every record's JSON in record order, a comma between two records; a merge fills an anonymous memory map
+    # (slices of either are bytes)
+    blob: bytes | mmap.mmap
     json_start: array[int]  # where record i's JSON is in ``blob``
     json_end: array[int]
     src: array[int]
@@ -189,10 +191,17 @@ class NetSegment:
     def __repr__(self) -> str:  # the generated one renders the whole buffer: seconds for a large segment
         return f"<NetSegment {self.category} sources={len(self.sources)} records={self.size}>"
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (snapshots, build workers) with its buffer as bytes: a memory map does not pickle."""
+        state = dict(self.__dict__)
+        if isinstance(self.blob, mmap.mmap):
+            state["blob"] = self.blob[:]
+        return state
+
     def key(self, i: int) -> tuple[str, int, int]:
         return (self.sources[self.src[i]], self.line[i], self.rid[i])
 
-    def json(self, i: int) -> bytes | bytearray:
+    def json(self, i: int) -> bytes:
         return self.blob[self.json_start[i] : self.json_end[i]]
 
     def group(self, i: int) -> bytes:
@@ -374,7 +383,7 @@ class AddrSegment:
     category: Category
     sources: tuple[str, ...]
     source_sizes: tuple[int, ...]
-    blob: bytes
+    blob: bytes | mmap.mmap  # as a network segment's
     offsets: array[int]
     src: array[int]
     rid: array[int]
@@ -390,6 +399,13 @@ class AddrSegment:
 
     def __repr__(self) -> str:  # the generated one renders the whole buffer: seconds for a large segment
         return f"<AddrSegment {self.category} sources={len(self.sources)} records={self.size}>"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled with its buffer as bytes (see ``NetSegment``)."""
+        state = dict(self.__dict__)
+        if isinstance(self.blob, mmap.mmap):
+            state["blob"] = self.blob[:]
+        return state
 
     def head(self, i: int) -> bytes:
         return self.blob[self.offsets[i] : self.offsets[i + 1]]
@@ -567,7 +583,7 @@ def _network_lookup(index: CategoryIndex, prefix: Prefix, options: LookupOptions
     low, high = _addr_int(prefix.start), _addr_int(prefix.end)
     width = MAX_PREFIX[family]
     total = kept = 0
-    chunks: list[bytes | bytearray] = []
+    chunks: list[bytes] = []
     best: dict[bytes, int] = {}
     for length, parts in index.lengths.get(family, ()):
         covering = length <= query_len and mode is not Mode.within

@@ -14,6 +14,7 @@ the merged segment. Nothing it reads is changed, so readers keep using the parts
 from __future__ import annotations
 
 import heapq
+import mmap
 from array import array
 from collections.abc import Generator, Sequence
 from itertools import accumulate, islice, repeat
@@ -30,8 +31,11 @@ from netlookup.lookup.memory import (
     _picker,
 )
 
-# Records handled between two yields: a step takes a few milliseconds at most on a slow core.
-STEP_RECORDS = 4096
+# Records handled between two yields: a step takes about a millisecond on a slow core, so a lookup that arrives
+# during a merge waits about that long at most.
+STEP_RECORDS = 1024
+
+COMMA = ord(",")
 
 Steps = Generator[None, None, Segment]
 
@@ -80,6 +84,8 @@ def _merge_network(category: Category, parts: Sequence[Part]) -> Generator[None,
     part_of, json_start, json_end = array("B"), array("Q"), array("Q")
     start_high, start_low = array("Q"), array("Q")
     offsets: list[int] = []
+    lines: list[int] = []  # the lowest and highest line of each step's records, and of their ids
+    ids: list[int] = []
     for number, segment in enumerate(segments):
         offsets.append(len(whole["src"]))
         proto_codes = [protocols.code(value) for value in segment.protocols]
@@ -95,6 +101,9 @@ def _merge_network(category: Category, parts: Sequence[Part]) -> Generator[None,
             whole["grp"].extend(map(group_codes.__getitem__, segment.grp[lo:hi]))
             for name in ("line", "rid", "port_lo", "port_hi"):
                 whole[name].extend(getattr(segment, name)[lo:hi])
+            if hi > lo:
+                lines.extend((min(segment.line[lo:hi]), max(segment.line[lo:hi])))
+                ids.extend((min(segment.rid[lo:hi]), max(segment.rid[lo:hi])))
             json_start.extend(segment.json_start[lo:hi])
             json_end.extend(segment.json_end[lo:hi])
             part_of.extend(repeat(number, hi - lo))
@@ -107,6 +116,7 @@ def _merge_network(category: Category, parts: Sequence[Part]) -> Generator[None,
                 start_low.extend(addresses.low[lo:hi] if addresses.wide else repeat(0, hi - lo))
                 yield
             assert len(start_high) == offsets[number] + first + len(addresses)
+    widths = (_width(lines), _width(ids))
     order = array("Q")
     runs: list[tuple[int, int, int, int]] = []
     for family, length in sorted({key for s in segments for key in s.bounds}, key=lambda k: (k[0] == 6, k[1])):
@@ -116,7 +126,7 @@ def _merge_network(category: Category, parts: Sequence[Part]) -> Generator[None,
             for number, segment in enumerate(segments)
             if (bounds := segment.bounds.get((family, length))) is not None
         ]
-        yield from _order_run(contributing, whole, start_high, start_low, family == 6, dead, order)
+        yield from _order_run(contributing, whole, start_high, start_low, family == 6, dead, widths, order)
         if len(order) > lo_out:
             runs.append((family, length, lo_out, len(order)))
     return (
@@ -141,6 +151,11 @@ def _merge_network(category: Category, parts: Sequence[Part]) -> Generator[None,
     )
 
 
+def _width(bounds: list[int]) -> tuple[int, int]:
+    """The lowest of some values and the bits their span takes."""
+    return (min(bounds), (max(bounds) - min(bounds)).bit_length()) if bounds else (0, 0)
+
+
 def _order_run(
     contributing: list[tuple[int, int]],
     whole: dict[str, array[int]],
@@ -148,12 +163,14 @@ def _order_run(
     start_low: array[int],
     wide: bool,
     dead: int,
+    widths: tuple[tuple[int, int], tuple[int, int]],
     order: array[int],
 ) -> Generator[None, None, None]:
     """Append to ``order`` the served records of one (family, prefix_len) run of each part, in (start, source,
     line, id) order. Each part's run is in that order already (its source codes follow name order, as the
-    merged ranks do): one part's is kept as it is; several are merged by one sort of packed integer keys, which
-    finds the sorted runs and merges them."""
+    merged ranks do): one part's is kept as it is; several are merged a step at a time on packed integer keys.
+    ``widths``: the lowest line and id of all parts and the bits their
+    spans take."""
     src = whole["src"]
     if len(contributing) == 1:
         lo, hi = contributing[0]
@@ -162,10 +179,7 @@ def _order_run(
             yield
         return
     line, rid = whole["line"], whole["rid"]
-    line_low = min(min(line[lo:hi]) for lo, hi in contributing)
-    rid_low = min(min(rid[lo:hi]) for lo, hi in contributing)
-    line_bits = max((max(line[lo:hi]) - line_low).bit_length() for lo, hi in contributing)
-    rid_bits = max((max(rid[lo:hi]) - rid_low).bit_length() for lo, hi in contributing)
+    (line_low, line_bits), (rid_low, rid_bits) = widths
     rank_bits, g_bits = dead.bit_length(), len(src).bit_length()
     lists: list[list[int]] = []
     for lo, hi in contributing:
@@ -231,18 +245,22 @@ def _gather_network(
         starts_out.extend(begins)
         ends_out.extend(map(add, begins, sizes))
         yield
-    # The buffer grows a step at a time (a large one is moved by remapping, not copied): joining the pieces at
-    # the end, or making it zeroed at its final size, would take the whole of it in one call (tens of
-    # milliseconds at 5x the demo data, every request waiting).
-    blob = bytearray()
+    # The buffer is an anonymous memory map of its final size, filled a step at a time: its pages come zeroed
+    # from the kernel as they are first written (a bytearray of that size is zeroed in one call, and one grown
+    # step by step is copied whenever it moves; joining the pieces at the end copies all at once: tens of
+    # milliseconds at 5x the demo data, every request waiting). Unmapped, not kept by the allocator, when the
+    # segment goes.
+    blob = mmap.mmap(-1, max(position - 1, 1))
     views = [memoryview(segment.blob) for segment in segments]
     for c in _chunks(0, len(order)):
         pick = _picker(order[c : c + STEP_RECORDS])
-        if c:
-            blob += b","
-        blob += b",".join(
+        begin = starts_out[c]
+        chunk = b",".join(
             [views[p][s:e] for p, s, e in zip(pick(part_of), pick(json_start), pick(json_end), strict=True)]
         )
+        blob[begin : begin + len(chunk)] = chunk
+        if begin + len(chunk) < len(blob):
+            blob[begin + len(chunk)] = COMMA  # between this step's last record and the next one's
         yield
     for view in views:
         view.release()
@@ -287,16 +305,15 @@ def _gather_network(
 
 def _merge_addresses(category: Category, parts: Sequence[Part]) -> Generator[None, None, AddrSegment]:
     """lb/f5 parts: their served records one after another (a lookup orders its hits itself), their points
-    sorted by address again."""
+    merged in address order again."""
     served, ranks, dead = _served_ranks(parts)
-    blob = bytearray()
+    segments: list[AddrSegment] = [part.segment for part in parts]  # type: ignore[misc]
+    taken: list[tuple[int, int]] = []  # (part, record) of each merged record, in merged order
     offsets, src, rid, port = array("Q", [0]), array("I"), array("q"), array("i")
     sizes = [0] * len(served)
-    points: dict[int, list[tuple[int, int, int]]] = {}
+    points: dict[int, list[list[tuple[int, int, int]]]] = {}  # family → per part, its served points in order
     networks: dict[int, list[tuple[int, int, int, int]]] = {}
-    for number, part in enumerate(parts):
-        segment = part.segment
-        assert isinstance(segment, AddrSegment)
+    for number, segment in enumerate(segments):
         renumbered: dict[int, int] = {}  # the part's record index → the merged one
         for lo in _chunks(0, segment.size):
             for i in range(lo, min(lo + STEP_RECORDS, segment.size)):
@@ -304,15 +321,16 @@ def _merge_addresses(category: Category, parts: Sequence[Part]) -> Generator[Non
                 if code == dead:
                     continue
                 renumbered[i] = len(src)
+                taken.append((number, i))
                 src.append(code)
                 sizes[code] += 1
                 rid.append(segment.rid[i])
                 port.append(segment.port[i])
-                blob += segment.head(i)
-                offsets.append(len(blob))
+                offsets.append(offsets[-1] + segment.offsets[i + 1] - segment.offsets[i])
             yield
         for family, (addrs, records, roles) in segment.points.items():
-            kept = points.setdefault(family, [])
+            kept: list[tuple[int, int, int]] = []
+            points.setdefault(family, []).append(kept)
             for lo in _chunks(0, len(addrs)):
                 for j in range(lo, min(lo + STEP_RECORDS, len(addrs))):
                     index = renumbered.get(records[j])
@@ -323,18 +341,22 @@ def _merge_addresses(category: Category, parts: Sequence[Part]) -> Generator[Non
             networks.setdefault(family, []).extend(
                 (start, end, length, renumbered[i]) for start, end, length, i in found if i in renumbered
             )
+    blob = mmap.mmap(-1, max(offsets[-1], 1))  # as for network segments: filled a step at a time
+    for lo in _chunks(0, len(taken)):
+        for k in range(lo, min(lo + STEP_RECORDS, len(taken))):
+            number, i = taken[k]
+            blob[offsets[k] : offsets[k + 1]] = segments[number].head(i)
+        yield
     point_arrays: dict[int, tuple[Addresses, array[int], array[int]]] = {}
-    for family, kept in points.items():
-        kept.sort()
-        yield
+    for family, lists in points.items():
         arrays = point_arrays[family] = (Addresses(family), array("I"), array("B"))
-        arrays[0].extend([addr for addr, _index, _role in kept])
-        arrays[1].extend([index for _addr, index, _role in kept])
-        arrays[2].extend([role for _addr, _index, role in kept])
-        yield
-    return AddrSegment(
-        category, tuple(served), tuple(sizes), bytes(blob), offsets, src, rid, port, point_arrays, networks
-    )
+        merged = heapq.merge(*lists)
+        while chunk := list(islice(merged, STEP_RECORDS)):
+            arrays[0].extend([addr for addr, _index, _role in chunk])
+            arrays[1].extend([index for _addr, index, _role in chunk])
+            arrays[2].extend([role for _addr, _index, role in chunk])
+            yield
+    return AddrSegment(category, tuple(served), tuple(sizes), blob, offsets, src, rid, port, point_arrays, networks)
 
 
 def run_merge(steps: Steps) -> Segment:

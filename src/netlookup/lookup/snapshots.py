@@ -48,7 +48,7 @@ from netlookup.lookup.memory import CategoryIndex
 log = logging.getLogger(__name__)
 
 # The layout of the pickled index: bumped whenever what its bytes mean changes, not only their shape (1: until
-# segments were merged in memory; 2: a segment's JSON buffer may be a bytearray, the snapshot checksummed).
+# segments were merged in memory; 2: the prelude with the layout and a checksum, merged segments).
 LAYOUT = 2
 MAGIC = b"NLIDX\r\n\x1a"
 # magic, layout version, length of the pickled index, its BLAKE2b-256 digest

@@ -19,6 +19,7 @@ import os
 import random
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import gevent
@@ -30,8 +31,12 @@ from netlookup.demo import sample_addresses
 
 PAGE_SIZE = 50
 BROWSER_CONNECTIONS = 6
-ADDRESSES = sample_addresses(
-    int(os.environ.get("BENCH_ADDRESSES", "5000")), seed=int(os.environ.get("BENCH_SEED", "7"))
+# BENCH_ADDRESS_FILE: the addresses to look up, one per line (bench/steady.py draws them from every category);
+# otherwise demo-data points (LB/F5 addresses and ACL/SG host routes).
+ADDRESSES = (
+    Path(os.environ["BENCH_ADDRESS_FILE"]).read_text().split()
+    if os.environ.get("BENCH_ADDRESS_FILE")
+    else sample_addresses(int(os.environ.get("BENCH_ADDRESSES", "5000")), seed=int(os.environ.get("BENCH_SEED", "7")))
 )
 
 

@@ -1,0 +1,357 @@
+"""Nodes in the state users live in, against the same nodes after a restart.
+
+For each scale: a fresh MariaDB database, migrated; a private Redis, two ``netlookup serve`` nodes and nginx in
+front of them, started on the empty database. Every source of the demo dataset (``netlookup demo-data``'s
+records, one ndjson body per source) is imported through nginx one by one, as sync jobs feed the service; then
+a fifth of each category's sources are imported again with changed content (a tenth of their records changed,
+one in twenty dropped, as many new). ``--settle`` seconds later, that state ("steady") is measured:
+
+- each node's index as ``/readyz`` shows it (segments per category, when each last merged) and its RSS;
+- on node 1: single lookups one after another (p50, p99), batches of 50 (p50), wrk on ``/healthz`` and on
+  lookups (req/s, and their ratio: the ceiling);
+- 100 page users (50 lookups a page, ``bench/locustfile.py`` PageUser) through nginx on both nodes;
+- lookup p99 while node 1 merges: a changed sg source is imported into node 1, and single lookups run back to
+  back from its answer until ``/readyz`` shows the merge that followed, against as many just before the import.
+
+Then both nodes are restarted (no snapshots: each builds its index from the database) and the same is measured
+("restart"). Both are printed side by side with their ratio. Lookups use addresses drawn from every category: a
+quarter hosts inside ACL networks, a quarter inside security-group networks, half LB/F5 points.
+
+Usage: python bench/steady.py --scales 1,5 [--mariadb mysql+asyncmy://root:@127.0.0.1:3306] [--users 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the process scaffolding shared with the tests
+
+from run import locust, rss_mb, wrk  # noqa: E402  (bench/run.py: its load tools)
+from scale import fresh_database  # noqa: E402
+from tests.processes import API_KEY, Nginx, Node, RedisServer, wait_until  # noqa: E402
+
+from netlookup.categories import CATEGORIES  # noqa: E402
+from netlookup.demo import DemoAddresses, demo_records, sample_addresses  # noqa: E402
+
+HEADERS = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/x-ndjson"}
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))] if ordered else 0.0
+
+
+def demo_sources(scale: float) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """category → source → records of the demo dataset at ``scale`` (seed 1, as ``netlookup demo-data``)."""
+    data: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for category in CATEGORIES:
+        sources: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for source, record in demo_records(category, scale, 1):
+            sources[source].append(record)
+        data[category] = dict(sources)
+    return data
+
+
+def changed(records: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
+    """The same source's next export: a tenth of the records changed, one in twenty gone, as many new."""
+    out = []
+    for n, record in enumerate(records):
+        if n % 20 == 7:
+            continue
+        record = dict(record)
+        if rng.random() < 0.1:
+            record["description"] = f"changed {rng.randrange(10**6)}"
+        out.append(record)
+    addresses = DemoAddresses(rng)
+    for record in rng.sample(records, max(1, len(records) // 20)):
+        record = dict(record)
+        if "cidr" in record:
+            record["cidr"] = addresses.network()
+        else:
+            record["name"] = f"{record['name']}-new{rng.randrange(10**6)}"
+        out.append(record)
+    return out
+
+
+def body_of(records: list[dict[str, Any]]) -> bytes:
+    return b"".join(orjson.dumps(record) + b"\n" for record in records)
+
+
+def import_source(client: httpx.Client, url: str, category: str, source: str, records: list[dict[str, Any]]) -> None:
+    response = client.post(
+        f"{url}/api/v1/import/{category}",
+        params={"source": source, "format": "ndjson"},
+        content=body_of(records),
+        headers=HEADERS,
+    )
+    if response.status_code != 200:
+        raise SystemExit(f"import of {category} {source} answered {response.status_code}: {response.text[:300]}")
+
+
+def lookup_addresses(data: dict[str, dict[str, list[dict[str, Any]]]], scale: float, count: int) -> list[str]:
+    """Hosts inside ACL and SG networks of the data (a quarter each) and LB/F5 points (half)."""
+    rng = random.Random(17)
+    networks = {
+        category: [record["cidr"] for records in data[category].values() for record in records]
+        for category in ("acl", "sg")
+    }
+    points = sample_addresses(count, scale=scale)
+    out = []
+    for n in range(count):
+        if n % 4 < 2:
+            net = ipaddress.ip_network(rng.choice(networks["acl" if n % 4 == 0 else "sg"]))
+            offset = rng.randrange(net.num_addresses) if net.num_addresses > 1 else 0
+            out.append(str(net.network_address + offset))
+        else:
+            out.append(points[n])
+    return out
+
+
+def index_state(url: str) -> dict[str, Any]:
+    state: dict[str, Any] = httpx.get(f"{url}/readyz", timeout=10).json()["checks"]["memory_index"]
+    return state
+
+
+def wait_ready(nodes: list[Node]) -> None:
+    for node in nodes:
+        wait_until(
+            lambda n=node: all(isinstance(v, dict) for v in index_state(n.url).values()), 600, node.name, interval=0.2
+        )
+
+
+def lookups_until(url: str, done: threading.Event, limit: int) -> list[float]:
+    """Single lookups back to back (random addresses) until ``done`` or ``limit`` of them; their times in ms."""
+    times: list[float] = []
+    with httpx.Client(base_url=url, timeout=30) as client:
+        while not done.is_set() and len(times) < limit:
+            started = time.perf_counter()
+            client.get("/api/v1/lookup", params={"q": ADDRESSES[len(times) % len(ADDRESSES)]}).raise_for_status()
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+ADDRESSES: list[str] = []
+
+
+def during_merge(url: str, data: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, Any]:
+    """Lookup p99 while node 1 merges its sg segments after a changed import, and just before."""
+    source = sorted(data["sg"])[0]
+    before = lookups_until(url, threading.Event(), 1000)
+    merged_at = index_state(url)["sg"]["merged_at"]
+    with httpx.Client(timeout=600) as client:
+        import_source(client, url, "sg", source, changed(data["sg"][source], random.Random(99)))
+    done = threading.Event()
+    times: list[float] = []
+    worker = threading.Thread(target=lambda: times.extend(lookups_until(url, done, 10**6)))
+    started = time.perf_counter()
+    worker.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and index_state(url)["sg"]["merged_at"] == merged_at:
+        time.sleep(0.02)
+    done.set()
+    worker.join()
+    return {
+        "quiet_p50": percentile(before, 50),
+        "quiet_p99": percentile(before, 99),
+        "merge_p50": percentile(times, 50),
+        "merge_p99": percentile(times, 99),
+        "merge_lookups": len(times),
+        "merge_window_s": time.perf_counter() - started,
+    }
+
+
+def measure(nodes: list[Node], front: str, workdir: Path, args: argparse.Namespace, tag: str) -> dict[str, Any]:
+    first = nodes[0].url
+    result: dict[str, Any] = {
+        "index": index_state(first),
+        "rss_mb": [round(rss_mb(n.proc.pid)) for n in nodes if n.proc],
+    }
+    with httpx.Client(base_url=first, timeout=30) as client:
+        for address in ADDRESSES[:200]:  # warm up
+            client.get("/api/v1/lookup", params={"q": address})
+        singles = []
+        for address in ADDRESSES[:2000]:
+            started = time.perf_counter()
+            client.get("/api/v1/lookup", params={"q": address}).raise_for_status()
+            singles.append((time.perf_counter() - started) * 1000)
+        batches = []
+        for n in range(200):
+            queries = [ADDRESSES[(n * 50 + k) % len(ADDRESSES)] for k in range(50)]
+            started = time.perf_counter()
+            client.post("/api/v1/lookup/batch", json={"queries": queries}).raise_for_status()
+            batches.append((time.perf_counter() - started) * 1000)
+    result.update(
+        single_p50=percentile(singles, 50), single_p99=percentile(singles, 99), batch_p50=statistics.median(batches)
+    )
+    wrk_env = {**os.environ, "ADDR_FILE": str(workdir / "addresses.txt")}
+    result["healthz_rps"] = wrk(f"{first}/healthz", args.wrk_seconds, args.connections, None, wrk_env)
+    result["lookup_rps"] = wrk(first, args.wrk_seconds, args.connections, workdir / "lookup.lua", wrk_env)
+    pages = locust("PageUser", front, args.users, args.page_seconds, workdir, f"pages-{tag}")
+    failures = sum(int(f["Occurrences"]) for f in pages["failures"])
+    result.update(
+        pages_per_s=float(pages["row"]["Requests/s"]),
+        page_p50=float(pages["row"]["50%"]),
+        pages=int(pages["row"]["Request Count"]),
+        page_errors=failures,
+    )
+    result["merge"] = during_merge(first, DATA)
+    result["index_after"] = index_state(first)
+    return result
+
+
+DATA: dict[str, dict[str, list[dict[str, Any]]]] = {}
+
+
+def run_scale(scale: float, args: argparse.Namespace) -> dict[str, Any]:
+    global DATA, ADDRESSES
+    workdir = Path(tempfile.mkdtemp(prefix="netlookup-steady-"))
+    DATA = demo_sources(scale)
+    ADDRESSES = lookup_addresses(DATA, scale, 5000)
+    (workdir / "addresses.txt").write_text("\n".join(ADDRESSES))
+    os.environ["BENCH_ADDRESS_FILE"] = str(workdir / "addresses.txt")  # the page users' addresses too
+    (workdir / "lookup.lua").write_text(
+        'local a = {}\nfor l in io.lines(os.getenv("ADDR_FILE")) do a[#a + 1] = l end\n'
+        'request = function()\n  return wrk.format("GET", "/api/v1/lookup?q=" .. a[math.random(#a)])\nend\n'
+    )
+    url = fresh_database(args.mariadb, f"netlookup_steady_{str(scale).replace('.', '_')}")
+    env_all = {**os.environ, "NETLOOKUP_DATABASE_URL": url}
+    subprocess.run([sys.executable, "-m", "netlookup", "db", "upgrade"], env=env_all, check=True, cwd=ROOT)
+    started: list[Any] = []
+    try:
+        redis = RedisServer(workdir).start()
+        started.append(redis)
+        nodes = [
+            Node(f"node{n + 1}", url, workdir, NETLOOKUP_REDIS_URL=redis.url, NETLOOKUP_LOG_LEVEL="INFO")
+            for n in range(2)
+        ]
+        for node in nodes:
+            started.append(node.start())
+        wait_ready(nodes)
+        nginx = Nginx(nodes, workdir)
+        started.append(nginx)
+        front = nginx.start().url
+        t = time.perf_counter()
+        count = 0
+        with httpx.Client(timeout=600) as client:
+            for category in CATEGORIES:
+                for source, records in DATA[category].items():
+                    import_source(client, front, category, source, records)
+                    count += 1
+            imported_s = time.perf_counter() - t
+            rng = random.Random(5)
+            again = 0
+            for category in CATEGORIES:
+                names = sorted(DATA[category])
+                for source in rng.sample(names, max(1, len(names) // 5)):
+                    DATA[category][source] = changed(DATA[category][source], rng)
+                    import_source(client, front, category, source, DATA[category][source])
+                    again += 1
+        print(f"scale {scale:g}: {count} sources imported in {imported_s:.0f} s, {again} imported again", flush=True)
+        time.sleep(args.settle)
+        steady = measure(nodes, front, workdir, args, "steady")
+        print(f"steady: {steady}", flush=True)
+        for node in nodes:
+            node.stop()
+        for node in nodes:
+            node.start()
+        wait_ready(nodes)
+        time.sleep(args.settle)
+        restart = measure(nodes, front, workdir, args, "restart")
+        print(f"restart: {restart}", flush=True)
+        return {"scale": scale, "sources": count, "again": again, "steady": steady, "restart": restart}
+    finally:
+        for process in reversed(started):
+            process.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def segments(index: dict[str, Any]) -> str:
+    return ", ".join(str(index[c]["segments"]) for c in CATEGORIES)
+
+
+def merge_cell(result: dict[str, Any]) -> str:
+    merge = result["merge"]
+    return (
+        f"{merge['quiet_p99']:.2f} / {merge['merge_p99']:.2f} "
+        f"({merge['merge_lookups']} lookups in {merge['merge_window_s']:.1f} s)"
+    )
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    rows: list[tuple[str, Callable[[dict[str, Any]], str], str | None]] = [
+        ("`/readyz` segments (acl, sg, lb, f5)", lambda r: segments(r["index"]), None),
+        ("single lookup p50 (ms)", lambda r: f"{r['single_p50']:.2f}", "single_p50"),
+        ("single lookup p99 (ms)", lambda r: f"{r['single_p99']:.2f}", "single_p99"),
+        ("batch of 50 p50 (ms)", lambda r: f"{r['batch_p50']:.1f}", "batch_p50"),
+        ("wrk lookups req/s (node 1)", lambda r: f"{r['lookup_rps']:,.0f}", "lookup_rps"),
+        ("wrk /healthz req/s (node 1)", lambda r: f"{r['healthz_rps']:,.0f}", "healthz_rps"),
+        ("ceiling ratio (lookups / healthz)", lambda r: f"{r['lookup_rps'] / r['healthz_rps']:.2f}", None),
+        ("page users through nginx: pages/s", lambda r: f"{r['pages_per_s']:.1f}", "pages_per_s"),
+        ("page users: page p50 (ms), errors", lambda r: f"{r['page_p50']:.0f}, {r['page_errors']}", None),
+        (
+            "lookup p99 quiet / during a merge (ms)",
+            lambda r: (
+                f"{r['merge']['quiet_p99']:.2f} / "
+                f"{r['merge']['merge_p99']:.2f} ({r['merge']['merge_lookups']} in {r['merge']['merge_window_s']:.1f} s)"
+            ),
+            None,
+        ),
+        ("RSS per node (MB)", lambda r: "/".join(map(str, r["rss_mb"])), None),
+    ]
+    lines = []
+    for result in results:
+        lines += [
+            f"Scale {result['scale']:g}: {result['sources']} sources imported one by one through nginx, "
+            f"{result['again']} imported again with changed content.",
+            "",
+            "| measure | steady state | after a restart | steady / restart |",
+            "|---|---|---|---|",
+        ]
+        for label, show, key in rows:
+            ratio = ""
+            if key:
+                ratio = f"{result['steady'][key] / result['restart'][key]:.2f}" if result["restart"][key] else "-"
+            lines.append(f"| {label} | {show(result['steady'])} | {show(result['restart'])} | {ratio} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scales", default="1,5")
+    parser.add_argument(
+        "--mariadb", default=os.environ.get("NETLOOKUP_TEST_MARIADB_URL", "mysql+asyncmy://root:@127.0.0.1:3306")
+    )
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--page-seconds", type=int, default=30)
+    parser.add_argument("--wrk-seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--settle", type=float, default=20, help="seconds between the last import and measuring")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed (apt-get install wrk)")
+    results = [run_scale(float(scale), args) for scale in args.scales.split(",")]
+    print()
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()

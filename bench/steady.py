@@ -11,7 +11,8 @@ one in twenty dropped, as many new). ``--settle`` seconds later, that state ("st
   lookups (req/s, and their ratio: the ceiling);
 - 100 page users (50 lookups a page, ``bench/locustfile.py`` PageUser) through nginx on both nodes;
 - lookup p99 while node 1 merges: a changed sg source is imported into node 1, and single lookups run back to
-  back from its answer until ``/readyz`` shows the merge that followed, against as many just before the import.
+  back from its answer until ``/readyz`` shows the merge that followed, against 2,000 just before the import
+  (node 2 paused meanwhile: here it shares node 1's cores).
 
 Then both nodes are restarted (no snapshots: each builds its index from the database) and the same is measured
 ("restart"). Both are printed side by side with their ratio. Lookups use addresses drawn from every category: a
@@ -27,6 +28,7 @@ import ipaddress
 import os
 import random
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -151,13 +153,27 @@ def lookups_until(url: str, done: threading.Event, limit: int) -> list[float]:
 ADDRESSES: list[str] = []
 
 
-def during_merge(url: str, data: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, Any]:
-    """Lookup p99 while node 1 merges its sg segments after a changed import, and just before."""
+def during_merge(nodes: list[Node], data: dict[str, dict[str, list[dict[str, Any]]]], seed: int) -> dict[str, Any]:
+    """Lookup p99 while node 1 merges its sg segments after a changed import, and just before. The other node
+    is stopped meanwhile (SIGSTOP): on this machine it shares node 1's two cores, where in a deployment it
+    would merge on its own machine."""
+    url = nodes[0].url
     source = sorted(data["sg"])[0]
-    before = lookups_until(url, threading.Event(), 1000)
+    others = [node.proc for node in nodes[1:] if node.proc is not None]
+    for proc in others:
+        proc.send_signal(signal.SIGSTOP)
+    try:
+        return _merge_window(url, source, changed(data["sg"][source], random.Random(seed)))
+    finally:
+        for proc in others:
+            proc.send_signal(signal.SIGCONT)
+
+
+def _merge_window(url: str, source: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    before = lookups_until(url, threading.Event(), 2000)
     merged_at = index_state(url)["sg"]["merged_at"]
     with httpx.Client(timeout=600) as client:
-        import_source(client, url, "sg", source, changed(data["sg"][source], random.Random(99)))
+        import_source(client, url, "sg", source, records)
     done = threading.Event()
     times: list[float] = []
     worker = threading.Thread(target=lambda: times.extend(lookups_until(url, done, 10**6)))
@@ -212,7 +228,7 @@ def measure(nodes: list[Node], front: str, workdir: Path, args: argparse.Namespa
         pages=int(pages["row"]["Request Count"]),
         page_errors=failures,
     )
-    result["merge"] = during_merge(first, DATA)
+    result["merge"] = during_merge(nodes, DATA, seed=len(tag))
     result["index_after"] = index_state(first)
     return result
 

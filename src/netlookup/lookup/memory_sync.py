@@ -273,12 +273,15 @@ class MemoryIndexes:
                 return
             started, clock = time.perf_counter(), time.monotonic()
             steps = merge_steps(category, index.parts)
+            count, longest = 0, 0.0
             while True:
+                step = time.perf_counter()
                 try:
                     paused(next, steps)
                 except StopIteration as done:
                     segment: Segment = done.value
                     break
+                count, longest = count + 1, max(longest, time.perf_counter() - step)
                 await asyncio.sleep(0)  # requests go first between two steps
                 if self._stopping.is_set():
                     return
@@ -292,11 +295,13 @@ class MemoryIndexes:
             INDEX_MERGES.labels(category).inc()
             INDEX_LAST_MERGE.labels(category).set(self._merges[category].at)
             log.info(
-                "index segments merged category=%s segments=%d records=%d took_ms=%.0f",
+                "index segments merged category=%s segments=%d records=%d took_ms=%.0f steps=%d longest_step_ms=%.1f",
                 category,
                 len(index.parts),
                 merged.size,
                 seconds * 1000,
+                count,
+                longest * 1000,
             )
             self._schedule_trim()
 

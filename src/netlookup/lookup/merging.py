@@ -89,10 +89,14 @@ def _merge_network(category: Category, parts: Sequence[Part]) -> Generator[None,
     for number, segment in enumerate(segments):
         offsets.append(len(whole["src"]))
         proto_codes = [protocols.code(value) for value in segment.protocols]
-        group_codes = [
-            groups.setdefault(segment.group_blob[segment.group_ends[c] : segment.group_ends[c + 1]], len(groups))
-            for c in range(len(segment.group_ends) - 1)
-        ]
+        group_codes: list[int] = []  # thousands of groups in a large sg segment: a step at a time too
+        ends = segment.group_ends
+        for lo in _chunks(0, len(ends) - 1):
+            group_codes.extend(
+                groups.setdefault(segment.group_blob[ends[c] : ends[c + 1]], len(groups))
+                for c in range(lo, min(lo + STEP_RECORDS, len(ends) - 1))
+            )
+            yield
         family_starts = sorted((segment.first[f], f) for f in segment.first)
         for lo in _chunks(0, segment.size):
             hi = min(lo + STEP_RECORDS, segment.size)

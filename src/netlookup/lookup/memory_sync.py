@@ -54,19 +54,22 @@ SNAPSHOT_INTERVAL = 60.0
 # A category's segments are merged into one this long after the change that made a second one (or left one
 # holding records it no longer serves); the changes of a burst of imports are merged once.
 MERGE_DELAY = 1.0
-# After a merge that took t seconds, the next one waits at least this many times t: under imports without end,
-# merging takes at most about a fifth of the node's time (lookups over a few segments cost little more meanwhile).
-MERGE_COST_FACTOR = 4.0
+# After a merge whose steps took t seconds, the next one waits at least this many times t: under imports without
+# end, merging takes at most about a third of the node's time (lookups over a few segments cost little more
+# meanwhile). Its own work, not its length: on a busy node a merge lasts many times its work.
+MERGE_COST_FACTOR = 2.0
 
 
 @dataclass(frozen=True, slots=True)
 class MergeRecord:
-    """A category's last merge: when it ended (wall clock, and the monotonic clock), how long it took, and how
-    many segments it merged."""
+    """A category's last merge: when it ended (wall clock, and the monotonic clock), how long it took from start
+    to end, the time its steps took (its own work; the rest was requests' and the pauses), and how many
+    segments it merged."""
 
     at: float
     finished: float
     seconds: float
+    work: float
     segments: int
 
 
@@ -265,7 +268,7 @@ class MemoryIndexes:
         cost allows (``MERGE_COST_FACTOR``); again while the index still needs it (changes during a merge)."""
         while True:
             last = self._merges.get(category)
-            wait = 0.0 if last is None else last.finished + last.seconds * MERGE_COST_FACTOR - time.monotonic()
+            wait = 0.0 if last is None else last.finished + last.work * MERGE_COST_FACTOR - time.monotonic()
             if await self._pause(max(wait, self._merge_delay or 0.0)):
                 return
             index = self._indexes.get(category)
@@ -273,7 +276,7 @@ class MemoryIndexes:
                 return
             started, clock = time.perf_counter(), time.monotonic()
             steps = merge_steps(category, index.parts)
-            count, longest = 0, 0.0
+            count, longest, work = 0, 0.0, 0.0
             while True:
                 step = time.perf_counter()
                 try:
@@ -282,7 +285,7 @@ class MemoryIndexes:
                     segment: Segment = done.value
                     break
                 took = time.perf_counter() - step
-                count, longest = count + 1, max(longest, took)
+                count, longest, work = count + 1, max(longest, took), work + took
                 # As long as the step took: a request takes several passes of the event loop, and one step per
                 # pass added up to several steps per request; this way a request meets about one step, and a
                 # merge takes at most half of a busy node's time.
@@ -291,7 +294,7 @@ class MemoryIndexes:
                     return
             current = self._indexes.get(category)
             seconds = time.perf_counter() - started
-            self._merges[category] = MergeRecord(time.time(), clock + seconds, seconds, len(index.parts))
+            self._merges[category] = MergeRecord(time.time(), clock + seconds, seconds, work, len(index.parts))
             if current is None:
                 return  # dropped meanwhile: its build starts from the database
             merged = current.merged(segment, [part.segment for part in index.parts])
@@ -299,11 +302,13 @@ class MemoryIndexes:
             INDEX_MERGES.labels(category).inc()
             INDEX_LAST_MERGE.labels(category).set(self._merges[category].at)
             log.info(
-                "index segments merged category=%s segments=%d records=%d took_ms=%.0f steps=%d longest_step_ms=%.1f",
+                "index segments merged category=%s segments=%d records=%d took_ms=%.0f work_ms=%.0f steps=%d "
+                "longest_step_ms=%.1f",
                 category,
                 len(index.parts),
                 merged.size,
                 seconds * 1000,
+                work * 1000,
                 count,
                 longest * 1000,
             )

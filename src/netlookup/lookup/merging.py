@@ -16,9 +16,10 @@ from __future__ import annotations
 import heapq
 import mmap
 from array import array
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from itertools import accumulate, islice, repeat
 from operator import add, and_, sub
+from typing import Any
 
 from netlookup.categories import Category
 from netlookup.lookup.memory import (
@@ -67,6 +68,31 @@ def _served_ranks(parts: Sequence[Part]) -> tuple[list[str], list[list[int]], in
     return served, codes, dead
 
 
+def _zeros(typecode: str, count: int) -> array[int]:
+    """An array of ``count`` zeros made at its final size: filled by slices, it never grows (an array that
+    grows is copied whenever it moves, a few milliseconds at 5x the demo data, in one call)."""
+    return array(typecode, [0]) * count
+
+
+class _Filling:
+    """An array of known final size filled from the front."""
+
+    def __init__(self, typecode: str, count: int):
+        self.values = _zeros(typecode, count)
+        self.typecode = typecode
+        self.count = 0
+
+    def add(self, values: Iterable[int]) -> None:
+        chunk = array(self.typecode, values)
+        self.values[self.count : self.count + len(chunk)] = chunk
+        self.count += len(chunk)
+
+
+# Per-record arrays of all the parts, one after another: the fields a merged segment gathers, and where each
+# record's JSON is.
+_WHOLE_FIELDS = (*_NET_FIELDS, ("grp", "I"), ("json_start", "Q"), ("json_end", "Q"), ("part", "B"))
+
+
 def _merge_network(category: Category, parts: Sequence[Part]) -> Generator[None, None, NetSegment]:
     segments: list[NetSegment] = [part.segment for part in parts]  # type: ignore[misc]
     served, ranks, dead = _served_ranks(parts)
@@ -79,15 +105,19 @@ def _merge_network(category: Category, parts: Sequence[Part]) -> Generator[None,
     protocols = _Codes()
     groups: dict[bytes, int] = {}
     # Every part's per-record fields, one after another (record g of the whole is record g - offset[p] of part
-    # p), source and protocol and group codes turned into the merged segment's.
-    whole = {name: array(typecode) for name, typecode in (*_NET_FIELDS, ("grp", "I"))}
-    part_of, json_start, json_end = array("B"), array("Q"), array("Q")
-    start_high, start_low = array("Q"), array("Q")
+    # p), source and protocol and group codes turned into the merged segment's; network starts as high and
+    # low 64-bit halves (IPv4 in the high one).
+    total = sum(segment.size for segment in segments)
+    whole: dict[str, array[int]] = {}
+    for name, typecode in (*_WHOLE_FIELDS, ("start_high", "Q"), ("start_low", "Q")):
+        whole[name] = _zeros(typecode, total)
+        yield
     offsets: list[int] = []
     lines: list[int] = []  # the lowest and highest line of each step's records, and of their ids
     ids: list[int] = []
     for number, segment in enumerate(segments):
-        offsets.append(len(whole["src"]))
+        base = sum(s.size for s in segments[:number])
+        offsets.append(base)
         proto_codes = [protocols.code(value) for value in segment.protocols]
         group_codes: list[int] = []  # thousands of groups in a large sg segment: a step at a time too
         ends = segment.group_ends
@@ -97,60 +127,45 @@ def _merge_network(category: Category, parts: Sequence[Part]) -> Generator[None,
                 for c in range(lo, min(lo + STEP_RECORDS, len(ends) - 1))
             )
             yield
-        family_starts = sorted((segment.first[f], f) for f in segment.first)
         for lo in _chunks(0, segment.size):
             hi = min(lo + STEP_RECORDS, segment.size)
-            whole["src"].extend(map(ranks[number].__getitem__, segment.src[lo:hi]))
-            whole["proto"].extend(map(proto_codes.__getitem__, segment.proto[lo:hi]))
-            whole["grp"].extend(map(group_codes.__getitem__, segment.grp[lo:hi]))
-            for name in ("line", "rid", "port_lo", "port_hi"):
-                whole[name].extend(getattr(segment, name)[lo:hi])
-            if hi > lo:
-                lines.extend((min(segment.line[lo:hi]), max(segment.line[lo:hi])))
-                ids.extend((min(segment.rid[lo:hi]), max(segment.rid[lo:hi])))
-            json_start.extend(segment.json_start[lo:hi])
-            json_end.extend(segment.json_end[lo:hi])
-            part_of.extend(repeat(number, hi - lo))
+            at, end = base + lo, base + hi
+            whole["src"][at:end] = array("I", map(ranks[number].__getitem__, segment.src[lo:hi]))
+            whole["proto"][at:end] = array("H", map(proto_codes.__getitem__, segment.proto[lo:hi]))
+            whole["grp"][at:end] = array("I", map(group_codes.__getitem__, segment.grp[lo:hi]))
+            for name in ("line", "rid", "port_lo", "port_hi", "json_start", "json_end"):
+                whole[name][at:end] = getattr(segment, name)[lo:hi]
+            whole["part"][at:end] = array("B", repeat(number, hi - lo))
+            lines.extend((min(segment.line[lo:hi]), max(segment.line[lo:hi])))
+            ids.extend((min(segment.rid[lo:hi]), max(segment.rid[lo:hi])))
             yield
-        for first, family in family_starts:
+        for first, family in sorted((segment.first[f], f) for f in segment.first):
             addresses = segment.starts[family]
             for lo in _chunks(0, len(addresses)):
                 hi = min(lo + STEP_RECORDS, len(addresses))
-                start_high.extend(iter(addresses.high[lo:hi]))
-                start_low.extend(addresses.low[lo:hi] if addresses.wide else repeat(0, hi - lo))
+                at, end = base + first + lo, base + first + hi
+                whole["start_high"][at:end] = array("Q", addresses.high[lo:hi])
+                if addresses.wide:
+                    whole["start_low"][at:end] = addresses.low[lo:hi]
                 yield
-            assert len(start_high) == offsets[number] + first + len(addresses)
     widths = (_width(lines), _width(ids))
-    order = array("Q")
+    order = _Filling("Q", sum(source_sizes))
+    yield
     runs: list[tuple[int, int, int, int]] = []
     for family, length in sorted({key for s in segments for key in s.bounds}, key=lambda k: (k[0] == 6, k[1])):
-        lo_out = len(order)
+        lo_out = order.count
         contributing = [
             (offsets[number] + bounds[0], offsets[number] + bounds[1])
             for number, segment in enumerate(segments)
             if (bounds := segment.bounds.get((family, length))) is not None
         ]
-        yield from _order_run(contributing, whole, start_high, start_low, family == 6, dead, widths, order)
-        if len(order) > lo_out:
-            runs.append((family, length, lo_out, len(order)))
+        yield from _order_run(contributing, whole, family == 6, dead, widths, order)
+        if order.count > lo_out:
+            runs.append((family, length, lo_out, order.count))
+    assert order.count == len(order.values), "every served record placed once"
     return (
         yield from _gather_network(
-            category,
-            segments,
-            tuple(served),
-            tuple(source_sizes),
-            protocols,
-            groups,
-            runs,
-            order,
-            whole,
-            (
-                part_of,
-                json_start,
-                json_end,
-                start_high,
-                start_low,
-            ),
+            category, segments, (tuple(served), tuple(source_sizes)), protocols, groups, runs, order.values, whole
         )
     )
 
@@ -163,26 +178,23 @@ def _width(bounds: list[int]) -> tuple[int, int]:
 def _order_run(
     contributing: list[tuple[int, int]],
     whole: dict[str, array[int]],
-    start_high: array[int],
-    start_low: array[int],
     wide: bool,
     dead: int,
     widths: tuple[tuple[int, int], tuple[int, int]],
-    order: array[int],
+    order: _Filling,
 ) -> Generator[None, None, None]:
-    """Append to ``order`` the served records of one (family, prefix_len) run of each part, in (start, source,
+    """Add to ``order`` the served records of one (family, prefix_len) run of each part, in (start, source,
     line, id) order. Each part's run is in that order already (its source codes follow name order, as the
     merged ranks do): one part's is kept as it is; several are merged a step at a time on packed integer keys.
-    ``widths``: the lowest line and id of all parts and the bits their
-    spans take."""
+    ``widths``: the lowest line and id of all parts and the bits their spans take."""
     src = whole["src"]
     if len(contributing) == 1:
         lo, hi = contributing[0]
         for c in _chunks(lo, hi):
-            order.extend([g for g in range(c, min(c + STEP_RECORDS, hi)) if src[g] != dead])
+            order.add([g for g in range(c, min(c + STEP_RECORDS, hi)) if src[g] != dead])
             yield
         return
-    line, rid = whole["line"], whole["rid"]
+    line, rid, start_high, start_low = whole["line"], whole["rid"], whole["start_high"], whole["start_low"]
     (line_low, line_bits), (rid_low, rid_bits) = widths
     rank_bits, g_bits = dead.bit_length(), len(src).bit_length()
     lists: list[list[int]] = []
@@ -218,36 +230,47 @@ def _order_run(
     merged = heapq.merge(*lists)
     mask = (1 << g_bits) - 1
     while chunk := list(islice(merged, STEP_RECORDS)):
-        order.extend(map(and_, chunk, repeat(mask)))
+        order.add(map(and_, chunk, repeat(mask)))
         yield
+    yield from _emptied(lists)
+
+
+def _emptied(lists: list[list[Any]]) -> Generator[None, None, None]:
+    """Empty lists of many Python objects a step at a time: hundreds of thousands freed at once would hold the
+    event loop for milliseconds."""
+    for items in lists:
+        while items:
+            del items[-STEP_RECORDS * 4 :]
+            yield
 
 
 def _gather_network(
     category: Category,
     segments: list[NetSegment],
-    served: tuple[str, ...],
-    source_sizes: tuple[int, ...],
+    sources: tuple[tuple[str, ...], tuple[int, ...]],
     protocols: _Codes,
     groups: dict[bytes, int],
     runs: list[tuple[int, int, int, int]],
     order: array[int],
     whole: dict[str, array[int]],
-    placement: tuple[array[int], array[int], array[int], array[int], array[int]],
 ) -> Generator[None, None, NetSegment]:
     """The merged segment: every per-record field and the records' JSON taken in ``order``."""
-    part_of, json_start, json_end, start_high, start_low = placement
-    out = {name: array(typecode) for name, typecode in (*_NET_FIELDS, ("grp", "I"))}
-    starts_out, ends_out = array("Q"), array("Q")
+    count = len(order)
+    out: dict[str, array[int]] = {}
+    for name, typecode in (*_NET_FIELDS, ("grp", "I"), ("json_start", "Q"), ("json_end", "Q")):
+        out[name] = _zeros(typecode, count)
+        yield
     position = 0  # where the next record's JSON goes in the merged buffer (a comma between two records)
-    for c in _chunks(0, len(order)):
-        pick = _picker(order[c : c + STEP_RECORDS])
-        for name, values in out.items():
-            values.extend(pick(whole[name]))
-        sizes = list(map(sub, pick(json_end), pick(json_start)))
+    for c in _chunks(0, count):
+        end = min(c + STEP_RECORDS, count)
+        pick = _picker(order[c:end])
+        for name, typecode in (*_NET_FIELDS, ("grp", "I")):
+            out[name][c:end] = array(typecode, pick(whole[name]))
+        sizes = list(map(sub, pick(whole["json_end"]), pick(whole["json_start"])))
         begins = list(accumulate(map(add, sizes, repeat(1)), initial=position))
         position = begins.pop()
-        starts_out.extend(begins)
-        ends_out.extend(map(add, begins, sizes))
+        out["json_start"][c:end] = array("Q", begins)
+        out["json_end"][c:end] = array("Q", map(add, begins, sizes))
         yield
     # The buffer is an anonymous memory map of its final size, filled a step at a time: its pages come zeroed
     # from the kernel as they are first written (a bytearray of that size is zeroed in one call, and one grown
@@ -256,11 +279,15 @@ def _gather_network(
     # segment goes.
     blob = mmap.mmap(-1, max(position - 1, 1))
     views = [memoryview(segment.blob) for segment in segments]
-    for c in _chunks(0, len(order)):
+    starts_out = out["json_start"]
+    for c in _chunks(0, count):
         pick = _picker(order[c : c + STEP_RECORDS])
         begin = starts_out[c]
         chunk = b",".join(
-            [views[p][s:e] for p, s, e in zip(pick(part_of), pick(json_start), pick(json_end), strict=True)]
+            [
+                views[p][s:e]
+                for p, s, e in zip(pick(whole["part"]), pick(whole["json_start"]), pick(whole["json_end"]), strict=True)
+            ]
         )
         blob[begin : begin + len(chunk)] = chunk
         if begin + len(chunk) < len(blob):
@@ -273,27 +300,32 @@ def _gather_network(
     bounds: dict[tuple[int, int], tuple[int, int]] = {}
     for family, length, lo, hi in runs:
         bounds[family, length] = (lo, hi)
-        if family not in first:
-            first[family] = lo
-            addresses[family] = Addresses(family)
-        target = addresses[family]
+        first.setdefault(family, lo)
+    for family, lo in first.items():
+        hi = max(b for (f, _length), (_a, b) in bounds.items() if f == family)
+        target = addresses[family] = Addresses(family)
+        target.high = _zeros(target.high.typecode, hi - lo)
+        yield
+        if target.wide:
+            target.low = _zeros("Q", hi - lo)
+            yield
         for c in _chunks(lo, hi):
-            pick = _picker(order[c : min(c + STEP_RECORDS, hi)])
-            target.high.extend(pick(start_high))
+            end = min(c + STEP_RECORDS, hi)
+            pick = _picker(order[c:end])
+            target.high[c - lo : end - lo] = array(target.high.typecode, pick(whole["start_high"]))
             if target.wide:
-                target.low.extend(pick(start_low))
+                target.low[c - lo : end - lo] = array("Q", pick(whole["start_low"]))
             yield
     group_keys = list(groups)
     return NetSegment(
         category,
-        served,
-        source_sizes,
+        *sources,
         tuple(protocols.values),
         b"".join(group_keys),
         array("Q", accumulate((len(key) for key in group_keys), initial=0)),
         blob,
-        starts_out,
-        ends_out,
+        out["json_start"],
+        out["json_end"],
         out["src"],
         out["line"],
         out["rid"],
@@ -351,6 +383,7 @@ def _merge_addresses(category: Category, parts: Sequence[Part]) -> Generator[Non
             number, i = taken[k]
             blob[offsets[k] : offsets[k + 1]] = segments[number].head(i)
         yield
+    yield from _emptied([taken])
     point_arrays: dict[int, tuple[Addresses, array[int], array[int]]] = {}
     for family, lists in points.items():
         arrays = point_arrays[family] = (Addresses(family), array("I"), array("B"))
@@ -360,6 +393,7 @@ def _merge_addresses(category: Category, parts: Sequence[Part]) -> Generator[Non
             arrays[1].extend([index for _addr, index, _role in chunk])
             arrays[2].extend([role for _addr, _index, role in chunk])
             yield
+        yield from _emptied(lists)
     return AddrSegment(category, tuple(served), tuple(sizes), blob, offsets, src, rid, port, point_arrays, networks)
 
 

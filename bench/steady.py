@@ -325,14 +325,7 @@ def table(results: list[dict[str, Any]]) -> str:
         ("ceiling ratio (lookups / healthz)", lambda r: f"{r['lookup_rps'] / r['healthz_rps']:.2f}", None),
         ("page users through nginx: pages/s", lambda r: f"{r['pages_per_s']:.1f}", "pages_per_s"),
         ("page users: page p50 (ms), errors", lambda r: f"{r['page_p50']:.0f}, {r['page_errors']}", None),
-        (
-            "lookup p99 quiet / during a merge (ms)",
-            lambda r: (
-                f"{r['merge']['quiet_p99']:.2f} / "
-                f"{r['merge']['merge_p99']:.2f} ({r['merge']['merge_lookups']} in {r['merge']['merge_window_s']:.1f} s)"
-            ),
-            None,
-        ),
+        ("lookup p99 quiet / during a merge (ms)", merge_cell, None),
         ("RSS per node (MB)", lambda r: "/".join(map(str, r["rss_mb"])), None),
     ]
     lines = []

@@ -72,6 +72,19 @@ def release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+# Blocks from this size up get pages of their own, given back to the system when freed.
+MMAP_THRESHOLD = 1 << 20
+
+
+def map_large_blocks() -> None:
+    """Have glibc give every block of 1 MiB or more pages of its own. By default the threshold grows to the
+    size of the largest block freed (up to 32 MiB), after which the index's arrays (megabytes each, made anew by
+    every refresh and merge) come from the heap, and what they leave between long-lived blocks is kept."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+
+
 def read_in_worker(settings: Settings, category: Category, sources: frozenset[str]) -> Read:
     """``read_segment`` of ``sources`` in a build worker process, over its own connection; the segment comes back
     pickled (flat arrays and one buffer: it pickles at the speed of a copy)."""

@@ -34,7 +34,15 @@ from netlookup.categories import CATEGORIES, Category
 from netlookup.changes import DataChange
 from netlookup.config import Settings
 from netlookup.lookup.build_workers import SHARD_MIN_RECORDS, SHARE_HERE_MIN_RECORDS, BuildWorkers
-from netlookup.lookup.index_reads import Read, Stopping, paused, per_source, read_segment, release_freed_memory
+from netlookup.lookup.index_reads import (
+    Read,
+    Stopping,
+    map_large_blocks,
+    paused,
+    per_source,
+    read_segment,
+    release_freed_memory,
+)
 from netlookup.lookup.memory import CategoryIndex, Segment
 from netlookup.lookup.merging import merge_steps
 from netlookup.lookup.snapshots import SnapshotKeeper
@@ -470,6 +478,7 @@ class MemoryIndexes:
         ``settings`` (the same database) lets build workers connect; without them every build reads here."""
         self._sessionmaker = sessionmaker
         self._workers.settings = settings
+        map_large_blocks()
         if self._snapshots is not None:
             self._snapshots.start(sessionmaker)
         for category in CATEGORIES:

@@ -47,18 +47,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the process scaffolding shared with the tests
 
 from run import locust, rss_mb, wrk  # noqa: E402  (bench/run.py: its load tools)
-from scale import fresh_database  # noqa: E402
+from scale import fresh_database, percentile  # noqa: E402
 from tests.processes import API_KEY, Nginx, Node, RedisServer, wait_until  # noqa: E402
 
 from netlookup.categories import CATEGORIES  # noqa: E402
 from netlookup.demo import DemoAddresses, demo_records, sample_addresses  # noqa: E402
 
 HEADERS = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/x-ndjson"}
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def demo_sources(scale: float) -> dict[str, dict[str, list[dict[str, Any]]]]:

@@ -158,6 +158,15 @@ def _lower(value: str | None) -> str | None:
     return value.lower() if value else None
 
 
+def _picklable(fields: dict[str, Any]) -> dict[str, Any]:
+    """A segment's fields as it is pickled (snapshots, build workers): its buffer as bytes, since a memory map
+    (what a merge fills) does not pickle."""
+    state = dict(fields)
+    if isinstance(state["blob"], mmap.mmap):
+        state["blob"] = state["blob"][:]
+    return state
+
+
 @dataclass(eq=False, repr=False)
 class NetSegment:
     """acl/sg records of some sources, sorted by (family, prefix_len, start, source, line, id)."""
@@ -192,11 +201,7 @@ class NetSegment:
         return f"<NetSegment {self.category} sources={len(self.sources)} records={self.size}>"
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled (snapshots, build workers) with its buffer as bytes: a memory map does not pickle."""
-        state = dict(self.__dict__)
-        if isinstance(self.blob, mmap.mmap):
-            state["blob"] = self.blob[:]
-        return state
+        return _picklable(self.__dict__)
 
     def key(self, i: int) -> tuple[str, int, int]:
         return (self.sources[self.src[i]], self.line[i], self.rid[i])
@@ -401,11 +406,7 @@ class AddrSegment:
         return f"<AddrSegment {self.category} sources={len(self.sources)} records={self.size}>"
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled with its buffer as bytes (see ``NetSegment``)."""
-        state = dict(self.__dict__)
-        if isinstance(self.blob, mmap.mmap):
-            state["blob"] = self.blob[:]
-        return state
+        return _picklable(self.__dict__)
 
     def head(self, i: int) -> bytes:
         return self.blob[self.offsets[i] : self.offsets[i + 1]]

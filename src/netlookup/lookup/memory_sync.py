@@ -282,45 +282,53 @@ class MemoryIndexes:
             index = self._indexes.get(category)
             if index is None or not index.needs_merge() or self._stopping.is_set():
                 return
-            started, clock = time.perf_counter(), time.monotonic()
-            steps = merge_steps(category, index.parts)
-            count, longest, work = 0, 0.0, 0.0
-            while True:
-                step = time.perf_counter()
-                try:
-                    paused(next, steps)
-                except StopIteration as done:
-                    segment: Segment = done.value
-                    break
-                took = time.perf_counter() - step
-                count, longest, work = count + 1, max(longest, took), work + took
-                # As long as the step took: a request takes several passes of the event loop, and one step per
-                # pass added up to several steps per request; this way a request meets about one step, and a
-                # merge takes at most half of a busy node's time.
-                await asyncio.sleep(took)
-                if self._stopping.is_set():
-                    return
-            current = self._indexes.get(category)
-            seconds = time.perf_counter() - started
-            self._merges[category] = MergeRecord(time.time(), clock + seconds, seconds, work, len(index.parts))
-            if current is None:
-                return  # dropped meanwhile: its build starts from the database
-            merged = current.merged(segment, [part.segment for part in index.parts])
-            self._install(category, merged)
-            INDEX_MERGES.labels(category).inc()
-            INDEX_LAST_MERGE.labels(category).set(self._merges[category].at)
-            log.info(
-                "index segments merged category=%s segments=%d records=%d took_ms=%.0f work_ms=%.0f steps=%d "
-                "longest_step_ms=%.1f",
-                category,
-                len(index.parts),
-                merged.size,
-                seconds * 1000,
-                work * 1000,
-                count,
-                longest * 1000,
-            )
-            self._schedule_trim()
+            if not await self._merge_once(category, index):
+                return
+
+    async def _merge_once(self, category: Category, index: CategoryIndex) -> bool:
+        """Merge ``index``'s segments and install the result; False when the process stops or the category's
+        index was dropped meanwhile. Its own call, so that the merged-away segments are not held while the
+        next merge waits."""
+        started, clock = time.perf_counter(), time.monotonic()
+        steps = merge_steps(category, index.parts)
+        count, longest, work = 0, 0.0, 0.0
+        while True:
+            step = time.perf_counter()
+            try:
+                paused(next, steps)
+            except StopIteration as done:
+                segment: Segment = done.value
+                break
+            took = time.perf_counter() - step
+            count, longest, work = count + 1, max(longest, took), work + took
+            # As long as the step took: a request takes several passes of the event loop, and one step per
+            # pass added up to several steps per request; this way a request meets about one step, and a
+            # merge takes at most half of a busy node's time.
+            await asyncio.sleep(took)
+            if self._stopping.is_set():
+                return False
+        current = self._indexes.get(category)
+        seconds = time.perf_counter() - started
+        record = self._merges[category] = MergeRecord(time.time(), clock + seconds, seconds, work, len(index.parts))
+        if current is None:
+            return False  # dropped meanwhile: its build starts from the database
+        merged = current.merged(segment, [part.segment for part in index.parts])
+        self._install(category, merged)
+        INDEX_MERGES.labels(category).inc()
+        INDEX_LAST_MERGE.labels(category).set(record.at)
+        log.info(
+            "index segments merged category=%s segments=%d records=%d took_ms=%.0f work_ms=%.0f steps=%d "
+            "longest_step_ms=%.1f",
+            category,
+            record.segments,
+            merged.size,
+            seconds * 1000,
+            work * 1000,
+            count,
+            longest * 1000,
+        )
+        self._schedule_trim()
+        return True
 
     def _schedule_refresh(self, category: Category) -> None:
         if self._sessionmaker is None:

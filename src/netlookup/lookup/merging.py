@@ -112,12 +112,10 @@ def _merge_network(category: Category, parts: Sequence[Part]) -> Generator[None,
     for name, typecode in (*_WHOLE_FIELDS, ("start_high", "Q"), ("start_low", "Q")):
         whole[name] = _zeros(typecode, total)
         yield
-    offsets: list[int] = []
+    offsets = list(accumulate((segment.size for segment in segments), initial=0))[:-1]  # where each part starts
     lines: list[int] = []  # the lowest and highest line of each step's records, and of their ids
     ids: list[int] = []
-    for number, segment in enumerate(segments):
-        base = sum(s.size for s in segments[:number])
-        offsets.append(base)
+    for number, (segment, base) in enumerate(zip(segments, offsets, strict=True)):
         proto_codes = [protocols.code(value) for value in segment.protocols]
         group_codes: list[int] = []  # thousands of groups in a large sg segment: a step at a time too
         ends = segment.group_ends

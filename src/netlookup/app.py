@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp
 
 from netlookup import __version__
+from netlookup.activity import Activity
 from netlookup.api import data, health, lookup, web
 from netlookup.api.middleware import (
     BodySizeLimitMiddleware,
@@ -50,8 +51,10 @@ def _operation_id(route: APIRoute) -> str:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI app; nothing connects until the lifespan starts."""
     settings = settings or get_settings()
+    activity = Activity()  # requests in progress: merges of the index give way to them
     indexes = (
         MemoryIndexes(
+            activity=activity,
             poll_interval=settings.index_poll_interval,
             build_workers=settings.build_workers,
             snapshot_dir=settings.index_snapshot_dir,
@@ -95,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Operation ids are the handlers' names (lookup, lookup_batch, import_source...): what generated clients call.
         generate_unique_id_function=_operation_id,
     )
-    sio = create_socket_server(settings, lambda: state.services, on_remote_change=on_change)
+    sio = create_socket_server(settings, lambda: state.services, activity, on_remote_change=on_change)
     state = AppState(settings=settings, sio=sio, notifier=Notifier(sio, on_change=on_change), indexes=indexes)
     app.state.netlookup = state
     install_error_handlers(app)
@@ -104,7 +107,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(lookup.FastLookups, state=state)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(
-        LoadSheddingMiddleware, max_inflight=settings.max_inflight, max_queue_seconds=settings.max_queue_seconds
+        LoadSheddingMiddleware,
+        max_inflight=settings.max_inflight,
+        max_queue_seconds=settings.max_queue_seconds,
+        activity=activity,
     )
     if settings.cors_origins:
         app.add_middleware(

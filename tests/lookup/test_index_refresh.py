@@ -138,6 +138,36 @@ async def test_the_poll_refreshes_exactly_the_sources_no_event_announced(setting
         await _until(lambda: refreshed(50), 10, "the deleted source gone")
 
 
+async def test_an_import_is_read_once_though_the_poll_sees_it_first(settings: Settings) -> None:
+    """The version poll runs every few milliseconds, so it sees each import's new version while the import's own
+    refresh is still reading the source: it leaves the source to that refresh (each import read once)."""
+    await reset_database(settings.database_url)
+    log = LogMessages()
+    logger = logging.getLogger("netlookup.lookup")
+    logger.addHandler(log)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    indexes = MemoryIndexes(poll_interval=0.005, merge_delay=None)
+    try:
+        async with open_services(settings, Notifier(None, on_change=indexes.apply_change), indexes=indexes) as services:
+            async with asyncio.timeout(60):
+                await indexes.wait_ready()
+            for n in range(4):
+                body = b"".join(
+                    orjson.dumps({"cidr": f"10.{40 + n}.{i // 250}.{i % 250}/32", "group_id": "sg-a"}) + b"\n"
+                    for i in range(3000)
+                )
+                await services.imports.import_source("sg", f"src{n}", io.BytesIO(body), "ndjson")
+                assert getattr(indexes.get("sg"), "size", 0) == 3000 * (n + 1)
+            await asyncio.sleep(0.2)  # polls after the last refresh find nothing behind
+    finally:
+        logger.removeHandler(log)
+        logger.setLevel(level)
+    refreshes = [m for m in log.messages if m.startswith("index refreshed category=sg")]
+    assert len(refreshes) == 4, log.messages
+    assert not [m for m in log.messages if m.startswith("index behind the database")], log.messages
+
+
 @pytest.mark.parametrize(("worker_reaches_database", "share_here"), [(True, True), (True, False), (False, True)])
 async def test_a_build_spread_over_worker_processes_equals_the_database(
     settings: Settings, worker_reaches_database: bool, share_here: bool

@@ -4,6 +4,7 @@ shown in /readyz, retried, and recovers by itself once the database can answer i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import multiprocessing
@@ -15,6 +16,7 @@ import orjson
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from netlookup.activity import Activity
 from netlookup.app import create_app
 from netlookup.config import Settings
 from netlookup.container import Services
@@ -150,3 +152,47 @@ async def test_stopping_while_build_workers_read_terminates_them_at_once(service
                 break
             await asyncio.sleep(0.05)
         assert multiprocessing.active_children() == []
+
+
+async def test_between_merge_steps_requests_in_progress_go_first() -> None:
+    """After a step, a merge lets what is ready run; while requests are in progress it waits for them to end,
+    but no longer than ``MERGE_GIVE_WAY`` times its step, so requests without end never stop it."""
+    activity = Activity()
+    indexes = MemoryIndexes(activity=activity)
+    order: list[str] = []
+
+    async def ready() -> None:
+        order.append("ready task")
+
+    asyncio.get_running_loop().call_soon(lambda: order.append("ready callback"))
+    task = asyncio.create_task(ready())
+    await indexes._give_way(0.001)
+    order.append("next step")
+    assert order == ["ready callback", "ready task", "next step"]
+    await task
+
+    order.clear()
+
+    async def request(passes: int) -> None:
+        with activity.request():
+            for _ in range(passes):
+                await asyncio.sleep(0.001)
+            order.append("request answered")
+
+    task = asyncio.create_task(request(5))
+    await asyncio.sleep(0)  # the request is in progress
+    await indexes._give_way(1.0)  # it waits for the request (checking each step's length), not for its limit
+    order.append("next step")
+    assert order == ["request answered", "next step"]
+    await task
+
+    order.clear()
+    endless = asyncio.create_task(request(10**6))
+    await asyncio.sleep(0)
+    async with asyncio.timeout(5):  # a request that never ends holds the merge MERGE_GIVE_WAY steps' time
+        await indexes._give_way(0.002)
+    assert order == [] and activity.busy
+    endless.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await endless
+    assert not activity.busy

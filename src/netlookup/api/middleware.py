@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from netlookup.activity import Activity
 from netlookup.api.responses import error_response_for
 from netlookup.categories import CATEGORIES, Category
 from netlookup.errors import NetlookupError, PayloadTooLarge, ServiceUnavailable
@@ -110,16 +111,17 @@ class LoadSheddingMiddleware:
     """Sheds API requests with 503 + Retry-After instead of letting a flood queue until everything times out:
     beyond ``max_inflight`` requests in progress on this node, or when the proxy's ``X-Request-Start: t=<epoch
     seconds>`` (nginx ``$msec``) shows the request already waited more than ``max_queue_seconds`` before this node
-    read it. Health and metrics are never shed."""
+    read it. Health and metrics are never shed. The API requests it lets in are counted in ``activity`` (work
+    in the background gives way to them)."""
 
-    def __init__(self, app: ASGIApp, max_inflight: int, max_queue_seconds: float):
+    def __init__(self, app: ASGIApp, max_inflight: int, max_queue_seconds: float, activity: Activity):
         self.app = app
         self.max_inflight = max_inflight
         self.max_queue_seconds = max_queue_seconds
-        self.in_flight = 0
+        self.activity = activity
 
     def _shed_reason(self, scope: Scope) -> str | None:
-        if self.max_inflight > 0 and self.in_flight >= self.max_inflight:
+        if self.max_inflight > 0 and self.activity.in_progress >= self.max_inflight:
             return "too many requests in flight"
         if self.max_queue_seconds > 0:
             waited = proxy_wait(dict(scope["headers"]))
@@ -137,11 +139,8 @@ class LoadSheddingMiddleware:
             detail = f"the service is busy ({reason}); retry shortly"
             await error_response_for(ServiceUnavailable(detail, retry_after=1))(scope, receive, send)
             return
-        self.in_flight += 1
-        try:
+        with self.activity.request():
             await self.app(scope, receive, send)
-        finally:
-            self.in_flight -= 1
 
 
 LOOKUP_PATH = "/api/v1/lookup"

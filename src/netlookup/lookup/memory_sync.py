@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from netlookup import tables
+from netlookup.activity import Activity
 from netlookup.categories import CATEGORIES, Category
 from netlookup.changes import DataChange
 from netlookup.config import Settings
@@ -66,6 +67,10 @@ MERGE_DELAY = 1.0
 # end, merging takes at most about a third of the node's time (lookups over a few segments cost little more
 # meanwhile). Its own work, not its length: on a busy node a merge lasts many times its work.
 MERGE_COST_FACTOR = 2.0
+# Between two steps of a merge, requests first: while any is in progress the merge waits for it, but after a
+# step of t seconds no longer than this many times t, so that under requests without end a merge still gets a
+# fifth of the node's time (and lookups take about a quarter longer meanwhile).
+MERGE_GIVE_WAY = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +135,10 @@ class MemoryIndexes:
         snapshot_delay: float = SNAPSHOT_DELAY,
         snapshot_interval: float = SNAPSHOT_INTERVAL,
         merge_delay: float | None = MERGE_DELAY,
+        activity: Activity | None = None,
     ):
-        """``merge_delay`` None leaves segments unmerged (tests of the multi-segment read)."""
+        """``merge_delay`` None leaves segments unmerged (tests of the multi-segment read). ``activity``: the
+        requests in progress, which merges give way to (none counted without it)."""
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._workers = BuildWorkers(
             build_workers, shard_min_records=shard_min_records, share_here_min_records=share_here_min_records
@@ -159,8 +166,10 @@ class MemoryIndexes:
         self._mergers: dict[Category, asyncio.Task[None]] = {}
         self._merges: dict[Category, MergeRecord] = {}
         self._merge_delay = merge_delay
+        self._activity = activity or Activity()
         self._failures: dict[Category, BuildFailure] = {}
         self._polled: dict[Category, int] = {}
+        self._behind: dict[Category, set[str]] = {category: set() for category in CATEGORIES}  # at the last poll
         self._poller: asyncio.Task[None] | None = None
         self._installed = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -301,10 +310,7 @@ class MemoryIndexes:
                 break
             took = time.perf_counter() - step
             count, longest, work = count + 1, max(longest, took), work + took
-            # As long as the step took: a request takes several passes of the event loop, and one step per
-            # pass added up to several steps per request; this way a request meets about one step, and a
-            # merge takes at most half of a busy node's time.
-            await asyncio.sleep(took)
+            await self._give_way(took)
             if self._stopping.is_set():
                 return False
         current = self._indexes.get(category)
@@ -330,12 +336,28 @@ class MemoryIndexes:
         self._schedule_trim()
         return True
 
+    async def _give_way(self, took: float) -> None:
+        """Between two steps of a merge (the last took ``took`` seconds): what is ready to run runs, then the
+        merge waits while requests are in progress, up to ``MERGE_GIVE_WAY`` times ``took``. A request takes
+        several passes of the event loop: one step per pass would add up to several steps per request; this way
+        a lookup meets at most about one step (the one running when it arrives)."""
+        await asyncio.sleep(0)
+        waited, limit = 0.0, took * MERGE_GIVE_WAY
+        while self._activity.busy and waited < limit:
+            pause = min(took, limit - waited)
+            await asyncio.sleep(pause)
+            waited += pause
+
     def _schedule_refresh(self, category: Category) -> None:
         if self._sessionmaker is None:
             return
         running = self._refreshers.get(category)
         if running is None or running.done():
             self._refreshers[category] = self._task(self._refresh(category), f"index-refresh-{category}")
+
+    def _refreshing(self, category: Category) -> bool:
+        running = self._refreshers.get(category)
+        return bool(self._pending[category]) or (running is not None and not running.done())
 
     async def _read(self, category: Category, sources: set[str] | None, *, inline: bool | None = None) -> Read:
         if inline is None:
@@ -469,11 +491,20 @@ class MemoryIndexes:
                         version = int(current.get(category, 0))
                         if version <= index.floor or self._polled.get(category) == version:
                             continue
+                        if self._refreshing(category):
+                            # Its refresh may be reading the sources that moved: were they queued again now,
+                            # they would be read twice. Looked at again at the next poll.
+                            continue
                         moved = index.moved(await per_source(session, category, "version"))
-                        self._polled[category] = version
-                        if moved and self._indexes.get(category) is index:
-                            log.info("index behind the database category=%s sources=%d", category, len(moved))
-                            self._pending[category] |= moved
+                        # A change is committed a moment before it is announced: only a source behind at two
+                        # polls in a row was missed (its announcement lost, or made where this node does not
+                        # hear it).
+                        missed, self._behind[category] = moved & self._behind[category], moved
+                        if missed == moved:
+                            self._polled[category] = version
+                        if missed and self._indexes.get(category) is index:
+                            log.info("index behind the database category=%s sources=%d", category, len(missed))
+                            self._pending[category] |= missed
                             self._schedule_refresh(category)
             except asyncio.CancelledError:
                 raise

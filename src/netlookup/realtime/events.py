@@ -14,6 +14,7 @@ from typing import Any
 import socketio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from netlookup.activity import Activity
 from netlookup.auth import key_is_valid
 from netlookup.categories import Category
 from netlookup.config import Settings
@@ -45,10 +46,11 @@ class LookupNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     """The default namespace: the events the README's Socket.IO section lists, and an ``error`` reply to any
     other event name."""
 
-    def __init__(self, settings: Settings, services: Callable[[], Services]):
+    def __init__(self, settings: Settings, services: Callable[[], Services], activity: Activity):
         super().__init__("/")
         self._settings = settings
         self._services = services
+        self._activity = activity
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         if event in _LIFECYCLE_EVENTS or hasattr(self, f"on_{event}"):
@@ -79,6 +81,10 @@ class LookupNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return {"request_id": request_id}
 
     async def _stream_lookup(self, sid: str, request_id: str, payload: Any) -> None:
+        with self._activity.request():
+            await self._answer_lookup(sid, request_id, payload)
+
+    async def _answer_lookup(self, sid: str, request_id: str, payload: Any) -> None:
         started = time.perf_counter()
         try:
             if not isinstance(payload, dict):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import socketio
 
+from netlookup.activity import Activity
 from netlookup.changes import ChangeListener
 from netlookup.config import Settings
 from netlookup.container import Services
@@ -20,10 +21,13 @@ MAX_MESSAGE_BYTES = 64 * 1024
 
 
 def create_socket_server(
-    settings: Settings, services: Callable[[], Services], on_remote_change: ChangeListener | None = None
+    settings: Settings,
+    services: Callable[[], Services],
+    activity: Activity,
+    on_remote_change: ChangeListener | None = None,
 ) -> socketio.AsyncServer:
     """An ASGI-mode AsyncServer with the Redis manager when NETLOOKUP_REDIS_URL is set; ``on_remote_change``
-    hears of the changes other nodes announce."""
+    hears of the changes other nodes announce; lookups are counted in ``activity``."""
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=make_client_manager(settings.redis_url, on_remote_change),
@@ -34,7 +38,7 @@ def create_socket_server(
         logger=False,
         engineio_logger=False,
     )
-    sio.register_namespace(LookupNamespace(settings, services))
+    sio.register_namespace(LookupNamespace(settings, services, activity))
     return sio
 
 

@@ -11,8 +11,8 @@ one in twenty dropped, as many new). ``--settle`` seconds later, that state ("st
   lookups (req/s, and their ratio: the ceiling);
 - 100 page users (50 lookups a page, ``bench/locustfile.py`` PageUser) through nginx on both nodes;
 - lookup p99 while node 1 merges: a changed sg source is imported into node 1, and single lookups run back to
-  back from its answer until ``/readyz`` shows the merge that followed, against 2,000 just before the import
-  (node 2 paused meanwhile: here it shares node 1's cores).
+  back on one connection (wrk) from its answer until ``/readyz`` shows the merge that followed, against 3 s of
+  the same just before the import (node 2 paused meanwhile: here it shares node 1's cores).
 
 Then both nodes are restarted (no snapshots: each builds its index from the database) and the same is measured
 ("restart"). Both are printed side by side with their ratio. Lookups use addresses drawn from every category: a
@@ -33,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -134,21 +133,12 @@ def wait_ready(nodes: list[Node]) -> None:
         )
 
 
-def lookups_until(url: str, done: threading.Event, limit: int) -> list[float]:
-    """Single lookups back to back (random addresses) until ``done`` or ``limit`` of them; their times in ms."""
-    times: list[float] = []
-    with httpx.Client(base_url=url, timeout=30) as client:
-        while not done.is_set() and len(times) < limit:
-            started = time.perf_counter()
-            client.get("/api/v1/lookup", params={"q": ADDRESSES[len(times) % len(ADDRESSES)]}).raise_for_status()
-            times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
 ADDRESSES: list[str] = []
 
 
-def during_merge(nodes: list[Node], data: dict[str, dict[str, list[dict[str, Any]]]], seed: int) -> dict[str, Any]:
+def during_merge(
+    nodes: list[Node], data: dict[str, dict[str, list[dict[str, Any]]]], workdir: Path, seed: int
+) -> dict[str, Any]:
     """Lookup p99 while node 1 merges its sg segments after a changed import, and just before. The other node
     is stopped meanwhile (SIGSTOP): on this machine it shares node 1's two cores, where in a deployment it
     would merge on its own machine."""
@@ -158,34 +148,59 @@ def during_merge(nodes: list[Node], data: dict[str, dict[str, list[dict[str, Any
     for proc in others:
         proc.send_signal(signal.SIGSTOP)
     try:
-        return _merge_window(url, source, changed(data["sg"][source], random.Random(seed)))
+        return _merge_window(url, workdir, source, changed(data["sg"][source], random.Random(seed)))
     finally:
         for proc in others:
             proc.send_signal(signal.SIGCONT)
 
 
-def _merge_window(url: str, source: str, records: list[dict[str, Any]]) -> dict[str, Any]:
-    before = lookups_until(url, threading.Event(), 2000)
+LATENCY_LUA = """
+local a = {}
+for l in io.lines(os.getenv("ADDR_FILE")) do a[#a + 1] = l end
+request = function()
+  return wrk.format("GET", "/api/v1/lookup?q=" .. a[math.random(#a)])
+end
+done = function(summary, latency, requests)
+  io.write(string.format("LATENCY %d %.3f %.3f\\n", summary.requests, latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000))
+end
+"""
+
+
+def wrk_latency(url: str, workdir: Path, until: Callable[[], bool] | None = None, seconds: float = 3) -> dict[str, Any]:
+    """Single lookups back to back on one connection (wrk: a client that costs next to nothing, so the two cores
+    go to the node), for ``seconds`` or until ``until()`` (checked every 20 ms); their count, p50 and p99 (ms)."""
+    script = workdir / "latency.lua"
+    script.write_text(LATENCY_LUA)
+    env = {**os.environ, "ADDR_FILE": str(workdir / "addresses.txt")}
+    args = ["wrk", "-t1", "-c1", "-d600s", "--timeout", "10s", "-s", str(script), url]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
+    started = time.perf_counter()
+    deadline = time.monotonic() + (seconds if until is None else 120)
+    while time.monotonic() < deadline and not (until is not None and until()):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)  # wrk stops and reports what it measured
+    out, _ = proc.communicate(timeout=30)
+    for line in out.splitlines():
+        if line.startswith("LATENCY "):
+            count, p50, p99 = line.split()[1:]
+            return {"count": int(count), "p50": float(p50), "p99": float(p99), "s": time.perf_counter() - started}
+    raise SystemExit(f"wrk printed no latency:\n{out}")
+
+
+def _merge_window(url: str, workdir: Path, source: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    quiet = wrk_latency(url, workdir)
     merged_at = index_state(url)["sg"]["merged_at"]
     with httpx.Client(timeout=600) as client:
         import_source(client, url, "sg", source, records)
-    done = threading.Event()
-    times: list[float] = []
-    worker = threading.Thread(target=lambda: times.extend(lookups_until(url, done, 10**6)))
-    started = time.perf_counter()
-    worker.start()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and index_state(url)["sg"]["merged_at"] == merged_at:
-        time.sleep(0.02)
-    done.set()
-    worker.join()
+    window = wrk_latency(url, workdir, until=lambda: index_state(url)["sg"]["merged_at"] != merged_at)
     return {
-        "quiet_p50": percentile(before, 50),
-        "quiet_p99": percentile(before, 99),
-        "merge_p50": percentile(times, 50),
-        "merge_p99": percentile(times, 99),
-        "merge_lookups": len(times),
-        "merge_window_s": time.perf_counter() - started,
+        "quiet_p50": quiet["p50"],
+        "quiet_p99": quiet["p99"],
+        "merge_p50": window["p50"],
+        "merge_p99": window["p99"],
+        "merge_lookups": window["count"],
+        "merge_window_s": window["s"],
     }
 
 
@@ -224,7 +239,7 @@ def measure(nodes: list[Node], front: str, workdir: Path, args: argparse.Namespa
         page_errors=failures,
     )
     if args.merge_window:
-        result["merge"] = during_merge(nodes, DATA, seed=len(tag))
+        result["merge"] = during_merge(nodes, DATA, workdir, seed=len(tag))
     result["index_after"] = index_state(first)
     return result
 

@@ -268,9 +268,11 @@ async def test_lookups_answer_the_same_before_during_and_after_a_merge(settings:
             options = LookupOptions(mode=rng.choice(list(Mode)), best=rng.random() < 0.3, limit=rng.choice([1, 1000]))
             queries.append((_query(rng), options))
         checked = during = 0
+        merging: set[str] = set()  # the categories seen with a merge running
 
         def merged() -> bool:
             status = indexes.status()
+            merging.update(c for c in CATEGORIES if status[c]["merging"])
             return all(status[c]["segments"] == 1 and status[c]["merged_at"] is not None for c in CATEGORIES)
 
         async with asyncio.timeout(60):
@@ -289,6 +291,8 @@ async def test_lookups_answer_the_same_before_during_and_after_a_merge(settings:
                 if done and checked >= len(queries):
                     break
         assert during > 0
+        assert merging, "/readyz says when a merge is running"
+        assert not any(indexes.status()[c]["merging"] for c in CATEGORIES)
         for category in CATEGORIES:
             index = indexes.get(category)  # type: ignore[arg-type]
             assert index is not None

@@ -165,6 +165,7 @@ class MemoryIndexes:
         self._refreshers: dict[Category, asyncio.Task[None]] = {}
         self._mergers: dict[Category, asyncio.Task[None]] = {}
         self._merges: dict[Category, MergeRecord] = {}
+        self._merging: set[Category] = set()  # a merge's steps are running
         self._merge_delay = merge_delay
         self._activity = activity or Activity()
         self._failures: dict[Category, BuildFailure] = {}
@@ -188,8 +189,9 @@ class MemoryIndexes:
         return [category for category in CATEGORIES if category not in self._indexes]
 
     def status(self) -> dict[str, Any]:
-        """Per category: ``{version, records, segments, merged_at}`` once built (``merged_at``: when its
-        segments were last merged, RFC 3339 UTC, null before the first merge); ``"building"`` meanwhile, or,
+        """Per category: ``{version, records, segments, merging, merged_at}`` once built (``merging``: a merge of
+        its segments is running; ``merged_at``: when they were last merged, RFC 3339 UTC, null before the first
+        merge); ``"building"`` meanwhile, or,
         after a failed build, ``{state: "building", last_error, failed_attempts}``."""
         status: dict[str, Any] = {}
         for category in CATEGORIES:
@@ -201,6 +203,7 @@ class MemoryIndexes:
                     "version": index.version,
                     "records": index.size,
                     "segments": len(index.parts),
+                    "merging": category in self._merging,
                     "merged_at": None if merge is None else _rfc3339(merge.at),
                 }
             else:
@@ -301,18 +304,22 @@ class MemoryIndexes:
         started, clock = time.perf_counter(), time.monotonic()
         steps = merge_steps(category, index.parts)
         count, longest, work = 0, 0.0, 0.0
-        while True:
-            step = time.perf_counter()
-            try:
-                paused(next, steps)
-            except StopIteration as done:
-                segment: Segment = done.value
-                break
-            took = time.perf_counter() - step
-            count, longest, work = count + 1, max(longest, took), work + took
-            await self._give_way(took)
-            if self._stopping.is_set():
-                return False
+        self._merging.add(category)
+        try:
+            while True:
+                step = time.perf_counter()
+                try:
+                    paused(next, steps)
+                except StopIteration as done:
+                    segment: Segment = done.value
+                    break
+                took = time.perf_counter() - step
+                count, longest, work = count + 1, max(longest, took), work + took
+                await self._give_way(took)
+                if self._stopping.is_set():
+                    return False
+        finally:
+            self._merging.discard(category)
         current = self._indexes.get(category)
         seconds = time.perf_counter() - started
         record = self._merges[category] = MergeRecord(time.time(), clock + seconds, seconds, work, len(index.parts))

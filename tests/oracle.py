@@ -1,4 +1,4 @@
-"""A brute-force reference for the lookup semantics the README states (its Lookups section), written straight
+"""A brute-force reference for the lookup semantics docs/api.md states (its Lookups section), written straight
 from that text with the ipaddress module."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def expected(
     port: int | None = None,
     protocol: str | None = None,
 ) -> dict[str, Any]:
-    """What the README says ``lookup`` must answer for one category over ``records`` (each with its id)."""
+    """What docs/api.md says ``lookup`` must answer for one category over ``records`` (each with its id)."""
     query = query_network(q)
     matches: list[dict[str, Any]] = []
     if category in ("acl", "sg"):

@@ -48,16 +48,16 @@ def test_output_models_have_the_categorys_public_fields(category: str) -> None:
     assert input_fields == set(spec.public_fields) - {"id", "source"}
 
 
-def test_the_readme_module_map_names_every_module() -> None:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    start = readme.index("Module map of `src/netlookup/`")
-    module_map = readme[start : readme.index("```", start)]
+def test_the_module_map_names_every_module() -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "development.md").read_text()
+    start = page.index("Module map of `src/netlookup/`")
+    module_map = page[start : page.index("```", start)]
     package = Path(netlookup.__file__).parent
     missing = [
         str(path.relative_to(package))
         for path in sorted(package.rglob("*.py"))
         if path.name not in ("__init__.py", "__main__.py") and path.name not in module_map
     ]
-    assert missing == [], f"README module map does not mention {missing}"
+    assert missing == [], f"the module map (docs/development.md) does not mention {missing}"
     for named in re.findall(r"`([\w/]+\.py)`", module_map):
-        assert list(package.rglob(Path(named).name)), f"README module map names {named}, which does not exist"
+        assert list(package.rglob(Path(named).name)), f"the module map names {named}, which does not exist"

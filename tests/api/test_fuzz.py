@@ -59,7 +59,7 @@ FUZZ_EXAMPLES = "50"
 
 
 def schemathesis_command(url: str) -> list[str]:
-    """The run the README gives: every check and phase, the key sent so imports and deletes are reached."""
+    """The run docs/api.md gives: every check and phase, the key sent so imports and deletes are reached."""
     return [
         str(Path(sys.executable).with_name("schemathesis")),
         "--config-file",

@@ -43,7 +43,7 @@ def _validation_detail(exc: ValidationError) -> str:
 
 
 class LookupNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
-    """The default namespace: the events the README's Socket.IO section lists, and an ``error`` reply to any
+    """The default namespace: the events docs/api.md's Socket.IO section lists, and an ``error`` reply to any
     other event name."""
 
     def __init__(self, settings: Settings, services: Callable[[], Services], activity: Activity):

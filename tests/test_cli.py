@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
+import pytest
 
-from netlookup.config import Settings
+from netlookup.config import DEMO_API_KEY, Settings, is_loopback
 from netlookup.container import open_services
 from netlookup.realtime.notify import Notifier
 from tests.conftest import reset_database
-from tests.processes import run_cli
+from tests.processes import free_port, run_cli
 
 
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
@@ -100,3 +104,42 @@ def test_demo_data_is_deterministic_and_realistic(settings: Settings) -> None:
     answer = orjson.loads(run_cli(settings.database_url, "lookup", "10.1.2.3", "--json").stdout)
     assert answer["results"]["sg"]["total"] > 0
     assert answer["results"]["acl"]["total"] > 0
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.1.2.3", "netlookup.example.net"])
+def test_serve_refuses_the_readmes_demo_key_beyond_loopback(tmp_path: Path, host: str) -> None:
+    """The README prints the key ./scripts/run sets: a node holding it must not listen beyond this machine."""
+    env = {
+        **os.environ,
+        "NETLOOKUP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
+        "NETLOOKUP_API_KEYS": f"an-own-key-0123456789,{DEMO_API_KEY}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "netlookup", "serve", "--host", host, "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    message = " ".join(result.stderr.split())
+    assert f"refusing to serve on {host}" in message
+    assert "NETLOOKUP_API_KEYS" in message
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.0.2.1", False),
+        ("example.net", False),
+    ],
+)
+def test_loopback_hosts(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback

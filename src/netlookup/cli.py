@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from netlookup.categories import CATEGORIES, Category
-from netlookup.config import Settings
+from netlookup.config import DEMO_API_KEY, Settings, is_loopback
 from netlookup.container import Services, open_services
 from netlookup.demo import demo_records
 from netlookup.demo_files import WRITERS, write_aws_sg
@@ -76,6 +76,14 @@ def serve(
     from netlookup import server
 
     settings = _settings()
+    if DEMO_API_KEY in settings.api_keys and not is_loopback(host):
+        err_console.print(
+            f"[red]refusing to serve on {host}:[/red] the API key {DEMO_API_KEY} is printed in the README, so "
+            "anyone who can reach this address could import and delete data. Set NETLOOKUP_API_KEYS to a key of "
+            "your own (16+ characters, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or "
+            "bind 127.0.0.1."
+        )
+        raise typer.Exit(2)
     options: dict[str, Any] = {
         "host": host,
         "port": port,

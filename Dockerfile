@@ -11,15 +11,16 @@ RUN npm run build
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    NETLOOKUP_ALEMBIC_DIR=/app
+    PYTHONUNBUFFERED=1
 
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md alembic.ini ./
 COPY alembic ./alembic
+COPY scripts/wheel_build.py ./scripts/
 COPY src ./src
 COPY --from=web /build/src/netlookup/webui ./src/netlookup/webui
-# The dependencies exactly as uv.lock pins them (with their hashes), then the package itself.
+# The dependencies exactly as uv.lock pins them (with their hashes), then the package itself (its wheel carries
+# the migrations and the page built above).
 RUN pip install --no-cache-dir "uv==0.13.8" \
     && uv export --frozen --no-dev --no-emit-project --format requirements-txt -o /tmp/requirements.txt \
     && pip install --no-cache-dir --require-hashes -r /tmp/requirements.txt \

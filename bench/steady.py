@@ -167,17 +167,21 @@ end
 """
 
 
-def wrk_latency(url: str, workdir: Path, until: Callable[[], bool] | None = None, seconds: float = 3) -> dict[str, Any]:
+def wrk_latency(
+    url: str, workdir: Path, until: Callable[[dict[str, Any]], bool], seconds: float = 120
+) -> dict[str, Any]:
     """Single lookups back to back on one connection (wrk: a client that costs next to nothing, so the two cores
-    go to the node), for ``seconds`` or until ``until()`` (checked every 20 ms); their count, p50 and p99 (ms)."""
+    go to the node) until ``until(/readyz's sg index)`` or ``seconds``; their count, p50 and p99 (ms). /readyz is
+    asked every 20 ms in every window, quiet ones included: its requests (a database and a Redis round trip each)
+    cost the node as much as a merge's steps, so a window without them is not the same measurement."""
     script = workdir / "latency.lua"
     script.write_text(LATENCY_LUA)
     env = {**os.environ, "ADDR_FILE": str(workdir / "addresses.txt")}
     args = ["wrk", "-t1", "-c1", "-d600s", "--timeout", "10s", "-s", str(script), url]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
     started = time.perf_counter()
-    deadline = time.monotonic() + (seconds if until is None else 120)
-    while time.monotonic() < deadline and not (until is not None and until()):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not until(index_state(url)["sg"]):
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)  # wrk stops and reports what it measured
     out, _ = proc.communicate(timeout=30)
@@ -189,15 +193,13 @@ def wrk_latency(url: str, workdir: Path, until: Callable[[], bool] | None = None
 
 
 def _merge_window(url: str, workdir: Path, source: str, records: list[dict[str, Any]]) -> dict[str, Any]:
-    quiet = wrk_latency(url, workdir)
+    quiet = wrk_latency(url, workdir, until=lambda sg: False, seconds=3)
     merged_at = index_state(url)["sg"]["merged_at"]
     with httpx.Client(timeout=600) as client:
         import_source(client, url, "sg", source, records)
     # Two segments until the merge starts (its delay), then the merge's steps between lookups.
-    waiting = wrk_latency(
-        url, workdir, until=lambda: (state := index_state(url)["sg"])["merging"] or state["merged_at"] != merged_at
-    )
-    merging = wrk_latency(url, workdir, until=lambda: index_state(url)["sg"]["merged_at"] != merged_at)
+    waiting = wrk_latency(url, workdir, until=lambda sg: sg["merging"] or sg["merged_at"] != merged_at)
+    merging = wrk_latency(url, workdir, until=lambda sg: sg["merged_at"] != merged_at)
     return {
         "quiet_p50": quiet["p50"],
         "quiet_p99": quiet["p99"],

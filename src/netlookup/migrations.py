@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
 
-def project_root() -> Path:
-    """Where alembic.ini lives: NETLOOKUP_ALEMBIC_DIR, else the checkout this package was installed from."""
-    configured = os.environ.get("NETLOOKUP_ALEMBIC_DIR")
-    if configured:
-        return Path(configured)
+PACKAGED = Path(__file__).resolve().parent / "_alembic"  # where a wheel carries the migrations
+
+
+def migrations_dir() -> Path:
+    """Where ``alembic.ini`` and the ``alembic/`` scripts are: inside the installed package, else in the checkout
+    this package runs from (an editable install, the tests)."""
+    if (PACKAGED / "alembic.ini").is_file():
+        return PACKAGED
     return Path(__file__).resolve().parents[2]
 
 
 def alembic_config(database_url: str | None = None) -> Config:
-    root = project_root()
+    root = migrations_dir()
     ini = root / "alembic.ini"
     if not ini.exists():
-        raise FileNotFoundError(f"alembic.ini not found in {root}; set NETLOOKUP_ALEMBIC_DIR")
+        raise FileNotFoundError(
+            f"the migrations are missing: no alembic.ini in {PACKAGED} (a wheel built from the repository carries "
+            f"them) nor in a checkout at {root}"
+        )
     config = Config(str(ini))
     config.set_main_option("script_location", str(root / "alembic"))
     config.attributes["configure_logger"] = False

@@ -230,3 +230,60 @@ def test_out_of_file_descriptors_pauses_accepting_and_then_serves_the_rest(tmp_p
         _, errors = server.communicate(timeout=10)
     assert 1 <= errors.count("out of file descriptors, not accepting for 1 s") <= 10  # paused, not spinning
     assert "Traceback" not in errors
+
+
+def test_a_port_in_use_ends_the_process_before_the_lifespan_starts(tmp_path: Path) -> None:
+    """A node whose address is taken exits non-zero at once, saying so, before it has opened the database,
+    started its index builds or its Redis listener (nothing of the lifespan ran, so nothing is left to stop)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'taken.db'}"
+    upgrade(url)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        node = Node("taken", url, tmp_path)
+        result = subprocess.run(
+            [sys.executable, "-m", "netlookup", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=node.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "address already in use" in output.lower(), output
+    assert "netlookup started" not in output  # the lifespan never began
+    assert "index" not in output.lower()
+    assert "Traceback" not in output, output
+
+
+def test_the_uvicorn_internals_the_server_relies_on_are_there() -> None:
+    """``netlookup.server.Server`` overrides ``startup`` and uses uvicorn's internals; the pinned releases have
+    them. A uvicorn that changes any of these fails here, not in production."""
+    import inspect
+
+    import uvicorn.config
+
+    assert uvicorn.__version__.startswith("0.54."), uvicorn.__version__  # pyproject.toml: >=0.54,<0.55
+    assert isinstance(uvicorn.config.STARTUP_FAILURE, int)
+    serve = inspect.getsource(uvicorn.Server._serve)
+    # The lifespan is made before startup runs, and shutdown (which closes what startup opened) runs only once
+    # startup has set ``started``.
+    assert serve.index("self.lifespan = config.lifespan_class(config)") < serve.index("await self.startup(sockets=")
+    assert "if self.started:" in serve
+    assert "await self.shutdown(sockets=sockets)" in serve
+    assert list(inspect.signature(uvicorn.Server.startup).parameters) == ["self", "sockets"]
+    shutdown = inspect.getsource(uvicorn.Server.shutdown)
+    assert "for server in self.servers:" in shutdown
+    assert "server.close()" in shutdown
+    assert "await server.wait_closed()" in inspect.getsource(uvicorn.Server._wait_tasks_to_complete)
+    assert "_wait_tasks_to_complete()" in shutdown
+    server = uvicorn.Server(uvicorn.Config(hello_app, lifespan="off"))
+    assert hasattr(server, "server_state")
+    assert server.started is False
+    config = uvicorn.Config(hello_app, lifespan="off", http="h11")
+    config.load()
+    assert isinstance(config.backlog, int)
+    assert callable(config.bind_socket)
+    accepts = inspect.signature(config.http_protocol_class).parameters
+    assert {"config", "server_state", "app_state"} <= set(accepts)

@@ -7,7 +7,6 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-
 PACKAGED = Path(__file__).resolve().parent / "_alembic"  # where a wheel carries the migrations
 
 

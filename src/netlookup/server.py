@@ -117,15 +117,25 @@ class ConnectionAcceptor:
 class Server(uvicorn.Server):
     """uvicorn's ``Server`` whose listening sockets are served by ``ConnectionAcceptor``.
 
-    Binds as uvicorn does (``Config.bind_socket``: host and port, a Unix socket or an inherited descriptor), after the
-    application's lifespan start-up, as uvicorn does.
+    Binds as uvicorn does (``Config.bind_socket``: host and port, a Unix socket or an inherited descriptor), but
+    before the application's lifespan starts: an address in use (or not ours) ends the process before the app has
+    opened the database, started building its indexes or connected to Redis, with nothing left to shut down.
+    Connections are refused until the lifespan has started (the socket listens only then), so a proxy sends them
+    to another node meanwhile.
+
+    Relies on uvicorn's internals (``Server._serve`` making ``lifespan`` and calling ``startup``, ``shutdown``
+    closing ``servers``, the protocol's constructor): ``pyproject.toml`` pins the releases it is tested with and
+    ``tests/test_server.py`` fails when those internals change.
     """
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        listeners = sockets if sockets is not None else [self.config.bind_socket()]  # exits 1 when it cannot bind
         await self.lifespan.startup()
         if self.lifespan.should_exit:
+            if sockets is None:
+                for listener in listeners:
+                    listener.close()
             sys.exit(STARTUP_FAILURE)
-        listeners = sockets if sockets is not None else [self.config.bind_socket()]
         loop = asyncio.get_running_loop()
         acceptors = []
         for listener in listeners:

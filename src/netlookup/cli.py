@@ -26,7 +26,7 @@ from netlookup.container import Services, open_services
 from netlookup.demo import demo_records
 from netlookup.demo_files import WRITERS, write_aws_sg
 from netlookup.errors import ImportRejected, NetlookupError
-from netlookup.imports.formats import FORMAT_CATEGORY, FORMATS, concatenate
+from netlookup.imports.formats import FORMAT_CATEGORY, FORMAT_SPECS, concatenate
 from netlookup.imports.service import OnError
 from netlookup.lookup.request import LookupOptions, LookupRequest, Mode
 from netlookup.realtime.notify import Notifier, write_only_emitter
@@ -168,6 +168,11 @@ class OnErrorChoice(StrEnum):
     skip = "skip"
 
 
+FORMAT_HELP = "; ".join(
+    f"{name} ({spec.category or 'any category'}): {spec.help}" for name, spec in FORMAT_SPECS.items()
+)
+
+
 @app.command("import")
 def import_command(
     category: Annotated[str, typer.Argument(help=f"One of {', '.join(CATEGORIES)}.")],
@@ -177,7 +182,7 @@ def import_command(
     source: Annotated[str, typer.Option("--source", help="Name of what the data came from.")],
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help=f"One of {', '.join(FORMATS)}; guessed from the content when omitted."),
+        typer.Option("--format", help=f"{FORMAT_HELP}. Guessed from the content when omitted."),
     ] = None,
     on_error: Annotated[
         OnErrorChoice,

@@ -84,12 +84,8 @@ def test_a_generated_client_imports_looks_up_and_deletes(generated: tuple[Any, s
     file = _module(package, "types").File(
         payload=io.BytesIO(b"".join(orjson.dumps(row) + b"\n" for row in rows)), file_name="fw.ndjson"
     )
-    imported = _module(package, "api.data.import_source").sync(
-        models.ImportSourceCategory("acl"),
-        client=client,
-        body=file,
-        source="client.cfg",
-        format_=models.ImportSourceFormatType0("ndjson"),
+    imported = _module(package, "api.data.import_acl").sync(
+        client=client, body=file, source="client.cfg", format_=models.AclImportFormat("ndjson")
     )
     assert isinstance(imported, models.ImportResponse), imported
     assert (imported.count, imported.added) == (2, 2)

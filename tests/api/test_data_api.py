@@ -156,7 +156,10 @@ async def test_bad_import_parameters(client: httpx.AsyncClient) -> None:
     body = ndjson([{"cidr": "10.0.0.0/8"}])
     unknown_format = await do_import(client, "acl", "x", body, "xml")
     assert unknown_format.status_code == 422
-    assert "aws-sg" in unknown_format.text  # the answer lists the formats there are
+    assert "cisco-acl" in unknown_format.text  # the answer lists the formats the category takes
+    other_category = await do_import(client, "acl", "x", body, "aws-sg")
+    assert other_category.status_code == 422  # aws-sg fills sg: not a format of the acl import
+    assert "'cisco-acl', 'json', 'ndjson' or 'csv'" in other_category.text
     unknown_category = await do_import(client, "dns", "x", body)
     assert unknown_category.status_code == 404
     assert unknown_category.json() == {"detail": "unknown category 'dns': use one of acl, sg, lb, f5"}

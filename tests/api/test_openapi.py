@@ -9,7 +9,7 @@ import httpx
 import orjson
 from openapi_spec_validator import validate
 
-from netlookup.imports.formats import FORMATS
+from netlookup.imports.formats import FORMAT_SPECS, FORMATS, formats_of
 from netlookup.networks import WRITTEN_NETWORK_PATTERN
 from tests.conftest import AUTH
 
@@ -62,7 +62,10 @@ EXPECTED_ERRORS = {
     ("get", "/api/v1/{category}/lookup"): {"401", "403", "404", "422", "503"},
     ("get", "/api/v1/sources"): {"401", "403", "503"},
     ("get", "/api/v1/{category}"): {"401", "403", "404", "422", "503"},
-    ("post", "/api/v1/import/{category}"): {"400", "401", "403", "404", "409", "413", "422", "503"},
+    **{
+        ("post", f"/api/v1/import/{category}"): {"400", "401", "403", "404", "409", "413", "422", "503"}
+        for category in ("acl", "sg", "lb", "f5")
+    },
     ("delete", "/api/v1/sources/{category}/{source}"): {"401", "403", "404", "422", "503"},
 }
 
@@ -98,8 +101,16 @@ async def test_enums_and_patterns_say_what_the_parameters_accept(client: httpx.A
             assert "IPv4 or IPv6 address or CIDR" in parameters["q"]["description"]
     lookups = {p["name"]: p for p in document["paths"]["/api/v1/{category}"]["get"]["parameters"]}
     assert {"type": "string", "pattern": "^[0-9]{1,19}$"} in lookups["cursor"]["schema"]["anyOf"]
-    imports = {p["name"]: p for p in document["paths"]["/api/v1/import/{category}"]["post"]["parameters"]}
-    assert {"type": "string", "enum": list(FORMATS)} in imports["format"]["schema"]["anyOf"]
+    # Each category's import takes exactly the formats that fill it, and the document says which.
+    for category in ("acl", "sg", "lb", "f5"):
+        operation = document["paths"][f"/api/v1/import/{category}"]["post"]
+        assert operation["operationId"] == f"import_{category}"
+        imports = {p["name"]: p for p in operation["parameters"]}
+        (reference,) = [s["$ref"] for s in imports["format"]["schema"]["anyOf"] if "$ref" in s]
+        enum = document["components"]["schemas"][reference.rsplit("/", 1)[1]]["enum"]
+        assert enum == list(formats_of(category)), category
+        assert set(enum) == {f for f in FORMATS if FORMAT_SPECS[f].category in (None, category)}
+        assert "category" not in imports
     batch = document["components"]["schemas"]["BatchLookupRequest"]["properties"]
     assert batch["queries"]["items"]["pattern"] == WRITTEN_NETWORK_PATTERN
 
@@ -139,13 +150,15 @@ async def test_every_example_of_the_document_is_answered_by_the_service(client: 
         response = await client.post("/api/v1/lookup/batch", json=example["value"])
         assert response.status_code == 200, (example, response.text)
         assert len(response.json()["results"]) == len(example["value"]["queries"])
-    body = document["paths"]["/api/v1/import/{category}"]["post"]["requestBody"]["content"]
     imports = {
-        "text/csv": ("acl", "csv"),
-        "application/json": ("sg", "aws-sg"),
-        "application/x-ndjson": ("lb", "ndjson"),
+        "acl": ("text/csv", "csv"),
+        "sg": ("application/json", "aws-sg"),
+        "lb": ("application/x-ndjson", "ndjson"),
+        "f5": ("text/plain", "f5-tmsh"),
     }
-    for media_type, (category, fmt) in imports.items():
+    for category, (media_type, fmt) in imports.items():
+        body = document["paths"][f"/api/v1/import/{category}"]["post"]["requestBody"]["content"]
+        assert [media for media, content in body.items() if "examples" in content] == [media_type]
         (example,) = body[media_type]["examples"].values()
         value = example["value"]
         content = value.encode() if isinstance(value, str) else orjson.dumps(value)

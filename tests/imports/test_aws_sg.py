@@ -96,8 +96,11 @@ async def test_aws_sg_is_refused_for_other_categories_and_bad_rows_name_their_it
     wrong = await client.post(
         "/api/v1/import/acl", params={"source": "x", "format": "aws-sg"}, content=GROUPS, headers=AUTH
     )
-    assert wrong.status_code == 422
-    assert "sg records" in wrong.json()["detail"]
+    assert wrong.status_code == 422  # the acl import's format enum (the document says so) leaves aws-sg out
+    assert "'cisco-acl', 'json', 'ndjson' or 'csv'" in wrong.text
+    guessed = await client.post("/api/v1/import/acl", params={"source": "x"}, content=GROUPS, headers=AUTH)
+    assert guessed.status_code == 422  # the file, guessed aws-sg, fills another category
+    assert "sg records" in guessed.json()["detail"]
     bad = orjson.loads(GROUPS)
     bad["SecurityGroups"][1]["IpPermissions"][0]["IpRanges"][0]["CidrIp"] = "10.20.1.0/33"
     rejected = await client.post(

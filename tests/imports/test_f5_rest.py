@@ -9,7 +9,8 @@ import httpx
 import pytest
 from hypothesis import given, settings
 
-from netlookup.imports.f5_rest import iter_f5_rest, parse_destination
+from netlookup.imports.f5_common import parse_destination
+from netlookup.imports.f5_rest import iter_f5_rest
 from netlookup.imports.formats import guess_format
 from netlookup.imports.rows import RowError
 from tests.conftest import AUTH

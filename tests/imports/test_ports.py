@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from netlookup.imports.f5_rest import port_number
+from netlookup.imports.f5_common import port_number
 from netlookup.imports.ports import CISCO_PORTS, iana_service_ports, service_port
 from tests.processes import ROOT, ServiceMissing
 

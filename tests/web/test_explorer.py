@@ -42,10 +42,9 @@ def test_swagger_ui_authorizes_and_imports_the_csv_example(watched: Watched, ser
     expect(dialog.get_by_text("Authorized", exact=True)).to_be_visible()
     dialog.get_by_role("button", name="Close", exact=True).click()
 
-    operation = page.locator("#operations-data-import_source")
+    operation = page.locator("#operations-data-import_acl")
     operation.locator(".opblock-summary").click()
     operation.get_by_role("button", name="Try it out").click()
-    operation.locator('tr[data-param-name="category"] select').select_option("acl")
     operation.locator('tr[data-param-name="source"] input').fill("explorer.csv")
     operation.locator('tr[data-param-name="format"] select').select_option("csv")
     operation.locator(".body-param-content-type select").select_option("text/csv")

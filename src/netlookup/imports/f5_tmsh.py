@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from netlookup.imports.f5_rest import (
+from netlookup.imports.f5_common import (
     Destination,
     address_list_networks,
     is_address,

@@ -13,7 +13,8 @@ import io
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any, Literal, get_args
 
 import ijson
@@ -28,15 +29,146 @@ from netlookup.imports.f5_tmsh import iter_f5_tmsh
 from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, file_error, iter_lines
 
 ImportFormat = Literal["ndjson", "json", "csv", "aws-sg", "aws-elbv2", "f5-rest", "f5-tmsh", "cisco-acl"]
+Reader = Callable[[IO[bytes], tuple[str, ...]], Iterator[ParsedItem]]
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """What one import format is. The rest of the code (the import service, the CLI, the OpenAPI document, the
+    guess) reads these: a new format is one entry of ``FORMAT_SPECS``.
+
+    ``category``: the one category a vendor format fills (None: any, the canonical formats). ``read``: the
+    streaming parser, given the file and the columns a CSV may name. ``line_based``: its positions are lines
+    (a refused row is reported with the line's text). ``recognise``: whether the file's first 4 KB (decoded,
+    leading whitespace and BOM dropped) is of this format, for the guess. ``ordered``: its entries are evaluated in
+    the order written (ACL lines), so their order is part of the data. ``help``: one line for people."""
+
+    name: ImportFormat
+    category: Category | None
+    read: Reader
+    line_based: bool
+    recognise: Callable[[str], bool]
+    ordered: bool
+    help: str
+
+    def fills(self, category: Category) -> bool:
+        return self.category is None or self.category == category
+
+
+def _vendor(read: Callable[[IO[bytes]], Iterator[ParsedItem]]) -> Reader:
+    return lambda stream, _columns: read(stream)
+
+
+def _read_f5_rest(stream: IO[bytes]) -> Iterator[ParsedItem]:
+    # f5-rest given tmsh text: the same objects, read as text.
+    return iter_f5_rest(stream) if _head(stream).startswith("{") else iter_f5_tmsh(stream)
+
+
+def _is_json_object_with(*keys: str) -> Callable[[str], bool]:
+    return lambda head: head.startswith("{") and any(f'"{key}"' in head for key in keys)
+
+
+_CISCO_COMMANDS = re.compile(
+    r"^(access-list |(ip|ipv4|ipv6) access-list |ipv6? prefix-list |object-group |object (network|service) "
+    r"|hostname )",
+    re.M,
+)
+_TMSH_STANZA = re.compile(r"^ltm (virtual|pool|node|rule|profile|monitor|snatpool) \S+ \{", re.M)
+
+
+def _looks_like_tmsh(head: str) -> bool:
+    return head.startswith("#TMSH-VERSION") or bool(_TMSH_STANZA.search(head))
+
+
+# In the order the guess tries them: vendor formats by their marks, then json ([), ndjson ({), csv (the rest).
+FORMAT_SPECS: dict[str, FormatSpec] = {
+    spec.name: spec
+    for spec in (
+        FormatSpec(
+            "aws-sg",
+            "sg",
+            _vendor(iter_aws_sg),
+            line_based=False,
+            recognise=_is_json_object_with("SecurityGroups", "SecurityGroupRules"),
+            ordered=False,
+            help="describe-security-groups / describe-security-group-rules JSON",
+        ),
+        FormatSpec(
+            "aws-elbv2",
+            "lb",
+            _vendor(iter_aws_elbv2),
+            line_based=False,
+            recognise=_is_json_object_with("load_balancers", "target_groups", "target_health"),
+            ordered=False,
+            help="the combined load_balancers / target_groups / target_health document",
+        ),
+        FormatSpec(
+            "f5-rest",
+            "f5",
+            _vendor(_read_f5_rest),
+            line_based=False,
+            recognise=lambda head: head.startswith("{") and '"tm:ltm:' in head,
+            ordered=False,
+            help="iControl REST virtual + pool JSON (tmsh text is read as f5-tmsh)",
+        ),
+        FormatSpec(
+            "f5-tmsh",
+            "f5",
+            _vendor(iter_f5_tmsh),
+            line_based=True,
+            recognise=_looks_like_tmsh,
+            ordered=False,
+            help="the ltm virtual / pool text of bigip.conf",
+        ),
+        FormatSpec(
+            "cisco-acl",
+            "acl",
+            _vendor(iter_cisco_acl),
+            line_based=True,
+            recognise=lambda head: bool(_CISCO_COMMANDS.search(head)),
+            ordered=True,
+            help="IOS / IOS-XE / NX-OS / ASA configuration text",
+        ),
+        FormatSpec(
+            "json",
+            None,
+            lambda stream, _columns: iter_json_array(stream),
+            line_based=False,
+            recognise=lambda head: head.startswith("["),
+            ordered=False,
+            help="an array of records",
+        ),
+        FormatSpec(
+            "ndjson",
+            None,
+            lambda stream, _columns: iter_ndjson(stream),
+            line_based=True,
+            recognise=lambda head: head.startswith("{"),
+            ordered=False,
+            help="one record per line",
+        ),
+        FormatSpec(
+            "csv",
+            None,
+            lambda stream, columns: iter_csv(stream, columns),
+            line_based=True,
+            recognise=lambda head: True,
+            ordered=False,
+            help="a header row of field names, a record per row",
+        ),
+    )
+}
 FORMATS: tuple[ImportFormat, ...] = get_args(ImportFormat)
+assert set(FORMATS) == set(FORMAT_SPECS), "every format has its spec"
 # Vendor formats and the one category each of them fills.
 FORMAT_CATEGORY: dict[str, Category] = {
-    "aws-sg": "sg",
-    "aws-elbv2": "lb",
-    "f5-rest": "f5",
-    "f5-tmsh": "f5",
-    "cisco-acl": "acl",
+    name: spec.category for name, spec in FORMAT_SPECS.items() if spec.category is not None
 }
+
+
+def formats_of(category: Category) -> tuple[ImportFormat, ...]:
+    """The formats that can fill ``category``, in the registry's order."""
+    return tuple(spec.name for spec in FORMAT_SPECS.values() if spec.fills(category))
 
 
 def iter_ndjson(stream: IO[bytes]) -> Iterator[ParsedItem]:
@@ -156,24 +288,11 @@ def _csv_rows(reader: csv.DictReader[str], allowed_columns: tuple[str, ...]) -> 
 
 
 def iter_records(fmt: str, stream: IO[bytes], allowed_columns: tuple[str, ...]) -> Iterator[ParsedItem]:
-    """Dispatch on the format name; the caller has checked it is one of FORMATS."""
-    if fmt == "aws-sg":
-        return iter_aws_sg(stream)
-    if fmt == "cisco-acl":
-        return iter_cisco_acl(stream)
-    if fmt == "f5-rest" and _head(stream).startswith("{"):
-        return iter_f5_rest(stream)
-    if fmt in ("f5-rest", "f5-tmsh"):  # f5-rest given tmsh text: the same objects, read as text
-        return iter_f5_tmsh(stream)
-    if fmt == "aws-elbv2":
-        return iter_aws_elbv2(stream)
-    if fmt == "ndjson":
-        return iter_ndjson(stream)
-    if fmt == "json":
-        return iter_json_array(stream)
-    if fmt == "csv":
-        return iter_csv(stream, allowed_columns)
-    raise ValueError(f"unknown format {fmt!r}")
+    """The parser of ``fmt`` (one of FORMATS) over ``stream``."""
+    spec = FORMAT_SPECS.get(fmt)
+    if spec is None:
+        raise ValueError(f"unknown format {fmt!r}")
+    return spec.read(stream, allowed_columns)
 
 
 def _head(stream: IO[bytes]) -> str:
@@ -183,37 +302,12 @@ def _head(stream: IO[bytes]) -> str:
     return codecs.decode(sample.lstrip(codecs.BOM_UTF8), "utf-8", errors="replace").lstrip()
 
 
-_TMSH_STANZA = re.compile(r"^ltm (virtual|pool|node|rule|profile|monitor|snatpool) \S+ \{", re.M)
-
-
-def _looks_like_tmsh(head: str) -> bool:
-    return head.startswith("#TMSH-VERSION") or bool(_TMSH_STANZA.search(head))
-
-
 def guess_format(stream: IO[bytes]) -> str:
-    """A vendor format when its marks are in the first 4 KB (AWS keys, F5 kinds or tmsh stanzas, Cisco commands);
-    otherwise ndjson when the first significant byte opens an object, json for an array, csv for the rest."""
-    text = _head(stream)
-    if text.startswith("{") and ('"SecurityGroups"' in text or '"SecurityGroupRules"' in text):
-        return "aws-sg"
-    if text.startswith("{") and any(f'"{key}"' in text for key in ("load_balancers", "target_groups", "target_health")):
-        return "aws-elbv2"
-    if text.startswith("{") and '"tm:ltm:' in text:
-        return "f5-rest"
-    if _looks_like_tmsh(text):
-        return "f5-tmsh"
-    if re.search(
-        r"^(access-list |(ip|ipv4|ipv6) access-list |ipv6? prefix-list |object-group |object (network|service) "
-        r"|hostname )",
-        text,
-        re.M,
-    ):
-        return "cisco-acl"
-    if text.startswith("["):
-        return "json"
-    if text.startswith("{"):
-        return "ndjson"
-    return "csv"
+    """The first format of the registry that recognises the first 4 KB: a vendor format by its marks (AWS keys, F5
+    kinds or tmsh stanzas, Cisco commands); otherwise json when the first significant byte opens an array, ndjson
+    for an object, csv for the rest."""
+    head = _head(stream)
+    return next(name for name, spec in FORMAT_SPECS.items() if spec.recognise(head))
 
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024

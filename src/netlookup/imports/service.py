@@ -30,7 +30,7 @@ from netlookup.errors import BadInput, Conflict, ImportRejected, NetlookupError,
 from netlookup.gate import DbGate
 from netlookup.imports import writes
 from netlookup.imports.diff import OldRecords
-from netlookup.imports.formats import FORMAT_CATEGORY, FORMATS, guess_format, iter_records
+from netlookup.imports.formats import FORMAT_SPECS, FORMATS, guess_format, iter_records
 from netlookup.imports.rows import ParsedItem, RowError, iter_lines
 from netlookup.imports.validate import IGNORED_FIELDS, IMPORT_FIELDS, ValidatedBatches, validated_batches
 from netlookup.metrics import IMPORT_ROWS
@@ -48,7 +48,6 @@ ProgressCallback = Callable[[int], Awaitable[None]]
 OnError = Literal["reject", "skip"]
 ON_ERROR: tuple[OnError, ...] = get_args(OnError)
 MAX_TEXT = 500
-LINE_FORMATS = {"ndjson", "csv", "cisco-acl", "f5-tmsh"}
 
 
 class ImportEvents(Protocol):
@@ -261,10 +260,11 @@ class ImportService:
         skip: bool = False,
     ) -> ImportResult:
         fmt = (fmt or guess_format(stream)).lower()
-        if fmt not in FORMATS:
+        spec = FORMAT_SPECS.get(fmt)
+        if spec is None:
             raise BadInput(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
-        if FORMAT_CATEGORY.get(fmt, category) != category:
-            raise BadInput(f"format {fmt!r} holds {FORMAT_CATEGORY[fmt]} records, not {category}")
+        if not spec.fills(category):
+            raise BadInput(f"format {fmt!r} holds {spec.category} records, not {category}")
         unmapped: dict[str, Any] = {"count": 0, "by_kind": {}, "sample": []}
         started = time.perf_counter()
         columns = IMPORT_FIELDS[category] + IGNORED_FIELDS
@@ -280,7 +280,7 @@ class ImportService:
             sources = tables.sources
             await conn.execute(delete(sources).where(sources.c.category == category, sources.c.name == source))
             streamed = await self._stream_rows(conn, category, source, batches, on_progress, unmapped, old, skip)
-            if streamed.error_count and fmt in LINE_FORMATS:
+            if streamed.error_count and spec.line_based:
                 streamed.errors = _with_line_texts(stream, streamed.errors)
             if streamed.fatal or (streamed.error_count and not skip):
                 raise ImportRejected(

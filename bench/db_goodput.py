@@ -13,15 +13,9 @@ import statistics
 import time
 
 import httpx
+from stats import percentile
 
 from netlookup.demo import sample_addresses
-
-
-def percentile(values: list[float], pct: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 async def run(url: str, users: int, duration: float, page: int) -> dict[str, float]:

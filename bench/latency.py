@@ -10,13 +10,9 @@ import statistics
 import time
 
 import httpx
+from stats import percentile
 
 from netlookup.demo import sample_addresses
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:

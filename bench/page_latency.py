@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+from stats import percentile  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the browser settings shared with the tests
 
@@ -21,11 +22,6 @@ from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from netlookup.demo import sample_addresses  # noqa: E402
 
 MEASURES = "performance.getEntriesByType('measure').map(m => [m.name, m.duration])"
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:

@@ -17,11 +17,7 @@ from typing import Any
 
 import httpx
 import socketio
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+from stats import percentile
 
 
 async def subscriber(url: str, arrivals: dict[str, float]) -> socketio.AsyncClient:

@@ -35,16 +35,12 @@ import httpx
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from stats import percentile
 
 from netlookup.demo import sample_addresses
 
 KEY = "bench-write-key-0000000001"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def fresh_database(server: str, name: str) -> str:

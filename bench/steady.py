@@ -46,7 +46,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the process scaffolding shared with the tests
 
 from run import locust, rss_mb, wrk  # noqa: E402  (bench/run.py: its load tools)
-from scale import fresh_database, percentile  # noqa: E402
+from scale import fresh_database  # noqa: E402
+from stats import percentile  # noqa: E402
 from tests.processes import API_KEY, Nginx, Node, RedisServer, wait_until  # noqa: E402
 
 from netlookup.categories import CATEGORIES  # noqa: E402

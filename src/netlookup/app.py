@@ -14,7 +14,7 @@ from starlette.types import ASGIApp
 
 from netlookup import __version__
 from netlookup.activity import Activity
-from netlookup.api import data, health, lookup, web
+from netlookup.api import data, health, lookup, metrics, web
 from netlookup.api.middleware import (
     BodySizeLimitMiddleware,
     DatabaseAdmissionMiddleware,
@@ -29,7 +29,7 @@ from netlookup.logs import configure_logging
 from netlookup.lookup.memory_sync import MemoryIndexes
 from netlookup.realtime.notify import Notifier
 from netlookup.realtime.readiness import RedisProbe
-from netlookup.realtime.server import create_socket_server, start_manager, stop_manager
+from netlookup.realtime.socket_server import create_socket_server, start_manager, stop_manager
 from netlookup.runtime import AppState
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.include_router(web.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(lookup.router)
     app.include_router(data.read_router)
     app.include_router(data.write_router)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from netlookup.imports.cisco_objects import (
-    ICMP_PROTOCOLS,
+    CISCO_ICMP_KEYWORDS,
     TRAILING_KEYWORDS,
     Objects,
     ParseError,
@@ -37,14 +37,22 @@ from netlookup.imports.cisco_objects import (
     port_spec,
 )
 from netlookup.imports.ports import CISCO_PORTS
-from netlookup.imports.rows import LineTooLong, ParsedItem, ParsedRow, RowError, Unmapped, file_error, iter_lines
+from netlookup.imports.rows import (
+    MAX_TEXT,
+    LineTooLong,
+    ParsedItem,
+    ParsedRow,
+    RowError,
+    Unmapped,
+    file_error,
+    iter_lines,
+)
 
 PROTOCOLS = {
     "ip", "tcp", "udp", "icmp", "icmp6", "ipv6", "esp", "ahp", "ah", "gre", "igmp", "igrp", "ospf", "eigrp", "pim",
     "sctp", "ipinip", "nos", "pcp", "snp", "pptp", "ipsec", "ipv4",
 }  # fmt: skip
 _ACTION = {"permit", "deny"}
-MAX_TEXT = 500  # of a refused line, quoted in the answer
 _DOTTED = re.compile(r"\d+\.\d+\.\d+\.\d+")
 # `ip access-list WORD` lines that set an option rather than open a list (NX-OS opens a list with the name alone).
 _ACCESS_LIST_OPTIONS = {"persistent", "match-local-traffic", "logging", "log-update", "resequence", "role-based"}
@@ -143,7 +151,7 @@ def _protocols(words: list[str], i: int, context: ListContext, objects: Objects)
 
 def _icmp_types(words: list[str], i: int, services: list[Service], objects: Objects) -> tuple[list[str], int]:
     """ICMP type (and code) after the destination of an icmp entry, or an ASA icmp-type ``object-group``."""
-    if i >= len(words) or not any(s.protocol in ICMP_PROTOCOLS for s in services):
+    if i >= len(words) or not any(s.protocol in CISCO_ICMP_KEYWORDS for s in services):
         return [], i
     word = words[i]
     if word == "object-group" and i + 1 < len(words) and objects.kind_of(words[i + 1]) == "icmp":

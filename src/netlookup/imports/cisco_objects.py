@@ -25,7 +25,9 @@ from netlookup.imports.ports import CISCO_PORTS
 
 MAX_GROUP_DEPTH = 64
 PORT_PROTOCOLS = {"tcp", "udp", "sctp", "tcp-udp"}
-ICMP_PROTOCOLS = {"icmp", "icmp6", "icmpv6", "ipv6-icmp"}
+# The protocol keywords after which Cisco lists take an ICMP type (the stored protocol names are records.py's
+# ICMP_PROTOCOLS).
+CISCO_ICMP_KEYWORDS = frozenset({"icmp", "icmp6", "icmpv6", "ipv6-icmp"})
 # Words after an entry's destination that change how it is logged or matched, never which networks or ports:
 # each takes the given number of arguments.
 TRAILING_KEYWORDS: dict[str, int] = {
@@ -185,7 +187,7 @@ def service_members(words: list[str]) -> list[Service]:
             raise ParseError("destination without a port operator")
     elif destination is None:
         destination, i = port_spec(words, i)
-    if protocol in ICMP_PROTOCOLS and i < len(words):
+    if protocol in CISCO_ICMP_KEYWORDS and i < len(words):
         note = f"icmp {' '.join(words[i : i + 2])}"
         i = len(words)
     if i < len(words):

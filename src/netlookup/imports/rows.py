@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import IO, Any, NamedTuple
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
+MAX_TEXT = 500  # characters of a refused line quoted in the answer
 
 
 class ParsedRow(NamedTuple):

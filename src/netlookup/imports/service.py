@@ -31,7 +31,7 @@ from netlookup.gate import DbGate
 from netlookup.imports import writes
 from netlookup.imports.diff import OldRecords
 from netlookup.imports.formats import FORMAT_SPECS, FORMATS, guess_format, iter_records
-from netlookup.imports.rows import ParsedItem, RowError, iter_lines
+from netlookup.imports.rows import MAX_TEXT, ParsedItem, RowError, iter_lines
 from netlookup.imports.validate import IGNORED_FIELDS, IMPORT_FIELDS, ValidatedBatches, validated_batches
 from netlookup.metrics import IMPORT_ROWS
 
@@ -47,7 +47,6 @@ ProgressCallback = Callable[[int], Awaitable[None]]
 # which the answer lists. A file that is not of its format at all, or cut off, is refused either way.
 OnError = Literal["reject", "skip"]
 ON_ERROR: tuple[OnError, ...] = get_args(OnError)
-MAX_TEXT = 500
 
 
 class ImportEvents(Protocol):

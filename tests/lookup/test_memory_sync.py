@@ -156,8 +156,8 @@ async def test_stopping_while_build_workers_read_terminates_them_at_once(service
 
 
 async def test_between_merge_steps_requests_in_progress_go_first() -> None:
-    """After a step, a merge lets what is ready run; while requests are in progress it waits for them to end,
-    but no longer than ``MERGE_GIVE_WAY`` times its step, so requests without end never stop it."""
+    """After a step, a merge lets what is ready run; it waits until no request has been in progress for a step's
+    length, but no longer than ``MERGE_GIVE_WAY`` times its step, so requests without end never stop it."""
     activity = Activity()
     indexes = MemoryIndexes(activity=activity)
     order: list[str] = []
@@ -182,9 +182,23 @@ async def test_between_merge_steps_requests_in_progress_go_first() -> None:
 
     task = asyncio.create_task(request(5))
     await asyncio.sleep(0)  # the request is in progress
-    await indexes._give_way(1.0)  # it waits for the request (checking each step's length), not for its limit
+    await indexes._give_way(0.05)  # it waits for the request, then for a step's length of quiet
     order.append("next step")
     assert order == ["request answered", "next step"]
+    await task
+
+    order.clear()
+    with activity.request():
+        pass  # a request that has just ended: the next one of a client sending them back to back is near
+
+    async def soon() -> None:
+        await asyncio.sleep(0.01)
+        order.append("10 ms later")
+
+    task = asyncio.create_task(soon())
+    await indexes._give_way(0.05)
+    order.append("next step")
+    assert order == ["10 ms later", "next step"]
     await task
 
     order.clear()

@@ -67,9 +67,9 @@ MERGE_DELAY = 1.0
 # end, merging takes at most about a third of the node's time (lookups over a few segments cost little more
 # meanwhile). Its own work, not its length: on a busy node a merge lasts many times its work.
 MERGE_COST_FACTOR = 2.0
-# Between two steps of a merge, requests first: while any is in progress the merge waits for it, but after a
-# step of t seconds no longer than this many times t, so that under requests without end a merge still gets a
-# fifth of the node's time (and lookups take about a quarter longer meanwhile).
+# Between two steps of a merge, requests first: the merge waits until none has been in progress for a step's
+# length, but after a step of t seconds no longer than this many times t, so that under requests without end a
+# merge still gets a fifth of the node's time.
 MERGE_GIVE_WAY = 4.0
 
 
@@ -345,13 +345,18 @@ class MemoryIndexes:
 
     async def _give_way(self, took: float) -> None:
         """Between two steps of a merge (the last took ``took`` seconds): what is ready to run runs, then the
-        merge waits while requests are in progress, up to ``MERGE_GIVE_WAY`` times ``took``. A request takes
-        several passes of the event loop: one step per pass would add up to several steps per request; this way
-        a lookup meets at most about one step (the one running when it arrives)."""
+        merge waits until no request has been in progress for as long as a step takes, or ``MERGE_GIVE_WAY``
+        times ``took`` at most. A request takes several passes of the event loop: one step per pass would add up
+        to several steps per request. A step that starts right after a request ended meets the next request of
+        a client that sends them back to back; after a quiet step's length it seldom meets one (measured at 5x:
+        lookup p50 during a merge 0.36-0.40 ms instead of 0.59-0.61, quiet 0.28-0.34)."""
         await asyncio.sleep(0)
         waited, limit = 0.0, took * MERGE_GIVE_WAY
-        while self._activity.busy and waited < limit:
-            pause = min(took, limit - waited)
+        while waited < limit:
+            quiet = self._activity.quiet_for()
+            if quiet >= took:
+                return
+            pause = min(took - quiet, limit - waited)
             await asyncio.sleep(pause)
             waited += pause
 

@@ -351,8 +351,8 @@ class MemoryIndexes:
         merge waits until no request has been in progress for as long as a step takes, or ``MERGE_GIVE_WAY``
         times ``took`` at most. A request takes several passes of the event loop: one step per pass would add up
         to several steps per request. A step that starts right after a request ended meets the next request of
-        a client that sends them back to back; after a quiet step's length it seldom meets one (measured at 5x:
-        lookup p50 during a merge 0.36-0.40 ms instead of 0.59-0.61, quiet 0.28-0.34)."""
+        a client that sends them back to back; after a quiet step's length it seldom meets one (bench/journal,
+        2026-12-08)."""
         await asyncio.sleep(0)
         waited, limit = 0.0, took * MERGE_GIVE_WAY
         while waited < limit:

@@ -12,6 +12,7 @@ import os
 import pickle
 import random
 import struct
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -366,3 +367,28 @@ def test_every_category_has_a_snapshot_name() -> None:
     category: Category
     for category in CATEGORIES:
         assert snapshot_path(Path("d"), DATABASE, category).name == f"{DATABASE}-{category}.idx"
+
+
+async def test_a_saved_index_is_not_kept_alive_once_the_node_replaced_it(settings: Settings, tmp_path: Path) -> None:
+    """The keeper knows which index a file holds without holding it: once the node serves another index (a
+    refresh, a merge), the segments only the saved one had are freed, not kept until the next save."""
+    rng = random.Random(5)
+    await reset_database(settings.database_url)
+    database_id = await _database_id(settings.database_url)
+    # One save per category, 2 s after its first index (the imports below are in by then), none after it.
+    indexes = MemoryIndexes(
+        poll_interval=3600, snapshot_dir=tmp_path, snapshot_delay=2, snapshot_interval=3600, merge_delay=None
+    )
+    async with open_services(settings, Notifier(None, on_change=indexes.apply_change), indexes=indexes) as services:
+        async with asyncio.timeout(60):
+            await indexes.wait_ready()
+        for category in CATEGORIES:
+            body = b"".join(orjson.dumps(row) + b"\n" for row in category_rows(rng, category, 20))
+            await services.imports.import_source(category, "a.cfg", io.BytesIO(body), "ndjson")
+        await _until_saved(indexes, tmp_path, database_id)
+        saved = {category: weakref.ref(indexes.get(category)) for category in CATEGORIES}
+        for category in CATEGORIES:
+            body = b"".join(orjson.dumps(row) + b"\n" for row in category_rows(rng, category, 20))
+            await services.imports.import_source(category, "a.cfg", io.BytesIO(body), "ndjson")
+        await asyncio.sleep(0.1)  # the keeper's save tasks wait out their interval meanwhile
+        assert [category for category, ref in saved.items() if ref() is not None] == []

@@ -32,6 +32,7 @@ import pickle
 import re
 import struct
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -241,7 +242,9 @@ class SnapshotKeeper:
         self._pause = pause
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._database_id: str | None = None
-        self._saved: dict[Category, CategoryIndex] = {}  # the index each category's file holds
+        # The index each category's file holds, by a weak reference: a strong one kept the segments of an index
+        # the node had since replaced (merged away, at 5x the demo data 300 MB) until the next save.
+        self._saved: dict[Category, weakref.ref[CategoryIndex]] = {}
         self._last_saved: dict[Category, float] = {}
         self._savers: dict[Category, asyncio.Task[None]] = {}
 
@@ -295,7 +298,7 @@ class SnapshotKeeper:
 
     def holds(self, category: Category, index: CategoryIndex) -> None:
         """``index`` is what the category's file already holds (restored as it was saved): nothing to save."""
-        self._saved[category] = index
+        self._saved[category] = weakref.ref(index)
 
     def schedule(self, category: Category) -> None:
         """Save the category's current index in a while, unless a save is already coming."""
@@ -315,7 +318,8 @@ class SnapshotKeeper:
             if await self._pause(max(delay, 0.0)):
                 return
             index = self._current(category)
-            if index is None or index is self._saved.get(category):
+            saved = self._saved.get(category)
+            if index is None or (saved is not None and saved() is index):
                 return
             started = time.perf_counter()
             self._last_saved[category] = time.monotonic()
@@ -325,7 +329,7 @@ class SnapshotKeeper:
             except (OSError, SnapshotRefused, pickle.PicklingError) as exc:
                 log.warning("index snapshot not saved category=%s: %s: %s", category, type(exc).__name__, exc)
                 return
-            self._saved[category] = index
+            self._saved[category] = weakref.ref(index)
             log.info(
                 "index snapshot saved category=%s version=%d records=%d bytes=%d took_ms=%.0f",
                 category,
@@ -334,3 +338,4 @@ class SnapshotKeeper:
                 size,
                 (time.perf_counter() - started) * 1000,
             )
+            del index  # not held through the pause before the next save

@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 from scale import fresh_database
@@ -30,24 +29,13 @@ from steady import (
     changed,
     demo_sources,
     import_source,
-    index_state,
     lookup_addresses,
+    merge_window,
     wait_ready,
-    wrk_latency,
 )
 from tests.processes import Node
 
 from netlookup.categories import CATEGORIES
-
-
-def window(url: str, workdir: Path, source: str, records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    quiet = wrk_latency(url, workdir, until=lambda sg: False, seconds=3)
-    merged_at = index_state(url)["sg"]["merged_at"]
-    with httpx.Client(timeout=600) as client:
-        import_source(client, url, "sg", source, records)
-    waiting = wrk_latency(url, workdir, until=lambda sg: sg["merging"] or sg["merged_at"] != merged_at)
-    merging = wrk_latency(url, workdir, until=lambda sg: sg["merged_at"] != merged_at)
-    return {"quiet": quiet, "two segments": waiting, "merging": merging}
 
 
 def main() -> None:
@@ -76,7 +64,7 @@ def main() -> None:
         print("|---|---|---|---|")
         for rep in range(args.reps):
             source = sorted(data["sg"])[rep % len(data["sg"])]
-            found = window(node.url, workdir, source, changed(data["sg"][source], random.Random(rep)))
+            found = merge_window(node.url, workdir, source, changed(data["sg"][source], random.Random(rep)))
             quiet, waiting, merging = found["quiet"], found["two segments"], found["merging"]
             print(
                 f"| {rep + 1} | {quiet['p50']:.2f} / {quiet['p99']:.2f} | {waiting['p50']:.2f} / {waiting['p99']:.2f} "

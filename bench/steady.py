@@ -193,18 +193,25 @@ def wrk_latency(
     raise SystemExit(f"wrk printed no latency:\n{out}")
 
 
-def _merge_window(url: str, workdir: Path, source: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+def merge_window(url: str, workdir: Path, source: str, records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """wrk's latency quiet (3 s), then, after ``source`` of sg is imported with ``records``, with two segments
+    until the merge starts (its delay), and during the merge's steps until it ends."""
     quiet = wrk_latency(url, workdir, until=lambda sg: False, seconds=3)
     merged_at = index_state(url)["sg"]["merged_at"]
     with httpx.Client(timeout=600) as client:
         import_source(client, url, "sg", source, records)
-    # Two segments until the merge starts (its delay), then the merge's steps between lookups.
     waiting = wrk_latency(url, workdir, until=lambda sg: sg["merging"] or sg["merged_at"] != merged_at)
     merging = wrk_latency(url, workdir, until=lambda sg: sg["merged_at"] != merged_at)
+    return {"quiet": quiet, "two segments": waiting, "merging": merging}
+
+
+def _merge_window(url: str, workdir: Path, source: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    found = merge_window(url, workdir, source, records)
+    quiet, merging = found["quiet"], found["merging"]
     return {
         "quiet_p50": quiet["p50"],
         "quiet_p99": quiet["p99"],
-        "waiting_p99": waiting["p99"],
+        "waiting_p99": found["two segments"]["p99"],
         "merge_p50": merging["p50"],
         "merge_p99": merging["p99"],
         "merge_lookups": merging["count"],
